@@ -1,0 +1,135 @@
+"""The line classifier: gradient-boosted trees over line features, with a stacked second stage.
+
+Stage 1 labels each line from its own features. Boilerplate and related lists come in blocks, so
+stage 2 sees the same features plus stage 1's probabilities summarised over neighbouring lines
+and over the page. Stage 2 is trained on out-of-fold stage 1 probabilities (folds grouped, e.g.
+by site) so that it learns how far stage 1 can be trusted on unseen pages.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import GroupKFold
+
+from .document import LABELS
+
+STACK_WINDOWS = (1, 3, 10)
+STACK_FEATURES = (
+    tuple(f"p_{lab}_w{w}" for w in STACK_WINDOWS for lab in ("content", "related"))
+    + ("p_content", "p_related", "page_mean_p_content", "page_max_p_content", "p_content_rank")
+)  # names of the columns stage 2 adds, documented in stack_features()
+
+
+def _window_mean(x: np.ndarray, w: int) -> np.ndarray:
+    n = len(x)
+    c = np.concatenate([[0.0], np.cumsum(x)])
+    idx = np.arange(n)
+    lo, hi = np.maximum(idx - w, 0), np.minimum(idx + w + 1, n)
+    return (c[hi] - c[lo]) / (hi - lo)
+
+
+def stack_features(proba: np.ndarray) -> np.ndarray:
+    """Stage-2 inputs from one page's stage-1 probabilities, shape (n_lines, 3) → (n_lines, 11).
+
+    Window means of P(content) and P(related) over i-w..i+w, the line's own probabilities, the
+    page's mean and max P(content), and the line's rank of P(content) within the page (0..1).
+    """
+    n = len(proba)
+    if n == 0:
+        return np.zeros((0, len(STACK_FEATURES)), dtype=np.float32)
+    pc, pr = proba[:, 0], proba[:, 1]
+    cols = []
+    for w in STACK_WINDOWS:
+        cols += [_window_mean(pc, w), _window_mean(pr, w)]
+    rank = np.argsort(np.argsort(pc)) / max(n - 1, 1)
+    cols += [pc, pr, np.full(n, pc.mean()), np.full(n, pc.max()), rank]
+    return np.column_stack(cols).astype(np.float32)
+
+
+def _split(values: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
+    return np.split(values, np.cumsum(sizes)[:-1]) if sizes else []
+
+
+class LineClassifier(BaseEstimator, ClassifierMixin):
+    """Classify the lines of pages into ``LABELS`` (content, related, boilerplate).
+
+    Works on pages, not on a flat matrix, because stage 2 needs each page's neighbourhoods.
+
+    Parameters
+    ----------
+    max_iter : int, default=300
+        Boosting iterations of each stage.
+    learning_rate : float, default=0.1
+    max_leaf_nodes : int, default=31
+    stacking : bool, default=True
+        Add the second stage over neighbouring stage-1 probabilities.
+    cv : int, default=4
+        Folds used to produce out-of-fold stage-1 probabilities for stage 2.
+    random_state : int, default=0
+    """
+
+    def __init__(self, max_iter=300, learning_rate=0.1, max_leaf_nodes=31, stacking=True, cv=4, random_state=0):
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.stacking = stacking
+        self.cv = cv
+        self.random_state = random_state
+
+    def _booster(self) -> HistGradientBoostingClassifier:
+        return HistGradientBoostingClassifier(
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            l2_regularization=1.0,
+            early_stopping=False,
+            random_state=self.random_state,
+        )
+
+    def fit(self, X_pages: list[np.ndarray], y_pages: list[np.ndarray], groups=None) -> "LineClassifier":
+        """Fit on pages.
+
+        X_pages : list of arrays, each (n_lines_i, n_features)
+        y_pages : list of arrays of label strings, each (n_lines_i,)
+        groups : array (n_pages,), optional — site of each page, keeps sites out of their own folds
+        """
+        sizes = [len(x) for x in X_pages]
+        X = np.vstack(X_pages)
+        y = np.concatenate([np.asarray(v) for v in y_pages])
+        self.classes_ = np.array(LABELS)
+        self.stage1_ = self._booster().fit(X, y)
+        if self.stacking:
+            oof = np.zeros((len(X), len(LABELS)))
+            page_groups = np.asarray(groups if groups is not None else np.arange(len(X_pages)))
+            line_groups = np.repeat(page_groups, sizes)
+            for train, test in GroupKFold(n_splits=self.cv).split(X, y, line_groups):
+                model = self._booster().fit(X[train], y[train])
+                oof[test] = self._ordered(model, model.predict_proba(X[test]))
+            S = np.vstack([stack_features(p) for p in _split(oof, sizes)])
+            self.stage2_ = self._booster().fit(np.hstack([X, S]), y)
+        return self
+
+    def _ordered(self, model, proba: np.ndarray) -> np.ndarray:
+        """Columns of ``proba`` in LABELS order (a class absent from training gets 0)."""
+        out = np.zeros((len(proba), len(LABELS)))
+        for j, cls in enumerate(model.classes_):
+            out[:, LABELS.index(cls)] = proba[:, j]
+        return out
+
+    def predict_proba(self, X_pages: list[np.ndarray]) -> list[np.ndarray]:
+        """Per page an array (n_lines_i, 3) of probabilities in LABELS order. One model call per stage."""
+        sizes = [len(x) for x in X_pages]
+        if sum(sizes) == 0:
+            return [np.zeros((0, len(LABELS))) for _ in X_pages]
+        X = np.vstack(X_pages)
+        proba = self._ordered(self.stage1_, self.stage1_.predict_proba(X))
+        if getattr(self, "stage2_", None) is not None:
+            S = np.vstack([stack_features(p) for p in _split(proba, sizes)])
+            proba = self._ordered(self.stage2_, self.stage2_.predict_proba(np.hstack([X, S])))
+        return _split(proba, sizes)
+
+    def predict(self, X_pages: list[np.ndarray]) -> list[np.ndarray]:
+        """Per page an array (n_lines_i,) of labels."""
+        return [np.asarray(LABELS)[p.argmax(axis=1)] if len(p) else np.array([], dtype=str) for p in self.predict_proba(X_pages)]

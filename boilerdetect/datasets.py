@@ -1,0 +1,146 @@
+"""Labelled training data → examples (a page, its line labels, and its gold text when known).
+
+Accepted inputs (the training-data contract):
+
+1. line-labelled JSONL: ``{"url", "lines": [...], "labels": [...]}``;
+2. page + gold JSONL: ``{"url", "html" | "text", "main_content"}`` — labels come from :mod:`align`;
+3. a directory in the WCXB layout: ``html/NNNN.html.gz`` + ``ground-truth/NNNN.json``
+   (+ ``metadata.json`` for page type and domain).
+
+Every HTML page also yields a plain-text twin rendered by an ordinary HTML-to-text converter
+(inscriptis), so that one dataset trains both the HTML and the plain-text classifier.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .align import align, transfer_labels
+from .document import LABELS, Line, Page
+from .readers import InputError, decode, page_from_record, text_page
+
+
+@dataclass
+class Example:
+    """One labelled page. ``group`` (the site) keeps a site out of its own validation fold."""
+
+    page: Page
+    labels: list[str]
+    gold: str | None = None
+    group: str = ""
+    page_type: str | None = None
+
+
+def html_to_text(html: str) -> str:
+    """Plain text as a crawler would store it, from an ordinary converter (not our segmenter)."""
+    from inscriptis import get_text
+    from inscriptis.model.config import ParserConfig
+
+    return get_text(html, ParserConfig(display_images=False, display_links=False))
+
+
+def _host(url: str | None) -> str:
+    host = urlsplit(url or "").hostname or ""
+    return host.removeprefix("www.")
+
+
+def examples_from_page(
+    record: dict, gold: str, group: str = "", page_type: str | None = None, text_twin: bool = True
+) -> list[Example]:
+    """Examples of one page with gold main text: the page itself and (for HTML) its text twin."""
+    page = page_from_record(record)
+    labels = align(page, gold)
+    out = [Example(page, labels, gold, group or _host(page.url), page_type)]
+    if text_twin and page.source == "html":
+        twin = text_page(html_to_text(record["html"]), url=page.url, id=page.id)
+        twin_labels = align(twin, gold)
+        related = transfer_labels(twin.texts, page, labels)
+        twin_labels = ["related" if r and lab != "content" else lab for lab, r in zip(twin_labels, related)]
+        out.append(Example(twin, twin_labels, gold, out[0].group, page_type))
+    return out
+
+
+def _check_labels(labels, where: str) -> list[str]:
+    bad = [lab for lab in labels if lab not in LABELS]
+    if bad:
+        raise InputError(f"{where}: unknown label {bad[0]!r} (expected one of {', '.join(LABELS)})")
+    return list(labels)
+
+
+def wcxb_pages(root: str) -> Iterator[tuple[dict, str, str, str | None]]:
+    """(record, gold main text, domain, page type) for each page of a WCXB-layout directory."""
+    meta_path = os.path.join(root, "metadata.json")
+    files = json.load(open(meta_path))["files"] if os.path.exists(meta_path) else {}
+    html_dir = os.path.join(root, "html")
+    for name in sorted(os.listdir(html_dir)):
+        fid = name.split(".")[0]
+        with gzip.open(os.path.join(html_dir, name)) if name.endswith(".gz") else open(os.path.join(html_dir, name), "rb") as fh:
+            html = decode(fh.read())
+        with open(os.path.join(root, "ground-truth", f"{fid}.json")) as fh:
+            truth = json.load(fh)
+        info = files.get(fid, {})
+        gold = truth.get("ground_truth", {}).get("main_content") or ""
+        url = truth.get("url")
+        yield {"id": fid, "url": url, "html": html}, gold, info.get("domain") or _host(url), info.get("page_type")
+
+
+def jsonl_examples(path: str, text_twin: bool = True) -> Iterator[Example]:
+    """Examples from a line-labelled or page+gold JSONL file (optionally gzipped)."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                rec = json.loads(raw)
+            except ValueError:
+                raise InputError(f"{where}: not valid JSON") from None
+            if not isinstance(rec, dict):
+                raise InputError(f"{where}: not a JSON object")
+            if "lines" in rec and "labels" in rec:
+                lines, labels = rec["lines"], _check_labels(rec["labels"], where)
+                if not isinstance(lines, list) or len(lines) != len(labels):
+                    raise InputError(f"{where}: 'lines' and 'labels' must be lists of the same length")
+                keep = [(str(t).strip(), lab) for t, lab in zip(lines, labels) if str(t).strip()]
+                page = Page([Line(" ".join(t.split())) for t, _ in keep], "text", rec.get("url"), rec.get("id"))
+                yield Example(page, [lab for _, lab in keep], None, _host(rec.get("url")) or where)
+            elif "main_content" in rec:
+                try:
+                    yield from examples_from_page(rec, rec["main_content"] or "", text_twin=text_twin)
+                except ValueError as exc:
+                    raise InputError(f"{where}: {exc}") from None
+            else:
+                raise InputError(f"{where}: expected 'lines'+'labels' or 'main_content' with 'html'/'text'")
+
+
+def load_examples(paths: list[str], text_twin: bool = True, n_jobs: int = 1, progress: bool = False) -> list[Example]:
+    """All examples from JSONL files and WCXB directories, in order. Raises InputError."""
+    from joblib import Parallel, delayed
+
+    examples: list[Example] = []
+    for path in paths:
+        if os.path.isdir(path):
+            if not os.path.isdir(os.path.join(path, "html")):
+                raise InputError(f"{path}: a training directory needs html/ and ground-truth/ (WCXB layout)")
+            jobs = (
+                delayed(examples_from_page)(rec, gold, dom, ptype, text_twin)
+                for rec, gold, dom, ptype in wcxb_pages(path)
+            )
+            parts = Parallel(n_jobs=n_jobs, batch_size=8, return_as="generator")(jobs)
+            if progress:
+                from tqdm import tqdm
+
+                parts = tqdm(parts, desc=f"reading {os.path.basename(path.rstrip('/'))}", unit="page")
+            for part in parts:
+                examples.extend(part)
+        elif os.path.isfile(path):
+            examples.extend(jsonl_examples(path, text_twin))
+        else:
+            raise InputError(f"{path}: no such file or directory")
+    return examples

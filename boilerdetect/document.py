@@ -1,0 +1,55 @@
+"""The one data model every stage shares: a :class:`Page` is a sequence of :class:`Line`.
+
+Readers build pages, the segmenter fills the markup facts of HTML lines, features read them,
+the detector returns the same lines with ``label`` and ``score`` set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+LABELS = ("content", "related", "boilerplate")
+
+
+@dataclass
+class Line:
+    """One line of a page.
+
+    Markup facts are filled only for lines segmented from HTML; for plain text they keep
+    their defaults and ``Page.source`` is ``"text"``.
+    """
+
+    text: str
+    tag: str = ""  # enclosing block tag ("p", "li", "h2", ...)
+    link_chars: int = 0  # characters of the line that sit inside <a>
+    n_links: int = 0
+    links: tuple = ()  # ((anchor text, href), ...) in document order
+    depth: int = 0  # DOM depth of the block
+    ancestors: tuple = ()  # ids of the enclosing elements, outermost first
+    ancestor_tags: frozenset = frozenset()  # tag names of all enclosing elements
+    attr_tokens: frozenset = frozenset()  # lower-cased class/id tokens of all enclosing elements
+    hidden: bool = False  # inside an element marked hidden / aria-hidden / display:none
+    label: str | None = None  # one of LABELS once predicted or aligned
+    score: float | None = None  # probability of "content"
+
+    def with_prediction(self, label: str, score: float) -> "Line":
+        return replace(self, label=label, score=score)
+
+
+@dataclass
+class Page:
+    """A page: its lines in reading order plus what is known about where it came from.
+
+    ``source`` is ``"html"`` when the lines were segmented from markup, ``"text"`` otherwise.
+    ``meta`` carries page-level hints from HTML (``title``, ``og_title``, ``article_body``).
+    """
+
+    lines: list[Line]
+    source: str = "text"
+    url: str | None = None
+    id: str | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def texts(self) -> list[str]:
+        return [line.text for line in self.lines]

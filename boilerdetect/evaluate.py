@@ -1,0 +1,63 @@
+"""Metrics: word-F1 of kept content against gold main text, and line-level P/R/F1 per label."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import numpy as np
+
+from .align import words
+from .document import LABELS
+
+
+def word_f1(predicted: str, gold: str) -> float:
+    """F1 of lower-cased ``\\w+`` token multisets; 1.0 when both are empty, 0.0 when one is."""
+    p, g = Counter(words(predicted)), Counter(words(gold))
+    if not p and not g:
+        return 1.0
+    overlap = sum((p & g).values())
+    if overlap == 0:
+        return 0.0
+    precision, recall = overlap / sum(p.values()), overlap / sum(g.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def line_scores(true: list[str], pred: list[str]) -> dict[str, dict[str, float]]:
+    """Per label: precision, recall, F1 and support over all lines given."""
+    t, p = np.asarray(true), np.asarray(pred)
+    out = {}
+    for lab in LABELS:
+        tp = int(np.sum((t == lab) & (p == lab)))
+        n_pred, n_true = int(np.sum(p == lab)), int(np.sum(t == lab))
+        prec = tp / n_pred if n_pred else 0.0
+        rec = tp / n_true if n_true else 0.0
+        out[lab] = {"precision": prec, "recall": rec, "f1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0, "support": n_true}
+    return out
+
+
+def summarize(rows: list[dict]) -> dict:
+    """Aggregate per-page rows ``{"f1", "page_type", "true", "pred"}`` into the report dict."""
+    by_type = defaultdict(list)
+    for r in rows:
+        if r.get("f1") is not None:
+            by_type[r.get("page_type") or "unknown"].append(r["f1"])
+    f1s = [r["f1"] for r in rows if r.get("f1") is not None]
+    return {
+        "pages": len(rows),
+        "word_f1": float(np.mean(f1s)) if f1s else None,
+        "word_f1_by_type": {k: {"word_f1": float(np.mean(v)), "pages": len(v)} for k, v in sorted(by_type.items())},
+        "lines": line_scores([x for r in rows for x in r["true"]], [x for r in rows for x in r["pred"]]),
+    }
+
+
+def format_report(name: str, report: dict) -> str:
+    """A small plain-text table of a summarize() report."""
+    out = [f"{name}: {report['pages']} pages"]
+    if report["word_f1"] is not None:
+        out.append(f"  word-F1 {report['word_f1']:.4f}")
+        for ptype, v in report["word_f1_by_type"].items():
+            out.append(f"    {ptype:<14} {v['word_f1']:.4f}  ({v['pages']} pages)")
+    out.append("  line    precision  recall  F1      support")
+    for lab, s in report["lines"].items():
+        out.append(f"  {lab:<12} {s['precision']:.3f}  {s['recall']:.3f}  {s['f1']:.3f}  {s['support']}")
+    return "\n".join(out)

@@ -1,0 +1,456 @@
+"""Page → feature matrix, one row per line, computed for the whole page at once.
+
+Three families, each feature named and documented in :data:`TEXT_FEATURES` / :data:`HTML_FEATURES`:
+
+* line facts (length, punctuation, case, digits, stopwords, keywords) from the text alone;
+* page facts (repetition, position, runs of similar lines) and context: the same facts averaged
+  over windows of neighbouring lines;
+* markup facts for HTML pages (link density, tags, class/id tokens, DOM-region statistics).
+
+Plain-text pages use the first two families; HTML pages use all three. String work is one pass over
+the lines; everything after that is numpy over the page.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+import numpy as np
+
+from .document import Page
+
+# --- vocabularies ------------------------------------------------------------------------------
+
+STOPWORDS = frozenset(
+    # en
+    """the a an and or of to in on for with is are was were be been it its this that as at by from
+    not but have has had will would can could they their there which who what when where how we you
+    he she his her our your i my me if so than then also more about into over after all one""".split()
+    # de, fr, es, it, pt, nl
+    + """der die das und ist nicht mit den dem von zu ein eine auf für sich des auch es im wie
+    le la les et est une des du en pour qui que dans sur pas plus par au aux avec ce il elle sont
+    el los las y es un una del se por con para como su al lo más pero sus
+    il di che è per non una sono della gli nel con si da anche come
+    o os as um uma do da em não com por mais para são dos das
+    het een van en is dat op te zijn met voor niet aan er ook als""".split()
+    # ru, pl, sv/da/no, tr, id
+    + """и в не на что с по как это он я к из но за то все она так его же от
+    i w nie na się z że do jest to jak po ale za od co
+    och att det som är på med för av den till inte har om
+    ve bir bu da de için ile çok ne daha
+    dan yang di ke dari ini itu untuk dengan tidak""".split()
+)
+
+BOILERPLATE_WORDS = re.compile(  # matched against lower-cased text
+    r"©|\(c\)|copyright|all rights reserved|cookie|privacy|terms of|terms and|sign in|sign up|"
+    r"log ?in|log ?out|register|subscribe|newsletter|follow us|share|tweet|facebook|twitter|"
+    r"linkedin|instagram|pinterest|whatsapp|youtube|skip to|read more|continue reading|load more|"
+    r"show more|view all|see all|back to top|menu|search|advertis|sponsored|related|recommended|"
+    r"you may also|you might also|most popular|most read|trending|latest|previous|next|"
+    r"comments?\b|reply|posted by|written by|contact us|about us|home\b|"
+    r"impressum|datenschutz|mentions légales|politique de|aviso legal|política de",
+)
+DATE = re.compile(
+    r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b|\b\d{1,2}:\d{2}\b|"
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}\b|"
+    r"\b\d{1,2}\.? (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|"
+    r"\b(ago|yesterday|today)\b",
+)
+TERMINAL = frozenset('.!?。！？…"”»\')')
+SEPARATORS = frozenset("|·»›•/")
+
+# --- feature names and one-line documentation ------------------------------------------------
+
+LINE_FEATURES = {
+    "log_chars": "log(1 + characters)",
+    "log_words": "log(1 + words)",
+    "mean_word_len": "mean word length in characters",
+    "ends_terminal": "ends with sentence punctuation (. ! ? … quotes)",
+    "ends_colon": "ends with ':'",
+    "punct_ratio": "share of punctuation characters",
+    "digit_ratio": "share of digits",
+    "upper_ratio": "share of upper-case letters among letters",
+    "starts_upper": "first letter is upper-case",
+    "title_case_ratio": "share of words starting with an upper-case letter",
+    "stopword_ratio": "share of words that are common function words (14 languages)",
+    "comma_per_word": "commas per word",
+    "n_sentences": "log(1 + sentence breaks inside the line)",
+    "boiler_words": "contains a typical boilerplate phrase (copyright, share, login, menu...)",
+    "date_like": "contains a date, a time or 'ago'",
+    "separators": "log(1 + separator characters | · » › • /)",
+    "starts_bullet": "starts with a bullet, dash or number",
+    "cjk_ratio": "share of CJK/Thai characters (words are not space-separated there)",
+    "title_overlap": "share of the line's words found in the page title",
+}
+PAGE_FEATURES = {
+    "dup_count": "log(number of lines on the page with the same normalised text)",
+    "adjacent_dup": "same text as the previous or next line",
+    "later_copy": "an earlier line has the same text",
+    "rel_pos": "index / number of lines",
+    "chars_before": "share of the page's characters before this line",
+    "log_from_start": "log(1 + index)",
+    "log_from_end": "log(1 + lines after this one)",
+    "page_lines": "log(1 + lines on the page)",
+    "page_chars": "log(1 + characters on the page)",
+    "char_share": "share of the page's characters in this line",
+    "short_run": "log(1 + length of the run of short (<= 4 words) lines holding this line)",
+    "long_run": "log(1 + length of the run of long (>= 10 words) lines holding this line)",
+    "in_text_span": "between the first and last sentence-like line of the page",
+    "dist_to_core": "signed distance (in lines / page lines) to the densest 10-line window",
+}
+CONTEXT_SIGNALS = ("log_words", "ends_terminal", "stopword_ratio", "punct_ratio", "boiler_words")
+WINDOWS = (1, 3, 10)
+CONTEXT_FEATURES = {
+    f"{sig}_w{w}": f"mean of {sig} over lines i-{w}..i+{w}" for w in WINDOWS for sig in CONTEXT_SIGNALS
+} | {f"prev_{sig}": f"{sig} of the previous line" for sig in ("log_words", "ends_terminal")} | {
+    f"next_{sig}": f"{sig} of the next line" for sig in ("log_words", "ends_terminal")
+}
+
+BLOCK_TAG_GROUPS = {
+    "tag_p": ("p",),
+    "tag_h1": ("h1",),
+    "tag_h2_h3": ("h2", "h3"),
+    "tag_h4_h6": ("h4", "h5", "h6"),
+    "tag_li": ("li",),
+    "tag_cell": ("td", "th"),
+    "tag_div": ("div", "section", "article", "main"),
+    "tag_pre": ("pre",),
+    "tag_quote": ("blockquote",),
+    "tag_def": ("dt", "dd"),
+    "tag_option": ("option",),
+    "tag_caption": ("figcaption", "caption"),
+}
+ANCESTOR_TAGS = (
+    "nav", "header", "footer", "aside", "form", "article", "main", "ul", "ol", "table", "code",
+    "blockquote", "noscript", "button", "label", "select", "dl", "figure", "a", "strong", "time",
+)  # fmt: skip
+ATTR_GROUPS = {
+    "attr_nav": r"nav|menu|topbar|toolbar",
+    "attr_footer": r"footer|copyright|legal",
+    "attr_header": r"header|masthead|banner",
+    "attr_sidebar": r"sidebar|aside|widget|rail",
+    "attr_related": r"related|recommend|more|popular|trending|teaser|latest|similar",
+    "attr_share": r"share|social|sharing",
+    "attr_comment": r"comment|reply|respond|discussion|disqus",
+    "attr_cookie": r"cookie|consent|gdpr|notice",
+    "attr_breadcrumb": r"breadcrumb|crumbs",
+    "attr_ad": r"\bads?\b|advert|sponsor|promo|dfp",
+    "attr_content": r"content|article|post|entry|body|main|text|story|prose|markdown",
+    "attr_meta": r"author|byline|meta|date|time|published",
+    "attr_tag": r"\btags?\b|categor|taxonom|label",
+    "attr_newsletter": r"newsletter|subscribe|signup|sign up",
+    "attr_modal": r"modal|popup|overlay|dialog|drawer",
+    "attr_title": r"title|headline|heading",
+    "attr_product": r"product|price|cart|sku|variant|buy",
+    "attr_review": r"review|rating|stars",
+    "attr_sronly": r"sr only|screen reader|visually hidden|hidden",
+    "attr_search": r"search",
+    "attr_account": r"login|account|user|profile|avatar",
+    "attr_caption": r"caption|figure|credit",
+    "attr_pager": r"pagination|pager|paging",
+    "attr_card": r"card|tile|item|grid|list",
+}
+_ATTR_RE = {name: re.compile(rx) for name, rx in ATTR_GROUPS.items()}
+REGION_LEVELS = (1, 2, 4)
+MARKUP_FEATURES = (
+    {
+        "link_density": "share of the line's characters inside links",
+        "log_links": "log(1 + links in the line)",
+        "log_depth": "log(1 + DOM depth)",
+        "rel_depth": "DOM depth minus the page's median depth",
+        "hidden": "inside a hidden / aria-hidden / display:none element",
+        "body_overlap": "share of the line's words found in the page's JSON-LD articleBody",
+        "has_body": "the page has a JSON-LD articleBody",
+        "template_count": "log(1 + lines sharing this line's tag and class tokens)",
+        "template_words": "mean log words of the lines sharing this line's tag and class tokens",
+        "link_density_w3": "mean link density over lines i-3..i+3",
+        "link_density_w10": "mean link density over lines i-10..i+10",
+    }
+    | {name: f"enclosing block is <{'/'.join(tags)}>" for name, tags in BLOCK_TAG_GROUPS.items()}
+    | {f"in_{tag}": f"inside a <{tag}> element" for tag in ANCESTOR_TAGS}
+    | {name: f"an enclosing class/id/role matches /{rx}/" for name, rx in ATTR_GROUPS.items()}
+    | {
+        f"region{k}_{stat}": f"{doc} of the lines under the ancestor {k} level(s) above the block"
+        for k in REGION_LEVELS
+        for stat, doc in (
+            ("lines", "log(1 + number)"),
+            ("words", "log(1 + total words)"),
+            ("link_density", "link density"),
+            ("terminal", "share of sentence-like lines"),
+        )
+    }
+)
+
+TEXT_FEATURES = LINE_FEATURES | PAGE_FEATURES | CONTEXT_FEATURES
+HTML_FEATURES = TEXT_FEATURES | MARKUP_FEATURES
+TEXT_FEATURE_NAMES = tuple(TEXT_FEATURES)
+HTML_FEATURE_NAMES = tuple(HTML_FEATURES)
+
+_WORD = re.compile(r"\w+")
+_PUNCT = re.compile(r"[^\w\s]")
+_SENT_BREAK = re.compile(r"[.!?。！？]\s")
+_BULLET = re.compile(r"^\s*([-–—•*·▪►>]|\d{1,3}[.)])\s", re.M)
+
+
+def _char_table() -> np.ndarray:
+    """Class bits of every BMP code point (astral code points are looked up as U+FFFF)."""
+    table = np.zeros(0x10000, dtype=np.uint8)
+    for cp in range(0x10000):
+        ch = chr(cp)
+        bits = 0
+        if ch.isalpha():
+            bits |= ALPHA
+            if ch.isupper():
+                bits |= UPPER
+            if 0x2E80 <= cp <= 0x9FFF or 0xAC00 <= cp <= 0xD7AF or 0x0E00 <= cp <= 0x0E7F:
+                bits |= CJK
+        elif ch.isdigit():
+            bits |= DIGIT
+        elif not ch.isspace() and ch != "_":
+            bits |= PUNCT
+        if ch in SEPARATORS:
+            bits |= SEPARATOR
+        table[cp] = bits
+    return table
+
+
+ALPHA, UPPER, DIGIT, PUNCT, CJK, SEPARATOR = 1, 2, 4, 8, 16, 32
+_CHAR_CLASSES = _char_table()
+
+
+def _char_counts(texts: list[str]) -> dict[str, np.ndarray]:
+    """Per line, the number of characters of each class; one numpy pass over the whole page."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    cps = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    bits = _CHAR_CLASSES[np.minimum(cps, 0xFFFF)]
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    names = {"letters": ALPHA, "uppers": UPPER, "digits": DIGIT, "punct": PUNCT, "cjk": CJK, "separators": SEPARATOR}
+    return {name: np.add.reduceat((bits & bit) > 0, starts).astype(float) for name, bit in names.items()}
+
+
+_FIRST_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _word_facts(text: str, title_words: frozenset) -> tuple:
+    """Word- and pattern-level facts of one line (the LINE_FEATURES not counted per character)."""
+    words = _WORD.findall(text)
+    nw = len(words)
+    lower = [w.lower() for w in words]
+    first = _FIRST_LETTER.search(text)
+    return (
+        nw,
+        (sum(map(len, words)) / nw) if nw else 0.0,
+        float(text[-1] in TERMINAL),
+        float(text[-1] == ":"),
+        float(first is not None and first.group().isupper()),
+        (sum(w[0].isupper() for w in words) / nw) if nw else 0.0,
+        (sum(w in STOPWORDS for w in lower) / nw) if nw else 0.0,
+        text.count(",") / max(nw, 1),
+        (sum(w in title_words for w in lower) / nw) if nw and title_words else 0.0,
+    )
+
+
+def _matches_per_line(pattern: re.Pattern, joined: str, starts: np.ndarray) -> np.ndarray:
+    """Matches of ``pattern`` in each line, from one scan of the newline-joined page."""
+    positions = [m.start() for m in pattern.finditer(joined)]
+    owner = np.searchsorted(starts, positions, side="right") - 1
+    return np.bincount(owner, minlength=len(starts)).astype(float)
+
+
+def _line_features(texts: list[str], title_words: frozenset) -> np.ndarray:
+    """LINE_FEATURES for every line; shape (n_lines, len(LINE_FEATURES))."""
+    c = _char_counts(texts)
+    (nw, mean_len, terminal, colon, starts_upper, title_case, stop, commas,
+     title) = np.array([_word_facts(t, title_words) for t in texts], dtype=float).T  # fmt: skip
+    n = np.fromiter(map(len, texts), dtype=float, count=len(texts))
+    joined = "\n".join(texts).lower()
+    starts = np.concatenate([[0], np.cumsum(n + 1)[:-1]])
+    sentences = _matches_per_line(_SENT_BREAK, joined, starts)
+    boiler = (_matches_per_line(BOILERPLATE_WORDS, joined, starts) > 0) & (n < 200)
+    date = _matches_per_line(DATE, joined, starts) > 0
+    bullet = _matches_per_line(_BULLET, joined, starts)
+    letters = np.maximum(c["letters"], 1)
+    return np.column_stack([
+        np.log1p(n), np.log1p(nw), mean_len, terminal, colon, c["punct"] / n, c["digits"] / n,
+        c["uppers"] / letters, starts_upper, title_case, stop, commas, np.log1p(sentences), boiler, date,
+        np.log1p(c["separators"]), bullet, c["cjk"] / letters, title,
+    ])  # fmt: skip
+
+
+def _window_mean(x: np.ndarray, w: int) -> np.ndarray:
+    """Mean of x[i-w .. i+w] (truncated at the page edges), for every i; x has shape (n,) or (n, k)."""
+    n = len(x)
+    c = np.cumsum(np.concatenate([np.zeros((1,) + x.shape[1:]), x]), axis=0)
+    idx = np.arange(n)
+    lo, hi = np.maximum(idx - w, 0), np.minimum(idx + w + 1, n)
+    span = (hi - lo).reshape((n,) + (1,) * (x.ndim - 1))
+    return (c[hi] - c[lo]) / span
+
+
+def _run_length(flag: np.ndarray) -> np.ndarray:
+    """For each i, the length of the run of equal ``flag`` values that holds i (0 where flag is False)."""
+    n = len(flag)
+    if n == 0:
+        return np.zeros(0)
+    starts = np.flatnonzero(np.concatenate([[True], flag[1:] != flag[:-1]]))
+    lengths = np.diff(np.concatenate([starts, [n]]))
+    return np.repeat(lengths, lengths) * flag
+
+
+def _group_stats(keys: list, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per line: number of lines sharing its key, and the per-group sums of ``values`` (n, k)."""
+    _, inverse, counts = np.unique(np.asarray(keys, dtype=np.int64), return_inverse=True, return_counts=True)
+    sums = np.zeros((len(counts), values.shape[1]))
+    np.add.at(sums, inverse, values)
+    return counts[inverse].astype(float), sums[inverse]
+
+
+def _title_words(page: Page) -> frozenset:
+    title = " ".join(filter(None, (page.meta.get("title"), page.meta.get("og_title"))))
+    return frozenset(w.lower() for w in _WORD.findall(title)) - STOPWORDS
+
+
+def text_features(page: Page) -> np.ndarray:
+    """Line, page and context features; shape (n_lines, len(TEXT_FEATURE_NAMES)), float32."""
+    texts = page.texts
+    n = len(texts)
+    if n == 0:
+        return np.zeros((0, len(TEXT_FEATURE_NAMES)), dtype=np.float32)
+    title_words = _title_words(page)
+    line = _line_features(texts, title_words)
+    col = {name: line[:, i] for i, name in enumerate(LINE_FEATURES)}
+
+    # repetition
+    keys = [" ".join(t.lower().split()) for t in texts]
+    counts = Counter(keys)
+    dup = np.array([counts[k] for k in keys], dtype=float)
+    same_prev = np.array([False] + [keys[i] == keys[i - 1] for i in range(1, n)])
+    adjacent = same_prev | np.append(same_prev[1:], False)
+    seen: set = set()
+    later = np.zeros(n)
+    for i, k in enumerate(keys):
+        later[i] = k in seen
+        seen.add(k)
+
+    # position
+    chars = np.array([len(t) for t in texts], dtype=float)
+    total = chars.sum()
+    idx = np.arange(n, dtype=float)
+    words = np.expm1(col["log_words"])
+    sentence_like = (words >= 10) & (col["ends_terminal"] > 0)
+    span = np.flatnonzero(sentence_like)
+    in_span = (idx >= span[0]) & (idx <= span[-1]) if len(span) else np.zeros(n, bool)
+    density = _window_mean(words * (col["stopword_ratio"] + 0.1), 5)
+    core = int(np.argmax(density))
+
+    page_feats = [
+        np.log(dup),
+        adjacent.astype(float),
+        later,
+        idx / n,
+        (np.cumsum(chars) - chars) / total,
+        np.log1p(idx),
+        np.log1p(n - 1 - idx),
+        np.full(n, math.log1p(n)),
+        np.full(n, math.log1p(total)),
+        chars / total,
+        np.log1p(_run_length(words <= 4)),
+        np.log1p(_run_length(words >= 10)),
+        in_span.astype(float),
+        (idx - core) / n,
+    ]
+
+    signals = np.stack([col[s] for s in CONTEXT_SIGNALS], axis=1)
+    context = [_window_mean(signals, w) for w in WINDOWS]
+    lw, term = col["log_words"], col["ends_terminal"]
+    neighbours = [
+        np.concatenate([[0.0], lw[:-1]]),
+        np.concatenate([[0.0], term[:-1]]),
+        np.concatenate([lw[1:], [0.0]]),
+        np.concatenate([term[1:], [0.0]]),
+    ]
+    out = np.column_stack([line, np.column_stack(page_feats), *context, np.column_stack(neighbours)])
+    return out.astype(np.float32)
+
+
+def markup_features(page: Page, base: np.ndarray) -> np.ndarray:
+    """Markup features of an HTML page; shape (n_lines, len(MARKUP_FEATURES)), float32.
+
+    ``base`` is :func:`text_features` of the same page (its word counts are reused).
+    """
+    lines = page.lines
+    n = len(lines)
+    if n == 0:
+        return np.zeros((0, len(MARKUP_FEATURES)), dtype=np.float32)
+    chars = np.array([len(l.text) for l in lines], dtype=float)
+    link = np.array([l.link_chars for l in lines], dtype=float) / chars
+    depth = np.array([l.depth for l in lines], dtype=float)
+    log_words = base[:, TEXT_FEATURE_NAMES.index("log_words")].astype(float)
+    terminal = base[:, TEXT_FEATURE_NAMES.index("ends_terminal")].astype(float)
+
+    body = page.meta.get("article_body")
+    body_words = frozenset(w.lower() for w in _WORD.findall(body)) if body else frozenset()
+    overlap = np.zeros(n)
+    if body_words:
+        for i, l in enumerate(lines):
+            ws = _WORD.findall(l.text.lower())
+            overlap[i] = sum(w in body_words for w in ws) / len(ws) if ws else 0.0
+
+    tag_cols = np.array([[l.tag in tags for tags in BLOCK_TAG_GROUPS.values()] for l in lines], dtype=float)
+    anc_cols = np.array([[t in l.ancestor_tags for t in ANCESTOR_TAGS] for l in lines], dtype=float)
+    attr_cache: dict[frozenset, list[bool]] = {}
+    attr_rows = []
+    for l in lines:
+        row = attr_cache.get(l.attr_tokens)
+        if row is None:
+            joined = " ".join(sorted(l.attr_tokens))
+            row = [bool(rx.search(joined)) for rx in _ATTR_RE.values()] if joined else [False] * len(_ATTR_RE)
+            attr_cache[l.attr_tokens] = row
+        attr_rows.append(row)
+    attr_cols = np.array(attr_rows, dtype=float)
+
+    template_keys = [hash((l.tag, l.attr_tokens)) for l in lines]
+    tcount, tsum = _group_stats(template_keys, log_words[:, None])
+
+    values = np.column_stack([np.ones(n), np.expm1(log_words), link * chars, chars, terminal])
+    region = []
+    for k in REGION_LEVELS:
+        keys = [l.ancestors[-1 - k] if len(l.ancestors) > k else 0 for l in lines]
+        cnt, sums = _group_stats(keys, values)
+        region += [np.log1p(cnt), np.log1p(sums[:, 1]), sums[:, 2] / sums[:, 3], sums[:, 4] / cnt]
+
+    out = np.column_stack(
+        [
+            link,
+            np.log1p([l.n_links for l in lines]),
+            np.log1p(depth),
+            depth - np.median(depth),
+            np.array([l.hidden for l in lines], dtype=float),
+            overlap,
+            np.full(n, float(bool(body_words))),
+            np.log1p(tcount),
+            tsum[:, 0] / tcount,
+            _window_mean(link, 3),
+            _window_mean(link, 10),
+            tag_cols,
+            anc_cols,
+            attr_cols,
+            np.column_stack(region),
+        ]
+    )
+    return out.astype(np.float32)
+
+
+def featurize(page: Page) -> np.ndarray:
+    """All features for ``page``: TEXT_FEATURE_NAMES for text pages, HTML_FEATURE_NAMES for HTML."""
+    base = text_features(page)
+    if page.source != "html":
+        return base
+    return np.hstack([base, markup_features(page, base)])
+
+
+def feature_names(source: str) -> tuple[str, ...]:
+    return HTML_FEATURE_NAMES if source == "html" else TEXT_FEATURE_NAMES
+

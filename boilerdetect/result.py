@@ -1,0 +1,77 @@
+"""What the detector returns for one page, and its JSONL form (the output contract)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+from .align import normalise
+from .document import Line
+
+MAX_HEADING_WORDS = 8
+
+
+@dataclass
+class Result:
+    """Labelled lines of one page (``lines`` carry ``label`` and ``score``), or an ``error``."""
+
+    lines: list[Line] = field(default_factory=list)
+    id: str | None = None
+    url: str | None = None
+    error: str | None = None
+
+    @property
+    def content(self) -> str | None:
+        """Main content: the content lines joined with newlines (None for a failed record)."""
+        if self.error is not None:
+            return None
+        return "\n".join(line.text for line in self.lines if line.label == "content")
+
+    @property
+    def related_links(self) -> list[dict]:
+        """Blocks of consecutive ``related`` lines: ``[{"heading", "items": [{"text", "url"?}]}]``.
+
+        A block's first line is its heading when it carries no link and is short. Repeated items
+        (a headline crawled twice, as image alt text and as link text) are collapsed.
+        """
+        blocks: list[dict] = []
+        previous = None
+        for i, line in enumerate(self.lines):
+            if line.label != "related":
+                previous = None
+                continue
+            if previous is None or previous != i - 1:
+                blocks.append({"heading": None, "items": [], "_seen": set()})
+                if not line.links and len(line.text.split()) <= MAX_HEADING_WORDS and (
+                    i + 1 < len(self.lines) and self.lines[i + 1].label == "related"
+                ):
+                    blocks[-1]["heading"] = line.text
+                    previous = i
+                    continue
+            previous = i
+            block = blocks[-1]
+            key = normalise(line.text)
+            if key in block["_seen"]:
+                continue
+            block["_seen"].add(key)
+            item = {"text": line.text}
+            href = next((h for _, h in line.links if h and not h.startswith(("#", "javascript:"))), None)
+            if href is not None:
+                item["url"] = urljoin(self.url, href) if self.url else href
+            block["items"].append(item)
+        for block in blocks:
+            del block["_seen"]
+        return blocks
+
+    def to_record(self, lines: bool = True, related: bool = True, scores: bool = True) -> dict:
+        """The JSONL output object of DESIGN.md; the flags drop optional parts."""
+        record: dict = {"id": self.id, "url": self.url, "content": self.content}
+        if lines:
+            record["lines"] = [
+                {"text": l.text, "label": l.label} | ({"score": round(float(l.score), 4)} if scores else {})
+                for l in self.lines
+            ]
+        if related:
+            record["related_links"] = self.related_links if self.error is None else []
+        record["error"] = self.error
+        return record

@@ -1,0 +1,132 @@
+"""Training and grouped cross-validation of a :class:`Detector` on labelled examples."""
+
+from __future__ import annotations
+
+import platform
+from datetime import datetime, timezone
+
+import numpy as np
+from sklearn.model_selection import GroupKFold
+
+from .classifier import STACK_FEATURES, LineClassifier
+from .datasets import Example
+from .document import LABELS
+from .evaluate import summarize, word_f1
+from .features import HTML_FEATURES, TEXT_FEATURES, featurize
+from .model import Detector
+
+SOURCES = ("html", "text")
+
+
+def _fit(examples: list[Example], X: list[np.ndarray], params: dict) -> LineClassifier | None:
+    if not examples:
+        return None
+    y = [np.asarray(e.labels) for e in examples]
+    groups = np.asarray([e.group for e in examples])
+    clf = LineClassifier(**params)
+    if params.get("stacking", True) and len(set(groups)) < clf.cv:
+        clf.set_params(stacking=False)  # too few sites to make honest out-of-fold scores
+    return clf.fit(X, y, groups)
+
+
+def fit_detector(
+    examples: list[Example], params: dict | None = None, base: Detector | None = None, features: list | None = None
+) -> Detector:
+    """Fit the HTML and the plain-text classifier on the examples of each kind.
+
+    ``features`` (optional) are the examples' precomputed feature matrices. A kind with no
+    examples keeps ``base``'s classifier (or fails if there is no base).
+    """
+    params = params or {}
+    features = features if features is not None else [featurize(e.page) for e in examples]
+    models = {}
+    for source in SOURCES:
+        idx = [i for i, e in enumerate(examples) if (e.page.source == "html") == (source == "html")]
+        models[source] = _fit([examples[i] for i in idx], [features[i] for i in idx], params) or (getattr(base, f"{source}_model") if base else None)
+        if models[source] is None:
+            raise ValueError(f"no {source} training pages and no base model to take its classifier from")
+    return Detector(models["html"], models["text"])
+
+
+def report(examples: list[Example], results: list) -> dict[str, dict]:
+    """Reports per page kind (``html``/``text``): word-F1 (where gold exists) and line scores."""
+    rows = {s: [] for s in SOURCES}
+    for e, res in zip(examples, results):
+        rows["html" if e.page.source == "html" else "text"].append(
+            {
+                "f1": word_f1(res.content, e.gold) if e.gold is not None else None,
+                "page_type": e.page_type,
+                "true": e.labels,
+                "pred": [l.label for l in res.lines],
+            }
+        )
+    return {s: summarize(r) for s, r in rows.items() if r}
+
+
+def evaluate_detector(detector: Detector, examples: list[Example]) -> dict[str, dict]:
+    """:func:`report` of ``detector``'s predictions on the examples."""
+    return report(examples, detector.predict_pages([e.page for e in examples]))
+
+
+def oracle(examples: list[Example]) -> dict[str, float]:
+    """Word-F1 of a perfect line classifier (gold-aligned labels), per page kind."""
+    out = {}
+    for source in SOURCES:
+        f1s = [
+            word_f1("\n".join(t for t, lab in zip(e.page.texts, e.labels) if lab == "content"), e.gold)
+            for e in examples
+            if e.gold is not None and (e.page.source == "html") == (source == "html")
+        ]
+        if f1s:
+            out[source] = float(np.mean(f1s))
+    return out
+
+
+def cross_validate(examples: list[Example], n_splits: int = 5, params: dict | None = None, progress: bool = False) -> dict:
+    """Grouped k-fold CV: each site's pages are validated by a model that never saw the site."""
+    groups = np.asarray([e.group for e in examples])
+    n_splits = min(n_splits, len(set(groups)))
+    if n_splits < 2:
+        raise ValueError("cross-validation needs pages from at least two sites")
+    features = [featurize(e.page) for e in examples]
+    predicted: list = [None] * len(examples)
+    folds = GroupKFold(n_splits=n_splits).split(np.zeros(len(examples)), groups=groups)
+    if progress:
+        from tqdm import tqdm
+
+        folds = tqdm(folds, total=n_splits, desc="cross-validation", unit="fold")
+    for train_idx, test_idx in folds:
+        detector = fit_detector([examples[i] for i in train_idx], params, features=[features[i] for i in train_idx])
+        test_pages = [examples[i].page for i in test_idx]
+        for i, res in zip(test_idx, detector.predict_pages(test_pages, [features[i] for i in test_idx])):
+            predicted[i] = res
+    out = report(examples, predicted)
+    out["oracle"] = oracle(examples)
+    out["folds"] = n_splits
+    return out
+
+
+def model_card(examples: list[Example], data: list[str], params: dict, cv: dict | None) -> dict:
+    """The model card: what the model was trained on, with what, and how well it did."""
+    import joblib
+    import sklearn
+
+    from . import __version__
+
+    return {
+        "name": "boilerdetect line classifier",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "boilerdetect_version": __version__,
+        "versions": {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
+                     "numpy": np.__version__, "joblib": joblib.__version__},  # fmt: skip
+        "labels": list(LABELS),
+        "training_data": {
+            "sources": data,
+            "pages": {s: sum((e.page.source == "html") == (s == "html") for e in examples) for s in SOURCES},
+            "sites": len({e.group for e in examples}),
+            "lines_per_label": {lab: sum(e.labels.count(lab) for e in examples) for lab in LABELS},
+        },
+        "params": params,
+        "features": {"text": list(TEXT_FEATURES), "html": list(HTML_FEATURES), "stacked": list(STACK_FEATURES)},
+        "cross_validation": cv,
+    }

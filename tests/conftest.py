@@ -1,0 +1,114 @@
+"""Shared fixtures: small hand-made pages and a tiny detector trained on them in a second."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from boilerdetect.datasets import Example
+from boilerdetect.html import segment_html
+from boilerdetect.model import DEFAULT_MODEL
+from boilerdetect.readers import text_page
+from boilerdetect.train import fit_detector
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+WCXB = SHARED / "datasets" / "wcxb-dev"
+
+MENU = ["Home", "World", "Business", "Technology", "Sport", "Contact us"]
+FOOTER = ["© 2026 Example Media. All rights reserved.", "Privacy policy", "Cookie settings"]
+SENTENCES = [
+    "The council approved the new budget after a long debate on Tuesday evening.",
+    "Residents said the changes to the bus routes would make their commutes shorter.",
+    "Officials expect the bridge repairs to finish before the winter storms arrive.",
+    "The museum will open a new wing dedicated to local artists next spring.",
+    "Farmers reported a better harvest than last year thanks to the mild weather.",
+    "Teachers welcomed the decision to hire more staff for the coming school year.",
+    "The company plans to build a second factory near the river by the end of the decade.",
+    "Volunteers cleaned the beach and collected more than two tonnes of plastic waste.",
+]
+HEADLINES = [
+    "Storm leaves thousands without power across the coast",
+    "Local team wins the regional championship in extra time",
+    "New rail line promises faster trips between the two cities",
+    "Scientists find rare frogs in the mountain forest survey",
+    "City library extends opening hours during exam season",
+]
+
+
+def make_article(seed: int) -> tuple[str, str, list[str]]:
+    """A news-like HTML page, its gold main text, and the related headlines it lists."""
+    rnd = random.Random(seed)
+    paragraphs = [" ".join(rnd.sample(SENTENCES, 3)) for _ in range(rnd.randint(3, 6))]
+    title = f"Report number {seed} on the town's week"
+    related = rnd.sample(HEADLINES, 4)
+    html = (
+        "<html><head><title>%s</title></head><body>"
+        '<nav class="main-nav"><ul>%s</ul></nav>'
+        '<article class="post"><h1>%s</h1><p class="byline">By Staff, 3 hours ago</p>%s</article>'
+        '<aside class="related"><h3>Latest articles</h3><ul>%s</ul></aside>'
+        '<footer class="site-footer">%s</footer></body></html>'
+    ) % (
+        title,
+        "".join(f'<li><a href="/{m.lower()}">{m}</a></li>' for m in MENU),
+        title,
+        "".join(f"<p>{p}</p>" for p in paragraphs),
+        "".join(f'<li><a href="/news/{i}">{h}</a></li>' for i, h in enumerate(related)),
+        "".join(f"<p>{f}</p>" for f in FOOTER),
+    )
+    gold = "\n".join([title] + paragraphs)
+    return html, gold, related
+
+
+def make_text_article(seed: int) -> tuple[str, list[str]]:
+    """A crawled-text page: menu, article, a duplicated 'Latest articles' list, footer; and its labels."""
+    rnd = random.Random(seed)
+    lines, labels = [], []
+    for m in MENU:
+        lines.append(m), labels.append("boilerplate")
+    lines.append(f"Report number {seed} on the town's week"), labels.append("content")
+    for _ in range(rnd.randint(3, 6)):
+        lines.append(" ".join(rnd.sample(SENTENCES, 3))), labels.append("content")
+    lines.append("Latest articles"), labels.append("related")
+    for h in rnd.sample(HEADLINES, 4):
+        lines += [h, h]
+        labels += ["related", "related"]
+    for f in FOOTER:
+        lines.append(f), labels.append("boilerplate")
+    return "\n\n".join(lines), labels
+
+
+def synthetic_examples(n: int = 24) -> list[Example]:
+    from boilerdetect.align import align
+
+    examples = []
+    for seed in range(n):
+        html, gold, _ = make_article(seed)
+        page = segment_html(html, url=f"https://site{seed % 6}.example/a/{seed}")
+        examples.append(Example(page, align(page, gold), gold, f"site{seed % 6}"))
+        text, labels = make_text_article(seed)
+        examples.append(Example(text_page(text), labels, None, f"site{seed % 6}"))
+    return examples
+
+
+@pytest.fixture(scope="session")
+def tiny_detector():
+    """A detector fitted on synthetic pages (fast; for behaviour tests that need a model)."""
+    return fit_detector(synthetic_examples(), {"max_iter": 30, "cv": 3})
+
+
+@pytest.fixture(scope="session")
+def shipped_detector():
+    from boilerdetect import Detector
+
+    if not DEFAULT_MODEL.is_file():
+        pytest.skip("shipped model not built")
+    return Detector.load()
+
+
+@pytest.fixture
+def wcxb():
+    if not (WCXB / "html").is_dir():
+        pytest.skip("../shared/datasets/wcxb-dev is not available")
+    return WCXB

@@ -1,0 +1,71 @@
+import numpy as np
+
+from boilerdetect.features import (
+    HTML_FEATURE_NAMES,
+    HTML_FEATURES,
+    TEXT_FEATURE_NAMES,
+    feature_names,
+    featurize,
+)
+from boilerdetect.html import segment_html
+from boilerdetect.readers import text_page
+
+from conftest import make_article, make_text_article
+
+
+def col(X, name, source="text"):
+    return X[:, feature_names(source).index(name)]
+
+
+def test_shapes_names_and_docs():
+    page = text_page(make_text_article(1)[0])
+    X = featurize(page)
+    assert X.shape == (len(page.lines), len(TEXT_FEATURE_NAMES)) and X.dtype == np.float32
+    assert np.isfinite(X).all()
+    hp = segment_html(make_article(1)[0])
+    XH = featurize(hp)
+    assert XH.shape == (len(hp.lines), len(HTML_FEATURE_NAMES)) and np.isfinite(XH).all()
+    assert len(set(HTML_FEATURE_NAMES)) == len(HTML_FEATURE_NAMES)
+    assert all(doc.strip() for doc in HTML_FEATURES.values())
+
+
+def test_empty_page():
+    assert featurize(text_page("")).shape == (0, len(TEXT_FEATURE_NAMES))
+
+
+def test_line_facts():
+    X = featurize(text_page("Hello world.\nMENU\n© 2024 All rights reserved\nPosted 3 hours ago\n- item one"))
+    assert col(X, "ends_terminal").tolist() == [1, 0, 0, 0, 0]
+    assert col(X, "upper_ratio")[1] == 1.0
+    assert col(X, "boiler_words")[2] == 1 and col(X, "boiler_words")[0] == 0
+    assert col(X, "date_like")[3] == 1
+    assert col(X, "starts_bullet")[4] == 1
+    assert np.allclose(col(X, "log_words"), np.log1p([2, 1, 4, 4, 2]))
+
+
+def test_repetition_and_position():
+    X = featurize(text_page("a b\nsame line\nsame line\nc d\nsame line"))
+    assert np.allclose(col(X, "dup_count"), np.log([1, 3, 3, 1, 3]))
+    assert col(X, "adjacent_dup").tolist() == [0, 1, 1, 0, 0]
+    assert col(X, "later_copy").tolist() == [0, 0, 1, 0, 1]
+    assert np.allclose(col(X, "rel_pos"), np.arange(5) / 5)
+    assert col(X, "log_from_end")[-1] == 0
+
+
+def test_context_windows_average_neighbours():
+    X = featurize(text_page("One.\nTwo\nThree.\nFour\nFive."))
+    term = col(X, "ends_terminal")
+    assert np.allclose(col(X, "ends_terminal_w1"), [0.5, 2 / 3, 1 / 3, 2 / 3, 0.5])
+    assert np.allclose(col(X, "prev_ends_terminal")[1:], term[:-1])
+
+
+def test_markup_features():
+    page = segment_html(
+        '<nav class="menu"><a href="/">Home</a></nav><div class="article-content"><h2>Title here</h2>'
+        "<p>Plain paragraph without any links at all.</p></div><footer>© Co</footer>"
+    )
+    X = featurize(page)
+    assert col(X, "link_density", "html").tolist() == [1, 0, 0, 0]
+    assert col(X, "attr_nav", "html")[0] == 1 and col(X, "attr_content", "html")[2] == 1
+    assert col(X, "in_footer", "html").tolist() == [0, 0, 0, 1]
+    assert col(X, "tag_h2_h3", "html")[1] == 1 and col(X, "tag_p", "html")[2] == 1

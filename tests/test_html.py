@@ -1,0 +1,50 @@
+from boilerdetect.html import segment_html
+
+
+def test_blocks_become_lines_and_inline_text_joins():
+    page = segment_html("<div><p>Hello <b>bold</b> world</p><p>Second<br>line</p><ul><li>One</li><li>Two</li></ul></div>")
+    assert page.texts == ["Hello bold world", "Second", "line", "One", "Two"]
+    assert page.source == "html"
+    assert [l.tag for l in page.lines] == ["p", "p", "p", "li", "li"]
+
+
+def test_link_facts_and_ancestor_tokens():
+    page = segment_html(
+        '<nav class="site-nav"><a href="/a">Alpha</a> <a href="/b">Beta</a></nav>'
+        '<p>Read <a href="https://x.example/y">this story</a> now.</p>'
+    )
+    nav, para = page.lines
+    assert nav.link_chars == len("Alpha") + len("Beta")
+    assert nav.links == (("Alpha", "/a"), ("Beta", "/b"))
+    assert "nav" in nav.ancestor_tags and {"site", "nav"} <= nav.attr_tokens
+    assert para.link_chars == len("this story") and para.n_links == 1
+
+
+def test_scripts_skipped_noscript_and_hidden_kept():
+    page = segment_html(
+        "<head><title>T</title><script>var x=1;</script></head><body>"
+        "<noscript><p>Forum post for crawlers</p></noscript>"
+        "<div hidden><p>Streamed article</p></div><style>p{}</style></body>"
+    )
+    assert page.texts == ["Forum post for crawlers", "Streamed article"]
+    assert page.lines[1].hidden and not page.lines[0].hidden
+    assert "noscript" in page.lines[0].ancestor_tags
+    assert page.meta["title"] == "T"
+
+
+def test_json_ld_article_body_is_read():
+    body = "This is the article body as given in the structured data of the page, long enough to count."
+    page = segment_html(f'<script type="application/ld+json">{{"@type": "NewsArticle", "articleBody": "{body}"}}</script><p>x</p>')
+    assert page.meta["article_body"] == body
+
+
+def test_deep_nesting_does_not_recurse():
+    depth = 5000
+    page = segment_html("<div>" * depth + "<p>deep text</p>" + "</div>" * depth)
+    assert page.texts == ["deep text"]
+
+
+def test_empty_and_malformed_html():
+    assert segment_html("").lines == []
+    page = segment_html("<p>unclosed <b>bold <i>italic<p>next")
+    assert page.texts == ["unclosed bold italic", "next"]

@@ -1,0 +1,58 @@
+import gzip
+import json
+
+import pytest
+
+from boilerdetect.readers import InputError, decode, detect_format, expand_inputs, page_from_record, read_records
+
+
+def test_detect_format():
+    assert detect_format("a/b.HTML.gz") == "html"
+    assert detect_format("x.jsonl") == "jsonl"
+    assert detect_format("x.wet.gz") == "warc"
+    assert detect_format("x.pdf") is None
+
+
+def test_decode_charsets():
+    assert decode("héllo".encode("utf-8-sig")) == "héllo"
+    assert decode('<meta charset="iso-8859-1"><p>caf\xe9'.encode("latin-1")).endswith("café")
+    assert decode("naïve".encode("cp1252")) == "naïve"  # invalid UTF-8 falls back
+    assert decode(b"a\x00b") == "ab"
+
+
+def test_text_page_drops_blank_lines():
+    page = page_from_record({"text": "one\n\n   \n two  words \n", "id": 7})
+    assert page.texts == ["one", "two words"] and page.id == "7" and page.source == "text"
+
+
+@pytest.mark.parametrize(
+    "record, message",
+    [({"html": 5}, "'html' must be a string"), ({"id": "x"}, "neither"), ({"text": "a", "url": 3}, "'url'")],
+)
+def test_bad_records_raise_value_error(record, message):
+    with pytest.raises(ValueError, match=message):
+        page_from_record(record)
+
+
+def test_read_files_gz_jsonl_and_directories(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.txt").write_text("hello")
+    with gzip.open(tmp_path / "d" / "b.html.gz", "wt") as fh:
+        fh.write("<p>hi</p>")
+    (tmp_path / "c.jsonl").write_text(json.dumps({"id": "1", "text": "x"}) + "\nnot json\n[1]\n")
+    paths = expand_inputs([str(tmp_path / "d"), str(tmp_path / "c.jsonl")])
+    records = [r for p in paths for r in read_records(p)]
+    assert records[0]["text"] == "hello" and records[1]["html"] == "<p>hi</p>"
+    assert records[2] == {"id": "1", "text": "x"}
+    assert "not valid JSON" in records[3]["_error"] and "c.jsonl:2" in records[3]["_error"]
+    assert "not a JSON object" in records[4]["_error"]
+    with pytest.raises(InputError, match="no such file"):
+        expand_inputs([str(tmp_path / "missing.txt")])
+
+
+def test_truncated_gzip_and_binary_are_error_records(tmp_path):
+    blob = gzip.compress(b"<p>" + b"x" * 5000 + b"</p>")
+    (tmp_path / "t.html.gz").write_bytes(blob[: len(blob) // 2])
+    (tmp_path / "bin.dat").write_bytes(b"\x00\x01\x02binary\x00")
+    assert "gzip" in next(read_records(str(tmp_path / "t.html.gz")))["_error"]
+    assert "unknown file type" in next(read_records(str(tmp_path / "bin.dat")))["_error"]
