@@ -203,6 +203,39 @@ def info(model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model
     typer.echo(json.dumps(detector.card, indent=2))
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: loopback only)."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="TCP port."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Server processes, each with its own copy of the model."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model)."),
+    max_body_mb: float = typer.Option(10.0, "--max-body-mb", min=0.0, help="Largest request body accepted (413 above)."),
+    timeout: float = typer.Option(30.0, "--timeout", min=0.0, help="Seconds a request may wait and predict (504 after)."),
+    max_concurrency: int = typer.Option(2, "--max-concurrency", min=1, help="Prediction threads per worker."),
+    max_queue: int = typer.Option(64, "--max-queue", min=0, help="Requests that may wait for a thread, per worker (503 beyond)."),
+    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level (critical, error, warning, info, debug)."),
+) -> None:
+    """Serve the detector over HTTP: POST /v1/predict, GET /v1/model, GET /healthz, docs at /docs."""
+    from .service import Settings
+    from .service import serve as run_server
+
+    if max_body_mb <= 0 or timeout <= 0:
+        _fail("--max-body-mb and --timeout must be positive")
+    if log_level.lower() not in ("critical", "error", "warning", "info", "debug", "trace"):
+        _fail(f"unknown --log-level {log_level!r}")
+    detector = _load_detector(model)  # fail fast (exit 2) on a missing or bad model
+    if workers > 1:
+        detector = None  # each worker process loads its own copy at startup
+    settings = Settings(
+        model=None if model is None else str(model.resolve()),
+        max_body_mb=max_body_mb,
+        timeout=timeout,
+        max_concurrency=max_concurrency,
+        max_queue=max_queue,
+    )
+    run_server(settings, host=host, port=port, workers=workers, detector=detector, log_level=log_level)
+
+
 def main() -> None:
     app()
 

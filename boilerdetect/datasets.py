@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -61,8 +62,24 @@ def examples_from_page(
         twin_labels = align(twin, gold)
         related = transfer_labels(twin.texts, page, labels)
         twin_labels = ["related" if r and lab != "content" else lab for lab, r in zip(twin_labels, related)]
+        if zlib.crc32((page.id or page.url or "").encode()) % 2:
+            twin, twin_labels = _double_teasers(twin, twin_labels)
         out.append(Example(twin, twin_labels, gold, out[0].group, page_type))
     return out
+
+
+def _double_teasers(page: Page, labels: list[str]) -> tuple[Page, list[str]]:
+    """Repeat each related headline, as crawled text often has them (image alt text + link text).
+
+    The converter drops image alt text, so without this half of the text twins would never show
+    the duplicated teaser lists that real crawls (e.g. WET records) are full of.
+    """
+    lines, out = [], []
+    for line, lab in zip(page.lines, labels):
+        lines.append(line), out.append(lab)
+        if lab == "related" and len(line.text.split()) >= 3:
+            lines.append(line), out.append(lab)
+    return Page(lines, page.source, page.url, page.id, page.meta), out
 
 
 def _check_labels(labels, where: str) -> list[str]:
@@ -86,7 +103,8 @@ def wcxb_pages(root: str) -> Iterator[tuple[dict, str, str, str | None]]:
         info = files.get(fid, {})
         gold = truth.get("ground_truth", {}).get("main_content") or ""
         url = truth.get("url")
-        yield {"id": fid, "url": url, "html": html}, gold, info.get("domain") or _host(url), info.get("page_type")
+        page_type = info.get("page_type") or truth.get("_internal", {}).get("page_type", {}).get("primary")
+        yield {"id": fid, "url": url, "html": html}, gold, info.get("domain") or _host(url), page_type
 
 
 def jsonl_examples(path: str, text_twin: bool = True) -> Iterator[Example]:

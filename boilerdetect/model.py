@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -165,7 +166,9 @@ class Detector:
             while batch := list(islice(it, batch_size)):
                 yield from self.predict_records(batch)
             return
-        with ProcessPoolExecutor(n_jobs, initializer=_init_worker, initargs=(self,)) as pool:
+        # spawn, not fork: forking after OpenMP (used by the trees) has started can deadlock the child
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(self,)) as pool:
             pending = []
             while True:
                 while len(pending) < 2 * n_jobs and (batch := list(islice(it, batch_size))):

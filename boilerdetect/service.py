@@ -1,0 +1,498 @@
+"""HTTP service: the detector behind a small JSON API (FastAPI, served by uvicorn).
+
+Endpoints
+---------
+``POST /v1/predict``
+    Body: one record ``{"id"?, "url"?, "html" | "text"}`` → one output object (the JSONL output
+    contract: ``id``, ``url``, ``content``, ``lines``, ``related_links``, ``error``); or a batch
+    ``{"records": [...]}`` → ``{"results": [...]}``, one result per record, in order. A bad record in
+    a batch gets an error object (``content`` null, ``error`` set) and the others are still labelled;
+    a bad single record answers 422 with its error object. Query flags ``lines``, ``related``,
+    ``scores`` (default true) drop optional parts of the output.
+``GET /v1/model``
+    The model card.
+``GET /healthz``
+    ``{"status": "ok"}`` once the model is loaded.
+``GET /docs``, ``GET /openapi.json``
+    Interactive docs and the OpenAPI schema.
+
+Every error answers ``{"error": "..."}``: 400 malformed JSON, 413 body over the size limit, 422 a
+body of the wrong shape, 503 too many requests waiting, 504 prediction over the time limit.
+
+Prediction is CPU-bound and runs in a bounded thread pool (``max_concurrency`` threads per process,
+each limited to one OpenMP thread) so that the event loop keeps serving; at most ``max_queue`` more
+requests wait for a thread. A prediction that outlives the time limit is answered with 504, but its
+thread keeps its slot until it finishes (Python threads cannot be killed), so a burst of
+pathological pages cannot overrun the bound.
+
+Settings come from :class:`Settings` or from ``BOILERDETECT_*`` environment variables, which is how
+``boilerdetect serve --workers N`` hands them to each uvicorn worker process (``create_app`` is the
+app factory; every worker loads its own model at startup).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .model import Detector, ModelError
+from .result import Result
+
+log = logging.getLogger("boilerdetect.service")
+T = TypeVar("T")
+
+ENV_PREFIX = "BOILERDETECT_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Service settings; :meth:`from_env` reads them from ``BOILERDETECT_*`` variables."""
+
+    model: str | None = None  # None: the shipped model
+    max_body_mb: float = 10.0
+    timeout: float = 30.0  # seconds a request may wait + predict before 504
+    max_concurrency: int = 2  # prediction threads per process
+    max_queue: int = 64  # requests that may wait for a thread before 503
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.max_body_mb * 1024 * 1024)
+
+    def to_env(self) -> dict[str, str]:
+        env = {
+            "MAX_BODY_MB": str(self.max_body_mb),
+            "TIMEOUT": str(self.timeout),
+            "MAX_CONCURRENCY": str(self.max_concurrency),
+            "MAX_QUEUE": str(self.max_queue),
+        }
+        if self.model is not None:
+            env["MODEL"] = str(self.model)
+        return {ENV_PREFIX + k: v for k, v in env.items()}
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+
+        def get(name: str, kind: Callable[[str], Any], default: Any, minimum: float) -> Any:
+            raw = env.get(ENV_PREFIX + name)
+            if raw is None or raw == "":
+                return default
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ValueError(f"{ENV_PREFIX}{name}={raw!r} is not a valid {kind.__name__}") from None
+            if value < minimum:
+                raise ValueError(f"{ENV_PREFIX}{name} must be at least {minimum}")
+            return value
+
+        return cls(
+            model=env.get(ENV_PREFIX + "MODEL") or None,
+            max_body_mb=get("MAX_BODY_MB", float, cls.max_body_mb, 0.0),
+            timeout=get("TIMEOUT", float, cls.timeout, 0.0),
+            max_concurrency=get("MAX_CONCURRENCY", int, cls.max_concurrency, 1),
+            max_queue=get("MAX_QUEUE", int, cls.max_queue, 0),
+        )
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+class ApiError(Exception):
+    """Answered as ``{"error": message}`` with ``status``."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+# --- bounded execution ----------------------------------------------------------------------------
+
+
+def _one_openmp_thread() -> None:
+    """Limit OpenMP (scikit-learn's tree ensembles) to one thread in this prediction thread.
+
+    Parallelism comes from our threads and worker processes; nested OpenMP teams on top of them
+    oversubscribe the cores, and on a busy machine one small predict_proba call then takes seconds
+    instead of milliseconds. The limit is per thread (libgomp keeps it per thread), so the host
+    process is left alone.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn depends on threadpoolctl; be safe all the same
+        return
+    threadpool_limits(1, user_api="openmp")
+
+
+class _Runner:
+    """Run blocking work in a thread pool: at most ``max_concurrency`` at once, ``max_queue`` waiting."""
+
+    def __init__(self, settings: Settings):
+        self.timeout = settings.timeout
+        self.capacity = settings.max_concurrency + settings.max_queue
+        self.executor = ThreadPoolExecutor(
+            settings.max_concurrency, thread_name_prefix="boilerdetect", initializer=_one_openmp_thread
+        )
+        self.slots = asyncio.Semaphore(settings.max_concurrency)
+        self.pending = 0  # waiting + running (including timed-out work still running); event-loop only
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self.pending >= self.capacity:
+            raise ApiError(503, "server busy: too many requests waiting, retry later", {"Retry-After": "1"})
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        self.pending += 1
+        try:
+            await asyncio.wait_for(self.slots.acquire(), self.timeout)
+        except asyncio.TimeoutError:
+            self.pending -= 1
+            raise ApiError(504, f"no worker free within the time limit ({self.timeout:g} s)") from None
+        except BaseException:
+            self.pending -= 1
+            raise
+        try:
+            future = loop.run_in_executor(self.executor, fn, *args)
+        except BaseException:
+            self.pending -= 1
+            self.slots.release()
+            raise
+
+        def finished(_: asyncio.Future) -> None:  # the slot frees when the work ends, not at 504
+            self.pending -= 1
+            self.slots.release()
+
+        future.add_done_callback(finished)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - loop.time()))
+        except asyncio.TimeoutError:
+            raise ApiError(504, f"prediction took longer than the time limit ({self.timeout:g} s)") from None
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+# --- request handling -----------------------------------------------------------------------------
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing (413) as soon as it is known or seen to exceed ``limit`` bytes."""
+    too_large = ApiError(413, f"request body larger than the limit of {limit} bytes")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+def _predict_body(detector: Detector, body: bytes, options: dict[str, bool]) -> tuple[int, bytes, int]:
+    """Parse, predict and serialise (in a worker thread): ``(status, JSON bytes, number of records)``."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        return 400, _json({"error": f"malformed JSON: {exc}"}), 0
+    if not isinstance(payload, dict):
+        return 422, _json({"error": 'body must be a JSON object: one record, or {"records": [...]}'}), 0
+    batch = "records" in payload
+    if batch:
+        records = payload["records"]
+        if not isinstance(records, list):
+            return 422, _json({"error": "'records' must be a list of record objects"}), 0
+    else:
+        records = [payload]
+    outputs = [res.to_record(**options) for res in _predict_records(detector, records)]
+    if batch:
+        return 200, _json({"results": outputs}), len(records)
+    status = 200 if outputs[0]["error"] is None else 422
+    return status, _json(outputs[0]), 1
+
+
+def _predict_records(detector: Detector, records: list) -> list:
+    """``predict_records``, falling back to one record at a time if the batch call itself fails,
+    so that an unexpected failure on one record still never takes the others down."""
+    try:
+        return detector.predict_records(records)
+    except Exception:
+        log.exception("batch prediction failed; retrying record by record")
+    results = []
+    for record in records:
+        try:
+            results.extend(detector.predict_records([record]))
+        except Exception as exc:
+            rid = record.get("id") if isinstance(record, dict) else None
+            url = record.get("url") if isinstance(record, dict) and isinstance(record.get("url"), str) else None
+            err = f"internal error: {type(exc).__name__}: {exc}"
+            results.append(Result(id=None if rid is None else str(rid), url=url, error=err))
+    return results
+
+
+def _json(obj: Any) -> bytes:
+    try:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (from "\ud800" escapes in the input): escape them
+        return json.dumps(obj, separators=(",", ":")).encode("ascii")
+
+
+class _AccessLog:
+    """ASGI middleware: one log line per request (method, path, status, ms, records)."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_status(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            records = scope.get("state", {}).get("records", "-")
+            ms = (time.perf_counter() - start) * 1000
+            log.info("%s %s %d %.1fms records=%s", scope["method"], scope["path"], status, ms, records)
+
+
+# --- OpenAPI documentation models (responses are built by hand, these only document them) --------
+
+
+class LineOut(BaseModel):
+    text: str
+    label: str = Field(description="content, related or boilerplate")
+    score: float | None = Field(None, description="probability of content (absent with scores=false)")
+
+
+class RelatedItem(BaseModel):
+    text: str
+    url: str | None = None
+
+
+class RelatedBlock(BaseModel):
+    heading: str | None
+    items: list[RelatedItem]
+
+
+class Output(BaseModel):
+    id: str | None
+    url: str | None
+    content: str | None = Field(description="the content lines joined by newlines; null for a failed record")
+    lines: list[LineOut] | None = Field(None, description="absent with lines=false")
+    related_links: list[RelatedBlock] | None = Field(None, description="absent with related=false")
+    error: str | None
+
+
+class BatchOutput(BaseModel):
+    results: list[Output]
+
+
+class ErrorOut(BaseModel):
+    error: str
+
+
+_RECORD_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "url": {"type": "string"},
+        "html": {"type": "string"},
+        "text": {"type": "string"},
+    },
+    "description": "One page: give html or text.",
+}
+_PREDICT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        _RECORD_SCHEMA,
+                        {
+                            "type": "object",
+                            "required": ["records"],
+                            "properties": {"records": {"type": "array", "items": _RECORD_SCHEMA}},
+                        },
+                    ]
+                },
+                "examples": {
+                    "one": {"value": {"id": "a", "url": "https://example.org/", "html": "<p>Hello</p>"}},
+                    "batch": {
+                        "value": {"records": [{"id": "a", "text": "Hello\nworld"}, {"id": "b", "html": "<p>Hi</p>"}]}
+                    },
+                },
+            }
+        },
+    }
+}
+_ERRORS: dict = {code: {"model": ErrorOut} for code in (400, 413, 422, 503, 504)}
+
+
+# --- the app --------------------------------------------------------------------------------------
+
+
+def _level(name: str) -> int:
+    level = logging.getLevelName(name.upper())
+    return level if isinstance(level, int) else logging.DEBUG  # uvicorn's "trace" is below debug
+
+
+def _setup_logging() -> None:
+    """Our request lines go to stderr unless the host application configured logging itself."""
+    if not log.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    if log.level == logging.NOTSET:
+        log.setLevel(_level(os.environ.get(ENV_PREFIX + "LOG_LEVEL", "info")))
+
+
+def create_app(settings: Settings | None = None, detector: Detector | None = None) -> FastAPI:
+    """Build the app. Without ``settings`` they are read from the environment; without a
+    ``detector`` the model (``settings.model``) is loaded at startup, once per process."""
+    settings = settings or Settings.from_env()
+    _setup_logging()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        det = detector
+        if det is None:
+            try:
+                det = await asyncio.to_thread(Detector.load, settings.model)
+            except ModelError as exc:
+                log.error("cannot start: %s", exc)
+                raise
+        app.state.detector = det
+        app.state.runner = _Runner(settings)
+        log.info(
+            "model ready (%s); max body %d bytes, timeout %g s, %d threads, queue %d",
+            settings.model or "shipped model", settings.max_body_bytes, settings.timeout,
+            settings.max_concurrency, settings.max_queue,
+        )  # fmt: skip
+        try:
+            yield
+        finally:
+            app.state.runner.close()
+
+    app = FastAPI(
+        title="boilerdetect",
+        summary="Label the lines of crawled web pages as content, related links or boilerplate.",
+        version=__import__("boilerdetect").__version__,
+        lifespan=lifespan,
+    )
+    app.add_middleware(_AccessLog)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.message, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:  # logged by uvicorn
+        return _error(500, f"internal error: {type(exc).__name__}")
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()
+        )
+        return _error(422, f"invalid request: {problems}")
+
+    @app.post(
+        "/v1/predict",
+        summary="Label one record, or a batch {records: [...]}",
+        openapi_extra=_PREDICT_BODY,
+        responses={200: {"model": Output | BatchOutput}, **_ERRORS},
+    )
+    async def predict(
+        request: Request,
+        lines: bool = Query(True, description="include the labelled lines"),
+        related: bool = Query(True, description="include the related-link blocks"),
+        scores: bool = Query(True, description="include each line's content probability"),
+    ) -> Response:
+        body = await _read_body(request, settings.max_body_bytes)
+        options = {"lines": lines, "related": related, "scores": scores}
+        status, content, n = await request.app.state.runner.run(
+            _predict_body, request.app.state.detector, body, options
+        )
+        request.state.records = n
+        return Response(content, status_code=status, media_type="application/json")
+
+    @app.get("/v1/model", summary="The model card")
+    async def model_card(request: Request) -> JSONResponse:
+        return JSONResponse(request.app.state.detector.card)
+
+    @app.get("/healthz", summary="Liveness")
+    async def healthz() -> dict:
+        return {"status": "ok"}
+
+    return app
+
+
+def serve(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    detector: Detector | None = None,
+    log_level: str = "info",
+) -> None:
+    """Run uvicorn. One worker serves ``detector`` (or loads the model) in this process; several
+    workers are uvicorn processes built by the :func:`create_app` factory from the environment."""
+    import uvicorn
+
+    os.environ[ENV_PREFIX + "LOG_LEVEL"] = log_level
+    log.setLevel(_level(log_level))
+    try:
+        if not ipaddress.ip_address(host).is_loopback:
+            log.warning("listening on %s: the service is reachable from other machines", host)
+    except ValueError:
+        if host != "localhost":
+            log.warning("listening on %s: the service may be reachable from other machines", host)
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "access_log": False,  # we log one line per request ourselves
+        "timeout_graceful_shutdown": int(settings.timeout) + 5,  # let in-flight predictions finish
+        # bound open connections too, so that bodies being read cannot pile up in memory without end
+        # (past it uvicorn itself answers a plain-text 503)
+        "limit_concurrency": max(100, 2 * (settings.max_concurrency + settings.max_queue)),
+    }
+    if workers <= 1:
+        uvicorn.run(create_app(settings, detector), **common)
+    else:
+        os.environ.update(settings.to_env())
+        uvicorn.run("boilerdetect.service:create_app", factory=True, workers=workers, **common)

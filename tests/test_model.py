@@ -1,0 +1,74 @@
+import json
+
+import numpy as np
+import pytest
+
+from boilerdetect import LABELS, Detector, ModelError
+from boilerdetect.classifier import STACK_FEATURES, stack_features
+from boilerdetect.model import card_path, sha256_file
+
+from conftest import make_article, make_text_article
+
+
+def test_stack_features_shape_and_rank():
+    proba = np.array([[0.9, 0.05, 0.05], [0.1, 0.1, 0.8], [0.5, 0.4, 0.1]])
+    S = stack_features(proba)
+    assert S.shape == (3, len(STACK_FEATURES))
+    rank = S[:, STACK_FEATURES.index("p_content_rank")]
+    assert rank.tolist() == [1.0, 0.0, 0.5]
+
+
+def test_predict_text_and_html_contract(tiny_detector):
+    html, gold, related = make_article(101)
+    res = tiny_detector.predict(html=html, url="https://news.example/a/1")
+    assert {l.label for l in res.lines} <= set(LABELS)
+    assert all(0.0 <= l.score <= 1.0 for l in res.lines)
+    assert res.content == "\n".join(l.text for l in res.lines if l.label == "content")
+    for para in gold.split("\n")[1:]:
+        assert para in res.content
+    assert "Privacy policy" not in res.content and "World" not in res.content.split("\n")
+    items = [item for block in res.related_links for item in block["items"]]
+    assert {i["text"] for i in items} == set(related)
+    assert all(i["url"].startswith("https://news.example/news/") for i in items)
+
+    text, labels = make_text_article(102)
+    res = tiny_detector.predict(text=text)
+    assert [l.label for l in res.lines] == labels
+    with pytest.raises(ValueError):
+        tiny_detector.predict()
+
+
+def test_predict_many_order_and_errors(tiny_detector):
+    records = [{"id": str(i), "text": make_text_article(i)[0]} for i in range(5)]
+    records.insert(2, {"id": "bad", "html": 3})
+    records.append("not a dict")
+    out = list(tiny_detector.predict_many(records, batch_size=2))
+    assert [r.id for r in out] == ["0", "1", "bad", "2", "3", "4", None]
+    assert out[2].error == "'html' must be a string" and out[2].content is None
+    assert out[-1].error and all(r.error is None for r in out[:2])
+    parallel = list(tiny_detector.predict_many(records, n_jobs=2, batch_size=2))
+    assert [r.to_record() for r in parallel] == [r.to_record() for r in out]
+
+
+def test_save_load_round_trip_with_card(tiny_detector, tmp_path):
+    tiny_detector.card = {"name": "tiny"}
+    path = tiny_detector.save(tmp_path / "m.joblib")
+    card = json.loads(card_path(path).read_text())
+    assert card["sha256"] == sha256_file(path) and card["name"] == "tiny"
+    again = Detector.load(path)
+    text = make_text_article(7)[0]
+    assert again.predict(text=text).to_record() == tiny_detector.predict(text=text).to_record()
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        Detector.load(tmp_path / "nope.joblib")
+    (tmp_path / "junk.joblib").write_bytes(b"not a pickle")
+    with pytest.raises(ModelError, match="cannot load"):
+        Detector.load(tmp_path / "junk.joblib")
+
+
+def test_result_jsonl_record_fields(tiny_detector):
+    rec = tiny_detector.predict_records([{"id": "a", "url": "u", "text": "Hello there.\nMenu"}])[0].to_record()
+    assert list(rec) == ["id", "url", "content", "lines", "related_links", "error"]
+    assert rec["lines"][0]["text"] == "Hello there." and set(rec["lines"][0]) == {"text", "label", "score"}
