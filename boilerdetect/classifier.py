@@ -19,7 +19,8 @@ STACK_WINDOWS = (1, 3, 10)
 STACK_FEATURES = (
     tuple(f"p_{lab}_w{w}" for w in STACK_WINDOWS for lab in ("content", "related"))
     + ("p_content", "p_related", "page_mean_p_content", "page_max_p_content", "p_content_rank")
-)  # names of the columns stage 2 adds, documented in stack_features()
+)  # columns stage 2 adds for every page, documented in stack_features()
+REGION_STACK_FEATURES = ("region_p_content", "region_p_related")  # per region level, HTML only
 
 
 def _window_mean(x: np.ndarray, w: int) -> np.ndarray:
@@ -30,21 +31,29 @@ def _window_mean(x: np.ndarray, w: int) -> np.ndarray:
     return (c[hi] - c[lo]) / (hi - lo)
 
 
-def stack_features(proba: np.ndarray) -> np.ndarray:
-    """Stage-2 inputs from one page's stage-1 probabilities, shape (n_lines, 3) → (n_lines, 11).
+def stack_features(proba: np.ndarray, regions: np.ndarray | None = None) -> np.ndarray:
+    """Stage-2 inputs from one page's stage-1 probabilities.
 
-    Window means of P(content) and P(related) over i-w..i+w, the line's own probabilities, the
-    page's mean and max P(content), and the line's rank of P(content) within the page (0..1).
+    proba : (n_lines, 3) in LABELS order; regions : (n_lines, r) ancestor ids, optional.
+    Returns (n_lines, len(STACK_FEATURES) + 2 r): window means of P(content) and P(related) over
+    i-w..i+w, the line's own probabilities, the page's mean and max P(content), the line's rank of
+    P(content) within the page (0..1), then for each region level the mean P(content) and
+    P(related) of the lines under the same ancestor ("shares a parent with confident content").
     """
     n = len(proba)
+    r = 0 if regions is None else regions.shape[1]
     if n == 0:
-        return np.zeros((0, len(STACK_FEATURES)), dtype=np.float32)
+        return np.zeros((0, len(STACK_FEATURES) + 2 * r), dtype=np.float32)
     pc, pr = proba[:, 0], proba[:, 1]
     cols = []
     for w in STACK_WINDOWS:
         cols += [_window_mean(pc, w), _window_mean(pr, w)]
     rank = np.argsort(np.argsort(pc)) / max(n - 1, 1)
     cols += [pc, pr, np.full(n, pc.mean()), np.full(n, pc.max()), rank]
+    for j in range(r):
+        _, inverse, counts = np.unique(regions[:, j], return_inverse=True, return_counts=True)
+        for p in (pc, pr):
+            cols.append((np.bincount(inverse, weights=p) / counts)[inverse])
     return np.column_stack(cols).astype(np.float32)
 
 
@@ -88,12 +97,13 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
             random_state=self.random_state,
         )
 
-    def fit(self, X_pages: list[np.ndarray], y_pages: list[np.ndarray], groups=None) -> "LineClassifier":
+    def fit(self, X_pages: list[np.ndarray], y_pages: list[np.ndarray], groups=None, regions=None) -> "LineClassifier":
         """Fit on pages.
 
         X_pages : list of arrays, each (n_lines_i, n_features)
         y_pages : list of arrays of label strings, each (n_lines_i,)
         groups : array (n_pages,), optional — site of each page, keeps sites out of their own folds
+        regions : list of int arrays, each (n_lines_i, r), optional — DOM region ids for stage 2
         """
         sizes = [len(x) for x in X_pages]
         X = np.vstack(X_pages)
@@ -107,9 +117,14 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
             for train, test in GroupKFold(n_splits=self.cv).split(X, y, line_groups):
                 model = self._booster().fit(X[train], y[train])
                 oof[test] = self._ordered(model, model.predict_proba(X[test]))
-            S = np.vstack([stack_features(p) for p in _split(oof, sizes)])
+            S = self._stack(_split(oof, sizes), regions)
             self.stage2_ = self._booster().fit(np.hstack([X, S]), y)
         return self
+
+    @staticmethod
+    def _stack(probas: list[np.ndarray], regions) -> np.ndarray:
+        regions = regions if regions is not None else [None] * len(probas)
+        return np.vstack([stack_features(p, r) for p, r in zip(probas, regions)])
 
     def _ordered(self, model, proba: np.ndarray) -> np.ndarray:
         """Columns of ``proba`` in LABELS order (a class absent from training gets 0)."""
@@ -118,18 +133,22 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
             out[:, LABELS.index(cls)] = proba[:, j]
         return out
 
-    def predict_proba(self, X_pages: list[np.ndarray]) -> list[np.ndarray]:
-        """Per page an array (n_lines_i, 3) of probabilities in LABELS order. One model call per stage."""
+    def predict_proba(self, X_pages: list[np.ndarray], regions=None) -> list[np.ndarray]:
+        """Per page an array (n_lines_i, 3) of probabilities in LABELS order. One model call per stage.
+
+        ``regions`` must be given as in :meth:`fit` when the model was fitted with them.
+        """
         sizes = [len(x) for x in X_pages]
         if sum(sizes) == 0:
             return [np.zeros((0, len(LABELS))) for _ in X_pages]
         X = np.vstack(X_pages)
         proba = self._ordered(self.stage1_, self.stage1_.predict_proba(X))
         if getattr(self, "stage2_", None) is not None:
-            S = np.vstack([stack_features(p) for p in _split(proba, sizes)])
+            S = self._stack(_split(proba, sizes), regions)
             proba = self._ordered(self.stage2_, self.stage2_.predict_proba(np.hstack([X, S])))
         return _split(proba, sizes)
 
-    def predict(self, X_pages: list[np.ndarray]) -> list[np.ndarray]:
+    def predict(self, X_pages: list[np.ndarray], regions=None) -> list[np.ndarray]:
         """Per page an array (n_lines_i,) of labels."""
-        return [np.asarray(LABELS)[p.argmax(axis=1)] if len(p) else np.array([], dtype=str) for p in self.predict_proba(X_pages)]
+        probas = self.predict_proba(X_pages, regions)
+        return [np.asarray(LABELS)[p.argmax(axis=1)] if len(p) else np.array([], dtype=str) for p in probas]

@@ -99,6 +99,8 @@ PAGE_FEATURES = {
     "long_run": "log(1 + length of the run of long (>= 10 words) lines holding this line)",
     "in_text_span": "between the first and last sentence-like line of the page",
     "dist_to_core": "signed distance (in lines / page lines) to the densest 10-line window",
+    "page_sentence_share": "share of the page's lines that are sentence-like (>= 10 words, terminal)",
+    "page_short_share": "share of the page's lines with <= 4 words",
 }
 CONTEXT_SIGNALS = ("log_words", "ends_terminal", "stopword_ratio", "punct_ratio", "boiler_words")
 WINDOWS = (1, 3, 10)
@@ -167,6 +169,10 @@ MARKUP_FEATURES = (
         "template_words": "mean log words of the lines sharing this line's tag and class tokens",
         "link_density_w3": "mean link density over lines i-3..i+3",
         "link_density_w10": "mean link density over lines i-10..i+10",
+        "page_link_density": "share of the page's characters inside links",
+        "has_h1": "the page has an <h1> line",
+        "dist_h1": "signed distance (in lines / page lines) to the first <h1> line",
+        "h1_common_depth": "share of the line's ancestors it shares with the first <h1> line",
     }
     | {name: f"enclosing block is <{'/'.join(tags)}>" for name, tags in BLOCK_TAG_GROUPS.items()}
     | {f"in_{tag}": f"inside a <{tag}> element" for tag in ANCESTOR_TAGS}
@@ -299,7 +305,7 @@ def _run_length(flag: np.ndarray) -> np.ndarray:
     return np.repeat(lengths, lengths) * flag
 
 
-def _group_stats(keys: list, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _group_stats(keys, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per line: number of lines sharing its key, and the per-group sums of ``values`` (n, k)."""
     _, inverse, counts = np.unique(np.asarray(keys, dtype=np.int64), return_inverse=True, return_counts=True)
     sums = np.zeros((len(counts), values.shape[1]))
@@ -360,6 +366,8 @@ def text_features(page: Page) -> np.ndarray:
         np.log1p(_run_length(words >= 10)),
         in_span.astype(float),
         (idx - core) / n,
+        np.full(n, sentence_like.mean()),
+        np.full(n, (words <= 4).mean()),
     ]
 
     signals = np.stack([col[s] for s in CONTEXT_SIGNALS], axis=1)
@@ -416,10 +424,21 @@ def markup_features(page: Page, base: np.ndarray) -> np.ndarray:
 
     values = np.column_stack([np.ones(n), np.expm1(log_words), link * chars, chars, terminal])
     region = []
-    for k in REGION_LEVELS:
-        keys = [l.ancestors[-1 - k] if len(l.ancestors) > k else 0 for l in lines]
+    for keys in region_keys(page).T:
         cnt, sums = _group_stats(keys, values)
         region += [np.log1p(cnt), np.log1p(sums[:, 1]), sums[:, 2] / sums[:, 3], sums[:, 4] / cnt]
+
+    h1 = next((i for i, l in enumerate(lines) if l.tag == "h1"), None)
+    common = np.zeros(n)
+    if h1 is not None:
+        h1_path = lines[h1].ancestors
+        for i, l in enumerate(lines):
+            shared = 0
+            for a, b in zip(l.ancestors, h1_path):
+                if a != b:
+                    break
+                shared += 1
+            common[i] = shared / max(len(l.ancestors), 1)
 
     out = np.column_stack(
         [
@@ -434,6 +453,10 @@ def markup_features(page: Page, base: np.ndarray) -> np.ndarray:
             tsum[:, 0] / tcount,
             _window_mean(link, 3),
             _window_mean(link, 10),
+            np.full(n, (link * chars).sum() / chars.sum()),
+            np.full(n, float(h1 is not None)),
+            (np.arange(n) - (h1 if h1 is not None else 0)) / n,
+            common,
             tag_cols,
             anc_cols,
             attr_cols,
@@ -441,6 +464,20 @@ def markup_features(page: Page, base: np.ndarray) -> np.ndarray:
         ]
     )
     return out.astype(np.float32)
+
+
+def region_keys(page: Page) -> np.ndarray:
+    """Id of the ancestor ``k`` levels above each line's block, for k in REGION_LEVELS.
+
+    Shape (n_lines, len(REGION_LEVELS)) for HTML pages (0 where the tree is shallower),
+    (n_lines, 0) for plain text, which has no tree.
+    """
+    if page.source != "html":
+        return np.zeros((len(page.lines), 0), dtype=np.int64)
+    return np.array(
+        [[l.ancestors[-1 - k] if len(l.ancestors) > k else 0 for k in REGION_LEVELS] for l in page.lines],
+        dtype=np.int64,
+    ).reshape(len(page.lines), len(REGION_LEVELS))
 
 
 def featurize(page: Page) -> np.ndarray:

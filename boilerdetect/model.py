@@ -21,7 +21,7 @@ import numpy as np
 
 from .classifier import LineClassifier
 from .document import LABELS, Page
-from .features import featurize
+from .features import featurize, region_keys
 from .readers import page_from_record, text_page
 from .html import segment_html
 from .result import Result
@@ -123,7 +123,8 @@ class Detector:
             idx = [i for i, p in enumerate(pages) if (p.source == "html") == (source == "html")]
             if idx:
                 feats = [features[i] if features is not None else featurize(pages[i]) for i in idx]
-                for i, proba in zip(idx, self._model_for(source).predict_proba(feats)):
+                regions = [region_keys(pages[i]) for i in idx]
+                for i, proba in zip(idx, self._model_for(source).predict_proba(feats, regions)):
                     probas[i] = proba
         results = []
         for page, proba in zip(pages, probas):

@@ -8,11 +8,11 @@ from datetime import datetime, timezone
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
-from .classifier import STACK_FEATURES, LineClassifier
+from .classifier import REGION_STACK_FEATURES, STACK_FEATURES, LineClassifier
 from .datasets import Example
 from .document import LABELS
 from .evaluate import summarize, word_f1
-from .features import HTML_FEATURES, TEXT_FEATURES, featurize
+from .features import HTML_FEATURES, TEXT_FEATURES, featurize, region_keys
 from .model import Detector
 
 SOURCES = ("html", "text")
@@ -26,7 +26,7 @@ def _fit(examples: list[Example], X: list[np.ndarray], params: dict) -> LineClas
     clf = LineClassifier(**params)
     if params.get("stacking", True) and len(set(groups)) < clf.cv:
         clf.set_params(stacking=False)  # too few sites to make honest out-of-fold scores
-    return clf.fit(X, y, groups)
+    return clf.fit(X, y, groups, [region_keys(e.page) for e in examples])
 
 
 def fit_detector(
@@ -127,6 +127,7 @@ def model_card(examples: list[Example], data: list[str], params: dict, cv: dict 
             "lines_per_label": {lab: sum(e.labels.count(lab) for e in examples) for lab in LABELS},
         },
         "params": params,
-        "features": {"text": list(TEXT_FEATURES), "html": list(HTML_FEATURES), "stacked": list(STACK_FEATURES)},
+        "features": {"text": list(TEXT_FEATURES), "html": list(HTML_FEATURES), "stacked": list(STACK_FEATURES),
+                     "stacked_per_region_level": list(REGION_STACK_FEATURES)},
         "cross_validation": cv,
     }
