@@ -58,20 +58,39 @@ def _load_detector(model: Optional[Path]):
 
 @contextmanager
 def _output(path: Optional[Path]):
-    """stdout, or a file written to a temporary name and renamed into place when complete."""
-    if path is None:
+    """stdout, or a file written to a temporary name and renamed into place when complete.
+
+    An interrupted or failed run leaves the previous file (or none) and no temporary file.
+    ``-`` is stdout; an existing non-regular file (``/dev/null``, a named pipe) is written directly.
+    """
+    import tempfile
+
+    if path is None or str(path) == "-":
         yield sys.stdout
         return
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
+    path = Path(path)
+    if path.exists() and not path.is_file():
+        try:
+            fh = open(path, "w", encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot write {path}: {exc.strerror or exc}")
+        with fh:
             yield fh
+        return
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            yield fh
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the output ordinary permissions
         os.replace(tmp, path)
     except OSError as exc:
         _fail(f"cannot write {path}: {exc.strerror or exc}")
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _show_progress(force: Optional[bool]) -> bool:
@@ -85,48 +104,152 @@ def predict(
     input_format: InputFormat = typer.Option(InputFormat.auto, "--input-format", help="Force the input kind instead of guessing it from the file name (.txt .html .jsonl .warc .wet, optionally .gz)."),
     model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model)."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout (written atomically)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write here instead of stdout, atomically. A directory (existing, or given with a trailing '/') gets one output file per input file, named after it."),
+    resume: bool = typer.Option(False, "--resume", help="Skip inputs whose output file already exists (with --output)."),
     keep: list[Keep] = typer.Option([], "--keep", help="With --format text, also print lines with this label (related)."),
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bar on stderr (default: when stderr is a terminal)."),
 ) -> None:
-    """Label every line of every page and print the main content (or JSONL records)."""
+    """Label every line of every page and print the main content (or JSONL records).
+
+    Reads text, HTML, JSONL, WARC and WET files (each optionally gzipped; streamed, so memory
+    stays flat). The last line on stderr counts the pages read, written, failed (error records)
+    and skipped (WARC records that are not pages); the exit code is 1 when any page failed.
+    """
+    import time
+    from collections import deque
+
+    from .readers import detect_format
+
+    ext = ".jsonl" if format is OutputFormat.jsonl else ".txt"
+    to_dir = output not in (None, "-") and (output.endswith(("/", os.sep)) or os.path.isdir(output))
+
+    # (input paths, output target) groups: one group per input file with --output DIR, else one
+    groups: list[tuple[list[str], Optional[Path]]] = []
+    resumed = 0
     try:
-        paths = expand_inputs(inputs)
+        if to_dir:
+            out_dir = Path(output)
+            targets: dict[Path, str] = {}
+            sources = set()
+            for item in inputs:
+                for path in expand_inputs([item]):
+                    sources.add(os.path.realpath(path))
+                    if path == "-":
+                        name = "stdin"
+                    else:
+                        name = os.path.relpath(path, item) if os.path.isdir(item) else os.path.basename(path)
+                        if name.lower().endswith(".gz"):
+                            name = name[:-3]
+                        if detect_format(name) is not None:
+                            name = os.path.splitext(name)[0]
+                    target = out_dir / (name + ext)
+                    if target in targets:
+                        _fail(f"{targets[target]} and {path} would both be written to {target}; give them separate runs")
+                    targets[target] = path
+                    groups.append(([path], target))
+            for target in targets:
+                if os.path.realpath(target) in sources:
+                    _fail(f"output {target} would overwrite its own input; choose another --output directory")
+        else:
+            paths = expand_inputs(inputs)
+            single = None if output is None else Path(output)
+            groups.append((paths, single))
     except InputError as exc:
         _fail(str(exc))
+    if resume:
+        if output in (None, "-"):
+            _fail("--resume needs --output")
+        kept_groups = [g for g in groups if not (g[1] is not None and g[1].is_file())]
+        resumed = len(groups) - len(kept_groups) if to_dir else sum(len(g[0]) for g in groups if g not in kept_groups)
+        groups = kept_groups
     detector = _load_detector(model)
-    counts = {"read": 0, "written": 0, "failed": 0, "skipped": 0}
+    if to_dir:
+        try:
+            Path(output).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _fail(f"cannot create {output}: {exc.strerror or exc}")
+
+    counts = {"read": 0, "written": 0, "failed": 0, "skipped": 0, "bytes": 0}
     kept = {"content"} | {k.value for k in keep}
+    owner: deque[int] = deque()  # group index of every record handed to the detector, in order
+
+    def on_read(n: int) -> None:
+        counts["bytes"] += n
 
     def records():
-        for path in paths:
-            for record in read_records(path, input_format.value):
-                if "_skipped" in record:
-                    counts["skipped"] += 1
-                    continue
-                counts["read"] += 1
-                yield record
+        for g, (paths, _) in enumerate(groups):
+            for path in paths:
+                for record in read_records(path, input_format.value, on_read=on_read):
+                    if "_skipped" in record:
+                        counts["skipped"] += 1
+                        continue
+                    counts["read"] += 1
+                    owner.append(g)
+                    yield record
 
-    results = detector.predict_many(records(), n_jobs=jobs)
+    bar = None
     if _show_progress(progress):
         from tqdm import tqdm
 
-        results = tqdm(results, unit="page", file=sys.stderr)
-    with _output(output) as out:
-        for res in results:
-            if res.error is not None:
-                counts["failed"] += 1
-                if format is OutputFormat.text:
-                    typer.echo(f"error: {res.id or 'record'}: {res.error}", err=True)
-            if format is OutputFormat.jsonl:
-                out.write(json.dumps(res.to_record(), ensure_ascii=False) + "\n")
-            elif res.error is None:
-                out.write("\n".join(l.text for l in res.lines if l.label in kept) + "\n\n")
-            counts["written"] += 1
+        total_bytes = sum(os.path.getsize(p) for paths, _ in groups for p in paths if p != "-" and os.path.isfile(p))
+        bar = tqdm(unit="page", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+        size = tqdm.format_sizeof
+        size_total = f"/{size(total_bytes, 'B', 1024)}" if total_bytes else ""
+
+    def note(message: str) -> None:
+        if bar is not None:
+            bar.write(message, file=sys.stderr)
+        else:
+            typer.echo(message, err=True)
+
+    def write(out, res) -> None:
+        if res.error is not None:
+            counts["failed"] += 1
+            if format is OutputFormat.text:
+                note(f"error: {res.id or 'record'}: {res.error}")
+        if format is OutputFormat.jsonl:
+            out.write(json.dumps(res.to_record(), ensure_ascii=False) + "\n")
+        elif res.error is None:
+            out.write("\n".join(l.text for l in res.lines if l.label in kept) + "\n\n")
+        counts["written"] += 1
+        if bar is not None:
+            bar.update(1)
+            now = time.monotonic()
+            if now - shown[0] > 0.5:
+                shown[0] = now
+                bar.set_postfix_str(f"{size(counts['bytes'], 'B', 1024)}{size_total} read", refresh=False)
+
+    shown = [0.0]
+    interrupted = False
+    results = iter(detector.predict_many(records(), n_jobs=jobs))
+    try:
+        res = next(results, None)
+        for g, (_, target) in enumerate(groups):
+            with _output(target) as out:
+                while res is not None and owner[0] == g:
+                    owner.popleft()
+                    write(out, res)
+                    res = next(results, None)
+                if out is sys.stdout:
+                    out.flush()
+    except KeyboardInterrupt:
+        interrupted = True
+    except BrokenPipeError:  # e.g. '| head': the reader went away; stop quietly
+        sys.stdout = open(os.devnull, "w")
+        raise typer.Exit(1)
+    finally:
+        if bar is not None:
+            bar.set_postfix_str(f"{size(counts['bytes'], 'B', 1024)}{size_total} read", refresh=False)
+            bar.close()
+    if resumed:
+        typer.echo(f"resume: {resumed} input file{'s' if resumed != 1 else ''} skipped, output already exists", err=True)
     typer.echo(
-        f"pages read {counts['read']}, written {counts['written']}, failed {counts['failed']}, skipped {counts['skipped']}",
+        f"pages read {counts['read']}, written {counts['written']}, failed {counts['failed']}, skipped {counts['skipped']}"
+        + (" (interrupted; completed output files were kept)" if interrupted else ""),
         err=True,
     )
+    if interrupted:
+        raise typer.Exit(130)
     if counts["failed"]:
         raise typer.Exit(1)
 

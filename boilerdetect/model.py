@@ -17,11 +17,12 @@ from itertools import islice
 from pathlib import Path
 
 import joblib
+from threadpoolctl import threadpool_limits
 import numpy as np
 
 from .classifier import LineClassifier
 from .document import LABELS, Page
-from .features import featurize, region_keys
+from .features import HTML_FEATURE_NAMES, TEXT_FEATURE_NAMES, featurize, region_keys
 from .readers import page_from_record, text_page
 from .html import segment_html
 from .result import Result
@@ -93,6 +94,8 @@ class Detector:
             raise ModelError(f"{path}: cannot load model ({type(exc).__name__}: {exc})") from None
         if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
             raise ModelError(f"{path}: not a boilerdetect model of format {MODEL_FORMAT}; retrain it with 'boilerdetect train'")
+        if blob.get("features") != {"html": list(HTML_FEATURE_NAMES), "text": list(TEXT_FEATURE_NAMES)}:
+            raise ModelError(f"{path}: trained on other features than this version computes; retrain it with 'boilerdetect train'")
         card = {}
         if card_path(path).is_file():
             card = json.loads(card_path(path).read_text())
@@ -101,7 +104,12 @@ class Detector:
     def save(self, path: str | os.PathLike) -> Path:
         """Write the model (joblib) and its card (JSON, with the model's sha256), atomically."""
         path = Path(path)
-        blob = {"format": MODEL_FORMAT, "html": self.html_model, "text": self.text_model}
+        blob = {
+            "format": MODEL_FORMAT,
+            "features": {"html": list(HTML_FEATURE_NAMES), "text": list(TEXT_FEATURE_NAMES)},
+            "html": self.html_model,
+            "text": self.text_model,
+        }
         _atomic_write(path, lambda fh: joblib.dump(blob, fh, compress=3))
         self.card["sha256"] = sha256_file(path)
         self.card["model_file"] = path.name
@@ -124,7 +132,11 @@ class Detector:
             if idx:
                 feats = [features[i] if features is not None else featurize(pages[i]) for i in idx]
                 regions = [region_keys(pages[i]) for i in idx]
-                for i, proba in zip(idx, self._model_for(source).predict_proba(feats, regions)):
+                # One OpenMP thread: tree prediction on a few hundred lines gains nothing from more,
+                # and on a loaded machine (or with worker processes) extra threads cost seconds.
+                with threadpool_limits(limits=1, user_api="openmp"):
+                    found = self._model_for(source).predict_proba(feats, regions)
+                for i, proba in zip(idx, found):
                     probas[i] = proba
         results = []
         for page, proba in zip(pages, probas):

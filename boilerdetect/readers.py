@@ -16,6 +16,7 @@ import json
 import os
 import re
 import sys
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,6 +78,13 @@ def text_page(text: str, url: str | None = None, id: str | None = None) -> Page:
     return Page(lines=[l for l in lines if l.text], source="text", url=url, id=id)
 
 
+def _clean(value: str) -> str:
+    """Lone surrogates (from JSON escapes such as "\\ud800") cannot be written as UTF-8: replace them."""
+    if value.isascii():
+        return value
+    return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def page_from_record(record: dict) -> Page:
     """A JSONL-style record → Page. Raises ValueError with a one-line reason for bad records."""
     if not isinstance(record, dict):
@@ -91,23 +99,91 @@ def page_from_record(record: dict) -> Page:
     if html is not None:
         if not isinstance(html, str):
             raise ValueError("'html' must be a string")
-        return segment_html(html, url=url, id=rid)
+        return segment_html(_clean(html), url=url, id=rid)
     if text is not None:
         if not isinstance(text, str):
             raise ValueError("'text' must be a string")
-        return text_page(text, url=url, id=rid)
+        return text_page(_clean(text), url=url, id=rid)
     raise ValueError("record has neither 'html' nor 'text'")
 
 
-def _open_bytes(path: str) -> bytes:
-    with open(path, "rb") as fh:
-        data = fh.read()
-    if path.lower().endswith(".gz"):
+class DamagedInput(OSError):
+    """The input stream ended early or is corrupt (truncated gzip, bad CRC...).
+
+    Deliberately not an EOFError: parsers such as warcio treat EOFError as a clean end of input,
+    which would hide the damage.
+    """
+
+
+class _CountingRaw(io.RawIOBase):
+    """Raw bytes from a file object, reporting every read's size to ``on_read`` (progress in bytes)."""
+
+    def __init__(self, fileobj, on_read=None):
+        self._f = fileobj
+        self._read = getattr(fileobj, "read1", None) or fileobj.read
+        self._on_read = on_read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        if n and self._on_read is not None:
+            self._on_read(n)
+        return n
+
+
+class _GuardedRaw(io.RawIOBase):
+    """Decompressed bytes; decompression errors become :class:`DamagedInput`; ``tell()`` counts bytes."""
+
+    def __init__(self, stream, origin: str):
+        self._stream = stream
+        self._origin = origin
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def readinto(self, buffer) -> int:
         try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"{path}: not a valid gzip file ({exc})") from None
-    return data
+            data = self._stream.read(len(buffer))
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise DamagedInput(f"{self._origin}: damaged gzip data ({exc})") from None
+        n = len(data)
+        buffer[:n] = data
+        self._pos += n
+        return n
+
+
+_BUFFER = 1 << 16
+
+
+def _open_stream(path: str, origin: str, on_read=None) -> tuple[io.BufferedReader, list]:
+    """A buffered binary stream of the file's (decompressed) bytes, and the objects to close.
+
+    Gzip is recognised by its magic bytes (a ``.gz`` name without them is an error), and it is
+    decompressed as it is read, so that memory does not grow with the file.
+    """
+    fh = sys.stdin.buffer if path == "-" else open(path, "rb", buffering=0)
+    closers = [] if path == "-" else [fh]
+    raw = io.BufferedReader(_CountingRaw(fh, on_read), _BUFFER)
+    if raw.peek(2)[:2] == b"\x1f\x8b":
+        raw = io.BufferedReader(_GuardedRaw(gzip.GzipFile(fileobj=raw, mode="rb"), origin), _BUFFER)
+    elif path.lower().endswith(".gz"):
+        for c in closers:
+            c.close()
+        raise InputError(f"{origin}: not a valid gzip file (no gzip header)")
+    return raw, closers
+
+
+def _head(stream: io.BufferedReader, size: int = 1024) -> bytes:
+    """Up to ``size`` first bytes of the stream, without consuming them."""
+    return stream.peek(size)[:size]
 
 
 def _sniff(data: bytes) -> str:
@@ -121,8 +197,8 @@ def _sniff(data: bytes) -> str:
     return "text"
 
 
-def _jsonl_records(data: bytes, origin: str) -> Iterator[dict]:
-    for number, raw in enumerate(io.BytesIO(data), start=1):
+def _jsonl_records(stream, origin: str) -> Iterator[dict]:
+    for number, raw in enumerate(stream, start=1):
         if not raw.strip():
             continue
         try:
@@ -136,17 +212,17 @@ def _jsonl_records(data: bytes, origin: str) -> Iterator[dict]:
         yield record
 
 
-def _file_records(data: bytes, kind: str, origin: str) -> Iterator[dict]:
+def _file_records(stream, kind: str, origin: str) -> Iterator[dict]:
     if kind == "jsonl":
-        yield from _jsonl_records(data, origin)
+        yield from _jsonl_records(stream, origin)
     elif kind == "warc":
         from .warc import warc_records
 
-        yield from warc_records(data, origin)
+        yield from warc_records(stream, origin)
     elif kind == "html":
-        yield {"id": origin, "html": decode(data)}
+        yield {"id": origin, "html": decode(stream.read())}
     else:
-        yield {"id": origin, "text": decode(data)}
+        yield {"id": origin, "text": decode(stream.read())}
 
 
 def expand_inputs(inputs: list[str]) -> list[str]:
@@ -166,19 +242,39 @@ def expand_inputs(inputs: list[str]) -> list[str]:
     return paths
 
 
-def read_records(path: str, input_format: str = "auto") -> Iterator[dict]:
-    """Records of one input file (or ``-`` for stdin), in order; unreadable input → one error record."""
+def read_records(path: str, input_format: str = "auto", on_read=None) -> Iterator[dict]:
+    """Records of one input file (or ``-`` for stdin), in order; unreadable input → one error record.
+
+    The file is streamed (JSONL line by line, WARC record by record, gzip decompressed on the
+    fly), so memory does not grow with its size. Damage part-way (a truncated gzip, a cut WARC)
+    yields the records before it and then one error record. ``on_read(n)`` is called with the
+    number of bytes read from the file (compressed bytes for gzip), for progress reporting.
+    """
     origin = "<stdin>" if path == "-" else path
+    closers: list = []
     try:
-        data = sys.stdin.buffer.read() if path == "-" else _open_bytes(path)
-    except (OSError, InputError) as exc:
-        reason = str(exc) if isinstance(exc, InputError) else f"{origin}: {exc.strerror or exc}"
-        yield {"id": origin, "_error": reason}
-        return
-    kind = input_format if input_format != "auto" else (detect_format(path) if path != "-" else None)
-    if kind is None:
-        kind = _sniff(data)
-        if path != "-" and kind == "text" and b"\x00" in data[:1024]:
-            yield {"id": origin, "_error": f"{origin}: unknown file type (binary data)"}
+        try:
+            stream, closers = _open_stream(path, origin, on_read)
+            head = _head(stream)
+        except (OSError, InputError) as exc:
+            yield {"id": origin, "_error": _reason(exc, origin)}
             return
-    yield from _file_records(data, kind, origin)
+        kind = input_format if input_format != "auto" else (detect_format(path) if path != "-" else None)
+        if kind is None:
+            kind = _sniff(head)
+            if path != "-" and kind == "text" and b"\x00" in head:
+                yield {"id": origin, "_error": f"{origin}: unknown file type (binary data)"}
+                return
+        try:
+            yield from _file_records(stream, kind, origin)
+        except (OSError, InputError) as exc:
+            yield {"id": origin, "_error": _reason(exc, origin)}
+    finally:
+        for c in closers:
+            c.close()
+
+
+def _reason(exc: Exception, origin: str) -> str:
+    if isinstance(exc, (InputError, DamagedInput)):
+        return str(exc)
+    return f"{origin}: {exc.strerror or exc}"

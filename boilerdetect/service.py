@@ -17,7 +17,8 @@ Endpoints
     Interactive docs and the OpenAPI schema.
 
 Every error answers ``{"error": "..."}``: 400 malformed JSON, 413 body over the size limit, 422 a
-body of the wrong shape, 503 too many requests waiting, 504 prediction over the time limit.
+body of the wrong shape, 500 the detector itself failed, 503 too many requests waiting, 504
+prediction over the time limit.
 
 Prediction is CPU-bound and runs in a bounded thread pool (``max_concurrency`` threads per process,
 each limited to one OpenMP thread) so that the event loop keeps serving; at most ``max_queue`` more
@@ -50,6 +51,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from . import __version__
 from .model import Detector, ModelError
 from .result import Result
 
@@ -223,30 +225,34 @@ def _predict_body(detector: Detector, body: bytes, options: dict[str, bool]) -> 
             return 422, _json({"error": "'records' must be a list of record objects"}), 0
     else:
         records = [payload]
-    outputs = [res.to_record(**options) for res in _predict_records(detector, records)]
+    results, failed = _predict_records(detector, records)
+    if records and failed == len(records):  # nothing worked: the server, not the input, is at fault
+        return 500, _json({"error": results[0].error}), len(records)
+    outputs = [res.to_record(**options) for res in results]
     if batch:
         return 200, _json({"results": outputs}), len(records)
-    status = 200 if outputs[0]["error"] is None else 422
-    return status, _json(outputs[0]), 1
+    return (200 if outputs[0]["error"] is None else 422), _json(outputs[0]), 1
 
 
-def _predict_records(detector: Detector, records: list) -> list:
-    """``predict_records``, falling back to one record at a time if the batch call itself fails,
-    so that an unexpected failure on one record still never takes the others down."""
+def _predict_records(detector: Detector, records: list) -> tuple[list[Result], int]:
+    """``predict_records``, falling back to one record at a time if the batch call itself raises,
+    so that an unforeseen failure on one record never takes the others down. Also returns how many
+    records failed with such an internal error (as opposed to a bad record)."""
     try:
-        return detector.predict_records(records)
+        return detector.predict_records(records), 0
     except Exception:
-        log.exception("batch prediction failed; retrying record by record")
-    results = []
+        log.exception("prediction of a batch of %d records failed; retrying record by record", len(records))
+    results, failed = [], 0
     for record in records:
         try:
             results.extend(detector.predict_records([record]))
         except Exception as exc:
+            failed += 1
             rid = record.get("id") if isinstance(record, dict) else None
             url = record.get("url") if isinstance(record, dict) and isinstance(record.get("url"), str) else None
             err = f"internal error: {type(exc).__name__}: {exc}"
             results.append(Result(id=None if rid is None else str(rid), url=url, error=err))
-    return results
+    return results, failed
 
 
 def _json(obj: Any) -> bytes:
@@ -406,7 +412,7 @@ def create_app(settings: Settings | None = None, detector: Detector | None = Non
     app = FastAPI(
         title="boilerdetect",
         summary="Label the lines of crawled web pages as content, related links or boilerplate.",
-        version=__import__("boilerdetect").__version__,
+        version=__version__,
         lifespan=lifespan,
     )
     app.add_middleware(_AccessLog)
@@ -473,8 +479,10 @@ def serve(
     workers are uvicorn processes built by the :func:`create_app` factory from the environment."""
     import uvicorn
 
+    log_level = log_level.lower()
     os.environ[ENV_PREFIX + "LOG_LEVEL"] = log_level
     log.setLevel(_level(log_level))
+    _setup_logging()
     try:
         if not ipaddress.ip_address(host).is_loopback:
             log.warning("listening on %s: the service is reachable from other machines", host)

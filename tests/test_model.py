@@ -72,3 +72,20 @@ def test_result_jsonl_record_fields(tiny_detector):
     rec = tiny_detector.predict_records([{"id": "a", "url": "u", "text": "Hello there.\nMenu"}])[0].to_record()
     assert list(rec) == ["id", "url", "content", "lines", "related_links", "error"]
     assert rec["lines"][0]["text"] == "Hello there." and set(rec["lines"][0]) == {"text", "label", "score"}
+
+
+def test_model_trained_on_other_features_is_refused(tiny_detector, tmp_path):
+    import joblib
+
+    path = tiny_detector.save(tmp_path / "m.joblib")
+    blob = joblib.load(path)
+    blob["features"]["text"] = blob["features"]["text"][:-1]
+    joblib.dump(blob, path)
+    with pytest.raises(ModelError, match="other features"):
+        Detector.load(path)
+
+
+def test_lone_surrogates_do_not_break_output(tiny_detector):
+    res = tiny_detector.predict_records([{"text": "Broken \ud800 escape in a sentence."}])[0]
+    assert res.error is None
+    json.dumps(res.to_record(), ensure_ascii=False).encode("utf-8")

@@ -1,13 +1,15 @@
 """The HTTP service, tested through a real server on a loopback port with a real HTTP client.
 
-Most tests talk to ``boilerdetect serve`` started as a subprocess with the shipped model. The
-overload tests (503/504) need predictions of a known duration, so they run the same app with a
-stand-in detector under uvicorn in a background thread — still a real server and real HTTP.
+Most tests talk to ``boilerdetect serve`` started as a subprocess with the shipped model (or the
+one named by ``BOILERDETECT_TEST_MODEL``). The overload tests (503/504) need predictions of a
+known duration, so they run the same app with a stand-in detector under uvicorn in a background
+thread — still a real server and real HTTP.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -28,6 +30,7 @@ from boilerdetect.service import Settings, create_app  # noqa: E402
 
 HOST = "127.0.0.1"
 LIMIT_MB = 1
+MODEL = Path(os.environ.get("BOILERDETECT_TEST_MODEL") or DEFAULT_MODEL)  # the shipped model unless overridden
 
 HTML = """<html><head><title>Rivers</title></head><body>
 <nav><a href="/">Home</a> <a href="/news">News</a> <a href="/about">About</a></nav>
@@ -62,22 +65,25 @@ def wait_healthy(base: str, proc: subprocess.Popen | None = None, log: Path | No
     pytest.fail(f"server not healthy after {limit} s:\n{log.read_text() if log else ''}")
 
 
-# --- the real server with the shipped model --------------------------------------------------------
+# --- the real server with the real model -----------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not DEFAULT_MODEL.is_file():
-        pytest.skip(f"shipped model missing: {DEFAULT_MODEL}")
+    if not MODEL.is_file():
+        pytest.skip(f"model missing: {MODEL}")
     port = free_port()
     log = tmp_path_factory.mktemp("service") / "server.log"
     cmd = [sys.executable, "-m", "boilerdetect.cli", "serve", "--host", HOST, "--port", str(port),
-           "--max-body-mb", str(LIMIT_MB), "--timeout", "20"]  # fmt: skip
+           "--model", str(MODEL), "--max-body-mb", str(LIMIT_MB), "--timeout", "20"]  # fmt: skip
     with open(log, "wb") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     base = f"http://{HOST}:{port}"
     try:
         wait_healthy(base, proc, log)
+        probe = httpx.post(f"{base}/v1/predict", json={"text": "probe"}, timeout=20)
+        if probe.status_code == 500:  # e.g. a model trained with other features than the code has now
+            pytest.fail(f"{MODEL} cannot predict with this code: {probe.json()['error']}")
         yield base, log
     finally:
         proc.terminate()
@@ -96,7 +102,7 @@ def client(server):
 
 @pytest.fixture(scope="module")
 def detector():
-    return Detector.load(None)
+    return Detector.load(MODEL)
 
 
 def expected(detector, records, **options):
@@ -421,7 +427,15 @@ def test_internal_error_is_json_500(slow_server):
         def predict_records(self, records):
             return [object() for _ in records]  # not Results: serialising them fails
 
+    class Failing(SlowDetector):
+        def predict_records(self, records):
+            raise ValueError("X has 54 features, but the model expects 52")  # e.g. a stale model
+
     base, _ = slow_server(Broken())
     r = httpx.post(f"{base}/v1/predict", json={"text": "a"}, timeout=10)
     assert r.status_code == 500 and r.json()["error"].startswith("internal error")
     assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+    base, _ = slow_server(Failing())
+    for payload in ({"text": "a"}, {"records": [{"text": "a"}, {"html": "<p>b</p>"}]}):
+        r = httpx.post(f"{base}/v1/predict", json=payload, timeout=10)
+        assert r.status_code == 500 and "54 features" in r.json()["error"]

@@ -1,0 +1,42 @@
+"""The shipped model on crawled news text with a duplicated 'Latest articles' list."""
+
+from pathlib import Path
+
+from conftest import SHARED
+
+SAMPLES = Path(__file__).resolve().parents[1] / "boilerdetect" / "samples"
+
+
+def expected_labels(tsv: Path) -> list[tuple[str, str]]:
+    rows = [line.split("\t") for line in tsv.read_text().splitlines()[1:] if line.strip()]
+    return [(row[-1], row[-2]) for row in rows]  # (text prefix, label)
+
+
+def test_sample_page_keeps_article_and_drops_duplicated_headlines(shipped_detector):
+    res = shipped_detector.predict(text=(SAMPLES / "news.txt").read_text())
+    expected = expected_labels(SAMPLES / "news.labels.tsv")
+    assert len(res.lines) == len(expected)
+    for line, (prefix, label) in zip(res.lines, expected):
+        assert line.text.startswith(prefix)
+        if label == "content" and len(line.text.split()) > 12:
+            assert line.label == "content", line.text  # every article paragraph is kept
+        if label == "related":
+            assert line.label != "content", line.text  # no headline leaks into the content
+    kept = res.content.split("\n")
+    assert len(kept) == len(set(kept))
+
+
+def test_shared_example_page_labels(shipped_detector):
+    page = SHARED / "examples" / "news-latest-articles.txt"
+    if not page.is_file():
+        import pytest
+
+        pytest.skip("../shared/examples is not available")
+    res = shipped_detector.predict(text=page.read_text())
+    expected = expected_labels(page.with_name("news-latest-articles.labels.tsv"))
+    assert [l.text[:20] for l in res.lines] == [p[:20] for p, _ in expected]
+    got = [l.label for l in res.lines]
+    want = [lab for _, lab in expected]
+    paragraphs = [i for i, (p, lab) in enumerate(expected) if lab == "content" and len(res.lines[i].text.split()) > 12]
+    assert all(got[i] == "content" for i in paragraphs)
+    assert all(got[i] != "content" for i, lab in enumerate(want) if lab == "related")
