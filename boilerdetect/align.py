@@ -5,8 +5,8 @@ across line boundaries, so a short line ("Ingredients") counts as content only w
 order, between its gold neighbours, while the same word in a menu does not.
 
 ``related``: a non-content run of at least ``MIN_RELATED_RUN`` teaser links (lines that are mostly
-link text, at least ``MIN_TEASER_WORDS`` words, pointing to other pages), plus the short heading just
-above the run. Plain-text pages have no markup: they take the labels of the HTML lines with the
+link text, at least ``MIN_TEASER_WORDS`` words, pointing to other pages, outside menus, headers and
+footers; ``MIN_RUN_MEAN_WORDS`` words on average), plus the short heading just above the run. Plain-text pages have no markup: they take the labels of the HTML lines with the
 same text (see :func:`transfer_labels`).
 
 ``boilerplate``: everything else.
@@ -26,6 +26,9 @@ MIN_RELATED_RUN = 3
 MIN_TEASER_WORDS = 3
 MIN_LINK_SHARE = 0.7
 MAX_HEADING_WORDS = 8
+MIN_RUN_MEAN_WORDS = 5  # headlines are longer than menu entries ("Outdoor Side Tables")
+NAV_TAGS = frozenset({"nav", "header", "footer", "select"})
+_NAV_TOKEN = re.compile(r"nav|menu|breadcrumb|footer|header|dropdown|megamenu|submenu|pagination")
 
 
 def words(text: str) -> list[str]:
@@ -66,8 +69,11 @@ def content_mask(lines: list[str], gold: str) -> np.ndarray:
 
 
 def _is_teaser(line) -> bool:
+    """A link line that reads like a headline and is not part of the site's menus."""
     text_len = max(len(line.text), 1)
     if line.link_chars / text_len < MIN_LINK_SHARE or len(words(line.text)) < MIN_TEASER_WORDS:
+        return False
+    if line.ancestor_tags & NAV_TAGS or any(_NAV_TOKEN.search(t) for t in line.attr_tokens):
         return False
     return any(href and not href.startswith(("#", "javascript:", "mailto:")) for _, href in line.links)
 
@@ -85,7 +91,8 @@ def related_mask(page: Page, content: np.ndarray) -> np.ndarray:
         j = i
         while j < n and teaser[j]:
             j += 1
-        if j - i >= MIN_RELATED_RUN:
+        run_words = np.mean([len(words(page.lines[k].text)) for k in range(i, j)])
+        if j - i >= MIN_RELATED_RUN and run_words >= MIN_RUN_MEAN_WORDS:
             mask[i:j] = True
             head = i - 1
             if head >= 0 and not content[head] and page.lines[head].link_chars == 0 and (
