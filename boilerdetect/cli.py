@@ -131,8 +131,11 @@ def predict(
             out_dir = Path(output)
             targets: dict[Path, str] = {}
             sources = set()
+            inside = os.path.realpath(out_dir) + os.sep
             for item in inputs:
                 for path in expand_inputs([item]):
+                    if os.path.isdir(item) and os.path.realpath(path).startswith(inside):
+                        continue  # earlier outputs in an output directory under a walked input directory
                     sources.add(os.path.realpath(path))
                     if path == "-":
                         name = "stdin"
@@ -153,6 +156,8 @@ def predict(
         else:
             paths = expand_inputs(inputs)
             single = None if output is None else Path(output)
+            if single is not None and output != "-" and not single.parent.is_dir():
+                _fail(f"cannot write {single}: directory {single.parent} does not exist")
             groups.append((paths, single))
     except InputError as exc:
         _fail(str(exc))
@@ -222,10 +227,17 @@ def predict(
     shown = [0.0]
     interrupted = False
     results = iter(detector.predict_many(records(), n_jobs=jobs))
+    res = pending = object()  # nothing fetched yet: the first output is created before the first batch
     try:
-        res = next(results, None)
         for g, (_, target) in enumerate(groups):
+            if to_dir:
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    _fail(f"cannot create {target.parent}: {exc.strerror or exc}")
             with _output(target) as out:
+                if res is pending:
+                    res = next(results, None)
                 while res is not None and owner[0] == g:
                     owner.popleft()
                     write(out, res)
@@ -245,7 +257,7 @@ def predict(
         typer.echo(f"resume: {resumed} input file{'s' if resumed != 1 else ''} skipped, output already exists", err=True)
     typer.echo(
         f"pages read {counts['read']}, written {counts['written']}, failed {counts['failed']}, skipped {counts['skipped']}"
-        + (" (interrupted; completed output files were kept)" if interrupted else ""),
+        + ((" (interrupted; finished output files were kept)" if to_dir else " (interrupted)") if interrupted else ""),
         err=True,
     )
     if interrupted:
@@ -263,12 +275,24 @@ def _examples(data: list[str], jobs: int, progress: Optional[bool]):
         _fail(str(exc))
 
 
+def _featurize(examples, progress: bool) -> list:
+    from .features import featurize
+
+    pages = (e.page for e in examples)
+    if progress:
+        from tqdm import tqdm
+
+        pages = tqdm(pages, total=len(examples), desc="features", unit="page", file=sys.stderr)
+    return [featurize(page) for page in pages]
+
+
 @app.command()
 def train(
     data: list[str] = typer.Argument(..., help="Labelled data: line-labelled or page+gold JSONL files, or WCXB-layout directories."),
     out: Path = typer.Option(..., "--out", "-o", help="Where to write the model (.joblib); its card goes next to it."),
     cv: int = typer.Option(5, "--cv", min=0, help="Folds of site-grouped cross-validation to report in the card (0: skip)."),
-    max_iter: int = typer.Option(300, "--max-iter", min=10, help="Boosting iterations per stage."),
+    max_iter: int = typer.Option(200, "--max-iter", min=10, help="Boosting iterations per stage."),
+    stacking: bool = typer.Option(False, "--stacking/--no-stacking", help="Add the second stage over neighbours' scores (about 4x the training time)."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Processes for reading the data."),
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bars on stderr."),
 ) -> None:
@@ -279,11 +303,12 @@ def train(
     examples = _examples(data, jobs, progress)
     if not examples:
         _fail("no training pages found")
-    params = {"max_iter": max_iter}
+    params = {"max_iter": max_iter, "stacking": stacking}
+    features = _featurize(examples, _show_progress(progress))
     report = None
     if cv >= 2:
         try:
-            report = cross_validate(examples, cv, params, progress=_show_progress(progress))
+            report = cross_validate(examples, cv, params, progress=_show_progress(progress), features=features)
         except ValueError as exc:
             typer.echo(f"note: cross-validation skipped: {exc}", err=True)
         else:
@@ -291,7 +316,7 @@ def train(
                 if source in report:
                     typer.echo(format_report(f"cross-validated {source}", report[source]), err=True)
     try:
-        detector = fit_detector(examples, params)
+        detector = fit_detector(examples, params, features=features)
     except ValueError as exc:
         _fail(str(exc))
     detector.card = model_card(examples, [str(d) for d in data], params, report)

@@ -82,13 +82,18 @@ def oracle(examples: list[Example]) -> dict[str, float]:
     return out
 
 
-def cross_validate(examples: list[Example], n_splits: int = 5, params: dict | None = None, progress: bool = False) -> dict:
-    """Grouped k-fold CV: each site's pages are validated by a model that never saw the site."""
+def cross_validate(
+    examples: list[Example], n_splits: int = 5, params: dict | None = None, progress: bool = False, features=None
+) -> dict:
+    """Grouped k-fold CV: each site's pages are validated by a model that never saw the site.
+
+    ``features`` optionally gives the examples' precomputed feature matrices.
+    """
     groups = np.asarray([e.group for e in examples])
     n_splits = min(n_splits, len(set(groups)))
     if n_splits < 2:
         raise ValueError("cross-validation needs pages from at least two sites")
-    features = [featurize(e.page) for e in examples]
+    features = features if features is not None else [featurize(e.page) for e in examples]
     predicted: list = [None] * len(examples)
     folds = GroupKFold(n_splits=n_splits).split(np.zeros(len(examples)), groups=groups)
     if progress:
