@@ -26,6 +26,7 @@ from .html import segment_html
 INPUT_FORMATS = ("auto", "text", "html", "jsonl", "warc")
 _SUFFIXES = {".txt": "text", ".text": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl",
              ".ndjson": "jsonl", ".warc": "warc", ".wet": "warc", ".arc": "warc"}  # fmt: skip
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_:.-]+)""", re.I)
 
 
@@ -80,9 +81,7 @@ def text_page(text: str, url: str | None = None, id: str | None = None) -> Page:
 
 def _clean(value: str) -> str:
     """Lone surrogates (from JSON escapes such as "\\ud800") cannot be written as UTF-8: replace them."""
-    if value.isascii():
-        return value
-    return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
 
 
 def page_from_record(record: dict) -> Page:
@@ -139,7 +138,9 @@ class _GuardedRaw(io.RawIOBase):
     """Decompressed bytes; decompression errors become :class:`DamagedInput`; ``tell()`` counts bytes."""
 
     def __init__(self, stream, origin: str):
-        self._stream = stream
+        # read1: one decompression step per call, so the bytes before a damaged spot are
+        # delivered by one call and the error is raised by the next, losing nothing
+        self._read = getattr(stream, "read1", None) or stream.read
         self._origin = origin
         self._pos = 0
 
@@ -151,7 +152,7 @@ class _GuardedRaw(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         try:
-            data = self._stream.read(len(buffer))
+            data = self._read(len(buffer))
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise DamagedInput(f"{self._origin}: damaged gzip data ({exc})") from None
         n = len(data)
@@ -179,6 +180,18 @@ def _open_stream(path: str, origin: str, on_read=None) -> tuple[io.BufferedReade
             c.close()
         raise InputError(f"{origin}: not a valid gzip file (no gzip header)")
     return raw, closers
+
+
+class _Read1:
+    """A buffered stream seen through ``read1`` (at most one raw read per call).
+
+    For parsers that read blocks (warcio): a plain ``read(n)`` loops until ``n`` bytes and would
+    drop the bytes it already had when the next raw read fails on damaged data.
+    """
+
+    def __init__(self, stream: io.BufferedReader):
+        self.read = stream.read1
+        self.tell = stream.tell
 
 
 def _head(stream: io.BufferedReader, size: int = 1024) -> bytes:
@@ -218,7 +231,7 @@ def _file_records(stream, kind: str, origin: str) -> Iterator[dict]:
     elif kind == "warc":
         from .warc import warc_records
 
-        yield from warc_records(stream, origin)
+        yield from warc_records(_Read1(stream), origin)
     elif kind == "html":
         yield {"id": origin, "html": decode(stream.read())}
     else:

