@@ -14,6 +14,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GroupKFold
 
 from .document import LABELS
+from .features import window_mean
 
 STACK_WINDOWS = (1, 3, 10)
 STACK_FEATURES = (
@@ -21,14 +22,6 @@ STACK_FEATURES = (
     + ("p_content", "p_related", "page_mean_p_content", "page_max_p_content", "p_content_rank")
 )  # columns stage 2 adds for every page, documented in stack_features()
 REGION_STACK_FEATURES = ("region_p_content", "region_p_related")  # per region level, HTML only
-
-
-def _window_mean(x: np.ndarray, w: int) -> np.ndarray:
-    n = len(x)
-    c = np.concatenate([[0.0], np.cumsum(x)])
-    idx = np.arange(n)
-    lo, hi = np.maximum(idx - w, 0), np.minimum(idx + w + 1, n)
-    return (c[hi] - c[lo]) / (hi - lo)
 
 
 def stack_features(proba: np.ndarray, regions: np.ndarray | None = None) -> np.ndarray:
@@ -47,7 +40,7 @@ def stack_features(proba: np.ndarray, regions: np.ndarray | None = None) -> np.n
     pc, pr = proba[:, 0], proba[:, 1]
     cols = []
     for w in STACK_WINDOWS:
-        cols += [_window_mean(pc, w), _window_mean(pr, w)]
+        cols += [window_mean(pc, w), window_mean(pr, w)]
     rank = np.argsort(np.argsort(pc)) / max(n - 1, 1)
     cols += [pc, pr, np.full(n, pc.mean()), np.full(n, pc.max()), rank]
     for j in range(r):

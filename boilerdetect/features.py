@@ -285,7 +285,7 @@ def _line_features(texts: list[str], title_words: frozenset) -> np.ndarray:
     ])  # fmt: skip
 
 
-def _window_mean(x: np.ndarray, w: int) -> np.ndarray:
+def window_mean(x: np.ndarray, w: int) -> np.ndarray:
     """Mean of x[i-w .. i+w] (truncated at the page edges), for every i; x has shape (n,) or (n, k)."""
     n = len(x)
     c = np.cumsum(np.concatenate([np.zeros((1,) + x.shape[1:]), x]), axis=0)
@@ -348,7 +348,7 @@ def text_features(page: Page) -> np.ndarray:
     sentence_like = (words >= 10) & (col["ends_terminal"] > 0)
     span = np.flatnonzero(sentence_like)
     in_span = (idx >= span[0]) & (idx <= span[-1]) if len(span) else np.zeros(n, bool)
-    density = _window_mean(words * (col["stopword_ratio"] + 0.1), 5)
+    density = window_mean(words * (col["stopword_ratio"] + 0.1), 5)
     core = int(np.argmax(density))
 
     page_feats = [
@@ -371,7 +371,7 @@ def text_features(page: Page) -> np.ndarray:
     ]
 
     signals = np.stack([col[s] for s in CONTEXT_SIGNALS], axis=1)
-    context = [_window_mean(signals, w) for w in WINDOWS]
+    context = [window_mean(signals, w) for w in WINDOWS]
     lw, term = col["log_words"], col["ends_terminal"]
     neighbours = [
         np.concatenate([[0.0], lw[:-1]]),
@@ -451,8 +451,8 @@ def markup_features(page: Page, base: np.ndarray) -> np.ndarray:
             np.full(n, float(bool(body_words))),
             np.log1p(tcount),
             tsum[:, 0] / tcount,
-            _window_mean(link, 3),
-            _window_mean(link, 10),
+            window_mean(link, 3),
+            window_mean(link, 10),
             np.full(n, (link * chars).sum() / chars.sum()),
             np.full(n, float(h1 is not None)),
             (np.arange(n) - (h1 if h1 is not None else 0)) / n,
