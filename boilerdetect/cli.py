@@ -117,6 +117,7 @@ def predict(
     """
     import time
     from collections import deque
+    from concurrent.futures.process import BrokenProcessPool
 
     from .readers import detect_format
 
@@ -225,7 +226,7 @@ def predict(
                 bar.set_postfix_str(f"{size(counts['bytes'], 'B', 1024)}{size_total} read", refresh=False)
 
     shown = [0.0]
-    interrupted = False
+    interrupted = crashed = False
     results = iter(detector.predict_many(records(), n_jobs=jobs))
     res = pending = object()  # nothing fetched yet: the first output is created before the first batch
     try:
@@ -246,9 +247,11 @@ def predict(
                     out.flush()
     except KeyboardInterrupt:
         interrupted = True
-    except BrokenPipeError:  # e.g. '| head': the reader went away; stop quietly
+    except BrokenProcessPool:  # a worker was killed (out of memory?): the unfinished output is discarded
+        crashed = True
+    except BrokenPipeError:  # e.g. '| head': the reader went away; stop quietly, as a SIGPIPE'd tool would
         sys.stdout = open(os.devnull, "w")
-        raise typer.Exit(1)
+        raise typer.Exit(141)
     finally:
         if bar is not None:
             bar.set_postfix_str(f"{size(counts['bytes'], 'B', 1024)}{size_total} read", refresh=False)
@@ -262,6 +265,9 @@ def predict(
     )
     if interrupted:
         raise typer.Exit(130)
+    if crashed:
+        typer.echo("error: a worker process died unexpectedly (out of memory?); unfinished output was discarded", err=True)
+        raise typer.Exit(1)
     if counts["failed"]:
         raise typer.Exit(1)
 

@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA="${1:-../shared/datasets/wcxb-dev}"
 PY="${PYTHON:-$([ -x .venv/bin/python ] && echo .venv/bin/python || echo python3)}"
-"$PY" -m boilerdetect.cli train "$DATA" --out models/default.joblib --cv 5 --jobs 2 --progress
+"$PY" -m boilerdetect.cli train "$DATA" --out models/default.joblib --cv 5 --max-iter 150 --jobs 2 --progress

@@ -1,0 +1,211 @@
+"""Throughput of boilerdetect against trafilatura and jusText, a per-stage profile, and --jobs scaling.
+
+    python benchmarks/speed.py [--data ../shared/datasets/wcxb-dev] [--pages 300] [--jobs-pages 600] [--model PATH]
+
+Everything runs in this one process, one page after another (no worker processes), on the same
+pages, so the ratios compare like with like:
+
+* boilerdetect on HTML: ``Detector.predict_many(records, batch_size=64)``;
+* boilerdetect on plain text: the same pages rendered to text by ``datasets.html_to_text``
+  (inscriptis, as a crawler's text would be; not timed);
+* trafilatura: ``trafilatura.extract(html)``;
+* jusText: ``justext.justext(html, English stoplist)``.
+
+Then boilerdetect per stage (parse + segment, features, classifier) and the throughput of
+``predict_many(n_jobs=2)`` against ``n_jobs=1`` on a larger batch (pages repeated as needed).
+Targets printed with the results: HTML >= 5x trafilatura, text >= 20x trafilatura, jobs-2 >= 1.8x jobs-1.
+Needs the ``bench`` extra (``pip install -e '.[bench]'``) for the baselines; missing ones are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import sys
+import time
+import warnings
+from itertools import cycle, islice
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+TARGETS = {"html": 5.0, "text": 20.0, "jobs": 1.8}
+
+
+def load_pages(data: str, n: int) -> list[dict]:
+    """The first ``n`` pages of a WCXB-layout directory as ``{"id", "url", "html"}`` records."""
+    from boilerdetect.readers import decode
+
+    html_dir = os.path.join(data, "html")
+    if not os.path.isdir(html_dir):
+        sys.exit(f"error: no html/ directory in {data} (give --data)")
+    records = []
+    for name in sorted(os.listdir(html_dir))[:n]:
+        fid = name.split(".")[0]
+        path = os.path.join(html_dir, name)
+        with gzip.open(path) if name.endswith(".gz") else open(path, "rb") as fh:
+            html = decode(fh.read())
+        url = None
+        truth = os.path.join(data, "ground-truth", f"{fid}.json")
+        if os.path.exists(truth):
+            with open(truth) as fh:
+                url = json.load(fh).get("url")
+        records.append({"id": fid, "url": url, "html": html})
+    return records
+
+
+def rate(fn, items, warmup: int = 3) -> tuple[float, float]:
+    """(seconds, pages/s) of ``fn(items)`` after a short warm-up (imports, caches)."""
+    fn(items[:warmup])
+    t0 = time.perf_counter()
+    fn(items)
+    dt = time.perf_counter() - t0
+    return dt, len(items) / dt
+
+
+def run_detector(detector):
+    def go(records):
+        for _ in detector.predict_many(records, batch_size=64):
+            pass
+
+    return go
+
+
+def run_trafilatura():
+    import trafilatura
+
+    def go(records):
+        for r in records:
+            trafilatura.extract(r["html"])
+
+    return go
+
+
+def run_justext():
+    import justext
+
+    try:
+        stoplist = justext.get_stoplist("English")
+    except Exception:  # noqa: BLE001 - an install without stoplists: jusText still runs, less well
+        stoplist = frozenset()
+
+    def go(records):
+        for r in records:
+            try:
+                justext.justext(r["html"], stoplist)
+            except Exception:  # noqa: BLE001 - jusText rejects some documents (empty, odd markup)
+                pass
+
+    return go
+
+
+def stage_profile(detector, records: list[dict], source: str) -> dict[str, float]:
+    """Seconds per stage for boilerdetect on these records (HTML or text), in batches of 64."""
+    from boilerdetect.features import featurize
+    from boilerdetect.html import segment_html
+    from boilerdetect.readers import text_page
+
+    times = {"parse + segment": 0.0, "features": 0.0, "classifier": 0.0}
+    for start in range(0, len(records), 64):
+        batch = records[start : start + 64]
+        t0 = time.perf_counter()
+        if source == "html":
+            pages = [segment_html(r["html"], url=r.get("url"), id=r.get("id")) for r in batch]
+        else:
+            pages = [text_page(r["text"], url=r.get("url"), id=r.get("id")) for r in batch]
+        t1 = time.perf_counter()
+        feats = [featurize(p) for p in pages]
+        t2 = time.perf_counter()
+        detector.predict_pages(pages, feats)
+        t3 = time.perf_counter()
+        times["parse + segment"] += t1 - t0
+        times["features"] += t2 - t1
+        times["classifier"] += t3 - t2
+    return times
+
+
+def jobs_rate(detector, records: list[dict], n_jobs: int) -> tuple[float, float]:
+    """(seconds, pages/s) of predict_many(n_jobs) over the records, start-up included."""
+    t0 = time.perf_counter()
+    n = sum(1 for _ in detector.predict_many(records, n_jobs=n_jobs, batch_size=64))
+    dt = time.perf_counter() - t0
+    return dt, n / dt
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="../shared/datasets/wcxb-dev", help="WCXB-layout directory (relative to the repository root)")
+    ap.add_argument("--pages", type=int, default=300, help="pages for the comparison and the profile")
+    ap.add_argument("--jobs-pages", type=int, default=600, help="pages (repeated as needed) for --jobs 2 vs 1")
+    ap.add_argument("--model", default=None, help="model file (default: the shipped model)")
+    ap.add_argument("--skip-jobs", action="store_true", help="skip the --jobs comparison")
+    args = ap.parse_args()
+    data = args.data if os.path.isabs(args.data) else os.path.join(ROOT, args.data)
+    warnings.filterwarnings("ignore")
+
+    from boilerdetect import Detector
+    from boilerdetect.datasets import html_to_text
+    from boilerdetect.model import ModelError
+
+    try:
+        detector = Detector.load(args.model)
+    except ModelError as exc:
+        sys.exit(f"error: {exc}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"cores {os.cpu_count()}, load average {load:.2f} at start (other work on the machine skews every figure)")
+
+    t0 = time.perf_counter()
+    html_records = load_pages(data, args.pages)
+    text_records = [{"id": r["id"], "url": r["url"], "text": html_to_text(r["html"])} for r in html_records]
+    mb = sum(len(r["html"].encode("utf-8")) for r in html_records) / 1e6
+    print(f"{len(html_records)} pages ({mb:.1f} MB of HTML) loaded and rendered to text in {time.perf_counter() - t0:.1f} s\n")
+
+    rows = []
+    rows.append(("boilerdetect (HTML)", *rate(run_detector(detector), html_records)))
+    rows.append(("boilerdetect (text)", *rate(run_detector(detector), text_records)))
+    for name, make in (("trafilatura", run_trafilatura), ("jusText", run_justext)):
+        try:
+            fn = make()
+        except ImportError:
+            print(f"note: {name} is not installed (pip install -e '.[bench]'); skipped")
+            continue
+        rows.append((name, *rate(fn, html_records)))
+    base = next((r[2] for r in rows if r[0] == "trafilatura"), None)
+
+    print(f"{'method':<22}{'pages':>7}{'seconds':>10}{'pages/s':>10}{'vs trafilatura':>16}")
+    for name, dt, pps in rows:
+        ratio = f"{pps / base:.2f}x" if base else "-"
+        print(f"{name:<22}{len(html_records):>7}{dt:>10.2f}{pps:>10.1f}{ratio:>16}")
+    if base:
+        html_ratio, text_ratio = rows[0][2] / base, rows[1][2] / base
+        print(f"\ntarget HTML >= {TARGETS['html']:.0f}x trafilatura: {html_ratio:.2f}x  {'met' if html_ratio >= TARGETS['html'] else 'NOT met'}")
+        print(f"target text >= {TARGETS['text']:.0f}x trafilatura: {text_ratio:.2f}x  {'met' if text_ratio >= TARGETS['text'] else 'NOT met'}")
+
+    for source, records in (("HTML", html_records), ("text", text_records)):
+        stage_profile(detector, records[:3], source.lower())  # warm-up
+        times = stage_profile(detector, records, source.lower())
+        total = sum(times.values())
+        print(f"\nboilerdetect stages, {source} ({len(records)} pages, {total:.2f} s, {len(records) / total:.1f} pages/s without I/O):")
+        for stage, sec in times.items():
+            print(f"  {stage:<18}{sec:>8.2f} s {100 * sec / total:>6.1f} %  {1000 * sec / len(records):>7.2f} ms/page")
+
+    if not args.skip_jobs:
+        many = list(islice(cycle(html_records), args.jobs_pages))
+        startup, _ = jobs_rate(detector, many[:1], 2)
+        print(f"\npredict_many on {len(many)} HTML pages, batch_size=64 (start-up of 2 workers, each loading the model: {startup:.1f} s):")
+        results = {}
+        for n_jobs in (1, 2):
+            results[n_jobs] = jobs_rate(detector, many, n_jobs)
+            total, pps = results[n_jobs]
+            net = total - (startup if n_jobs > 1 else 0.0)
+            print(f"  --jobs {n_jobs}: {total:7.2f} s  {pps:7.1f} pages/s  ({len(many) / net:.1f} pages/s without the start-up)")
+        ratio = results[2][1] / results[1][1]
+        net_ratio = (results[1][0]) / max(results[2][0] - startup, 1e-9)
+        print(f"target jobs-2 >= {TARGETS['jobs']}x jobs-1: {ratio:.2f}x with start-up, {net_ratio:.2f}x without  "
+              f"{'met' if ratio >= TARGETS['jobs'] else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""Batch runs of ``predict``: order with worker processes, one output per input, atomic writes, resume, exit codes."""
+
+import gzip
+import json
+import os
+import stat
+import threading
+
+import pytest
+from typer.testing import CliRunner
+
+from boilerdetect.cli import app
+from boilerdetect.model import Detector
+
+from conftest import make_article, make_text_article
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def model(tiny_detector, tmp_path):
+    return str(tiny_detector.save(tmp_path / "m.joblib"))
+
+
+def jsonl_records(n: int, prefix: str = "r") -> list[dict]:
+    records = []
+    for i in range(n):
+        if i % 3 == 0:
+            records.append({"id": f"{prefix}{i}", "url": f"https://s{i % 4}.example/{i}", "html": make_article(i)[0]})
+        else:
+            records.append({"id": f"{prefix}{i}", "text": make_text_article(i)[0]})
+    return records
+
+
+def write_jsonl(path, records) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def read_jsonl(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def leftovers(directory) -> list[str]:
+    return [n for n in os.listdir(directory) if n.endswith(".partial") or n.startswith(".")]
+
+
+def test_jobs_2_keeps_order_and_matches_jobs_1(model, tmp_path):
+    # 300 records: several 64-record batches in flight at once across two worker processes
+    write_jsonl(tmp_path / "in.jsonl", jsonl_records(300))
+    outs = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"out{jobs}.jsonl"
+        res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-f", "jsonl", "-o", str(out), "--model", model, "-j", str(jobs), "--quiet"])
+        assert res.exit_code == 0, res.output
+        assert "pages read 300, written 300, failed 0, skipped 0" in res.stderr
+        outs[jobs] = read_jsonl(out)
+    assert [r["id"] for r in outs[2]] == [f"r{i}" for i in range(300)]
+    assert outs[1] == outs[2]
+
+
+def test_predict_many_small_batches_in_order(tiny_detector):
+    records = jsonl_records(40)
+    records.insert(7, {"id": "bad", "text": 3})
+    got = list(tiny_detector.predict_many(iter(records), n_jobs=2, batch_size=3))
+    assert [r.id for r in got] == [r["id"] for r in records]
+    assert got[7].error and all(r.error is None for i, r in enumerate(got) if i != 7)
+
+
+def test_output_dir_one_file_per_input(model, tmp_path):
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    write_jsonl(src / "a.jsonl", jsonl_records(5, "a"))
+    (src / "b.txt").write_text(make_text_article(1)[0])
+    with gzip.open(src / "sub" / "c.html.gz", "wt") as fh:
+        fh.write(make_article(2)[0])
+    res = runner.invoke(app, ["predict", str(src), "-f", "jsonl", "-o", str(tmp_path / "out") + "/", "--model", model, "--quiet"])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "out"
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == ["a.jsonl", "b.jsonl", "sub/c.jsonl"]
+    assert [r["id"] for r in read_jsonl(out / "a.jsonl")] == [f"a{i}" for i in range(5)]
+    assert len(read_jsonl(out / "b.jsonl")) == 1 and read_jsonl(out / "sub" / "c.jsonl")[0]["id"].endswith("c.html.gz")
+    assert "pages read 7, written 7" in res.stderr
+    assert not leftovers(out) and not leftovers(out / "sub")
+
+    # explicit files into an existing directory, as text
+    res = runner.invoke(app, ["predict", str(src / "a.jsonl"), str(src / "b.txt"), "-o", str(out), "--model", model, "--quiet"])
+    assert res.exit_code == 0
+    assert (out / "a.txt").is_file() and (out / "b.txt").is_file()
+
+    # two inputs that would write the same output file: a usage error before any work
+    (src / "a.txt").write_text("x")
+    res = runner.invoke(app, ["predict", str(src / "a.jsonl"), str(src / "a.txt"), "-o", str(tmp_path / "o2") + "/", "--model", model])
+    assert res.exit_code == 2 and "would both be written" in res.stderr
+
+
+def test_resume_skips_existing_outputs(model, tmp_path):
+    for name in "xyz":
+        write_jsonl(tmp_path / f"{name}.jsonl", jsonl_records(3, name))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "y.jsonl").write_text("kept\n")
+    inputs = [str(tmp_path / f"{n}.jsonl") for n in "xyz"]
+    res = runner.invoke(app, ["predict", *inputs, "-f", "jsonl", "-o", str(out), "--resume", "--model", model, "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "resume: 1 input file skipped" in res.stderr and "pages read 6, written 6" in res.stderr
+    assert (out / "y.jsonl").read_text() == "kept\n"
+    assert [r["id"] for r in read_jsonl(out / "z.jsonl")] == ["z0", "z1", "z2"]
+    res = runner.invoke(app, ["predict", *inputs, "-f", "jsonl", "-o", str(out), "--resume", "--model", model, "--quiet"])
+    assert "resume: 3 input files skipped" in res.stderr and "pages read 0" in res.stderr
+
+
+def test_failure_leaves_no_partial_output(model, tmp_path, monkeypatch):
+    for name in "ab":
+        write_jsonl(tmp_path / f"{name}.jsonl", jsonl_records(70, name))  # two batches each
+    single = tmp_path / "single.jsonl"
+    single.write_text("previous run\n")
+    calls = {"n": 0}
+    original = Detector.predict_records
+
+    def flaky(self, records):
+        calls["n"] += 1
+        if calls["n"] == 3:  # the first batch of the second file
+            raise RuntimeError("disk on fire")
+        return original(self, records)
+
+    monkeypatch.setattr(Detector, "predict_records", flaky)
+    out = tmp_path / "out"
+    inputs = [str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")]
+    res = runner.invoke(app, ["predict", *inputs, "-f", "jsonl", "-o", f"{out}/", "--model", model, "--quiet"])
+    assert isinstance(res.exception, RuntimeError)
+    assert os.listdir(out) == ["a.jsonl"]  # the completed file stays, the interrupted one never appears
+    assert len(read_jsonl(out / "a.jsonl")) == 70
+
+    calls["n"] = 0
+    res = runner.invoke(app, ["predict", *inputs, "-f", "jsonl", "-o", str(single), "--model", model, "--quiet"])
+    assert isinstance(res.exception, RuntimeError)
+    assert single.read_text() == "previous run\n"  # not truncated, not half-written
+    assert not leftovers(tmp_path)
+
+
+def test_exit_code_1_and_counts_with_error_records(model, tmp_path):
+    lines = [json.dumps(r) for r in jsonl_records(4)]
+    lines.insert(2, "{not json")
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
+    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-f", "jsonl", "--model", model, "--quiet"])
+    assert res.exit_code == 1
+    recs = [json.loads(l) for l in res.stdout.splitlines()]
+    assert len(recs) == 5 and recs[2]["error"] and recs[2]["content"] is None
+    assert res.stderr.strip().splitlines()[-1] == "pages read 5, written 5, failed 1, skipped 0"
+    # text output: the failed page is reported on stderr, the others printed
+    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "--model", model, "--quiet"])
+    assert res.exit_code == 1 and "not valid JSON" in res.stderr
+
+
+def test_progress_bar_and_quiet(model, tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", jsonl_records(5))
+    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-o", os.devnull, "--model", model, "--progress"])
+    assert res.exit_code == 0 and "page/s" in res.stderr and "read" in res.stderr
+    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-o", "-", "--model", model, "--quiet"])
+    assert res.stderr.strip() == "pages read 5, written 5, failed 0, skipped 0" and res.stdout.strip()
+
+
+def test_output_to_a_pipe_is_written_in_place(model, tmp_path):
+    """Non-regular outputs (/dev/null, a FIFO) are written directly, never replaced by a file."""
+    write_jsonl(tmp_path / "in.jsonl", jsonl_records(3))
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got = []
+
+    def read_fifo():
+        with open(fifo) as fh:
+            got.append(fh.read())
+
+    reader = threading.Thread(target=read_fifo)
+    reader.start()
+    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-f", "jsonl", "-o", str(fifo), "--model", model, "--quiet"])
+    reader.join(10)
+    assert res.exit_code == 0, res.output
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and len(got[0].splitlines()) == 3
