@@ -164,9 +164,19 @@ class Detector:
                 results.append(None)
             except (ValueError, RecursionError, MemoryError) as exc:
                 results.append(Result(id=None if rid is None else str(rid), url=url, error=str(exc) or type(exc).__name__))
-        for slot, res in zip(slots, self.predict_pages(pages)):
+        try:
+            labelled = self.predict_pages(pages)
+        except Exception:  # one pathological page must not sink its batch: retry page by page
+            labelled = [self._predict_alone(page) for page in pages]
+        for slot, res in zip(slots, labelled):
             results[slot] = res
         return results
+
+    def _predict_alone(self, page: Page) -> Result:
+        try:
+            return self.predict_pages([page])[0]
+        except Exception as exc:
+            return Result(id=page.id, url=page.url, error=f"prediction failed: {type(exc).__name__}: {exc}")
 
     def predict_many(self, records: Iterable[dict], n_jobs: int = 1, batch_size: int = 64) -> Iterator[Result]:
         """Yield one Result per record, in input order.

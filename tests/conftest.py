@@ -95,7 +95,10 @@ def synthetic_examples(n: int = 24) -> list[Example]:
 @pytest.fixture(scope="session")
 def tiny_detector():
     """A detector fitted on synthetic pages (fast; for behaviour tests that need a model)."""
-    return fit_detector(synthetic_examples(), {"max_iter": 30, "cv": 3})
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="openmp"):  # OpenMP threads crawl on a loaded machine
+        return fit_detector(synthetic_examples(), {"max_iter": 30, "cv": 3})
 
 
 @pytest.fixture(scope="session")

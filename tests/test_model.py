@@ -89,3 +89,19 @@ def test_lone_surrogates_do_not_break_output(tiny_detector):
     res = tiny_detector.predict_records([{"text": "Broken \ud800 escape in a sentence."}])[0]
     assert res.error is None
     json.dumps(res.to_record(), ensure_ascii=False).encode("utf-8")
+
+
+def test_a_page_that_breaks_prediction_gets_an_error_record(tiny_detector, monkeypatch):
+    import boilerdetect.model as model
+
+    real = model.featurize
+
+    def fragile(page):
+        if any("POISON" in t for t in page.texts):
+            raise RuntimeError("boom")
+        return real(page)
+
+    monkeypatch.setattr(model, "featurize", fragile)
+    out = tiny_detector.predict_records([{"id": "a", "text": "Fine line."}, {"id": "b", "text": "POISON"}])
+    assert out[0].error is None and out[0].lines
+    assert out[1].error == "prediction failed: RuntimeError: boom" and out[1].content is None
