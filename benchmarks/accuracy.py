@@ -18,13 +18,11 @@ import sys
 import time
 
 import joblib
-import numpy as np
-from sklearn.model_selection import GroupKFold
 
 from boilerdetect.datasets import load_examples
 from boilerdetect.evaluate import format_report
 from boilerdetect.features import featurize
-from boilerdetect.train import SOURCES, fit_detector, oracle, report
+from boilerdetect.train import SOURCES, cross_validate
 
 
 def main() -> None:
@@ -52,21 +50,8 @@ def main() -> None:
     print(f"{len(examples)} pages loaded and featurised in {time.time() - t0:.0f}s", file=sys.stderr)
 
     params = json.loads(args.params)
-    groups = np.asarray([e.group for e in examples])
-    folds = list(GroupKFold(n_splits=args.folds).split(np.zeros(len(examples)), groups=groups))[: args.only_folds]
-    seen, results = [], []
-    for k, (train_idx, test_idx) in enumerate(folds, start=1):
-        t = time.time()
-        detector = fit_detector([examples[i] for i in train_idx], params, features=[features[i] for i in train_idx])
-        pages = [examples[i].page for i in test_idx]
-        results += detector.predict_pages(pages, [features[i] for i in test_idx])
-        seen += list(test_idx)
-        print(f"fold {k}/{len(folds)} done in {time.time() - t:.0f}s", file=sys.stderr)
-    validated = [examples[i] for i in seen]
-    out = report(validated, results)
-    out["oracle"] = oracle(validated)
+    out = cross_validate(examples, args.folds, params, sys.stderr.isatty(), features, args.only_folds)
     out["params"] = params
-    out["folds"] = f"{len(folds)} of {args.folds}"
     print(f"oracle word-F1: " + ", ".join(f"{s} {v:.4f}" for s, v in out["oracle"].items()))
     for source in SOURCES:
         print(format_report(f"{source} input ({out['folds']} folds grouped by domain)", out[source]))

@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-from .align import normalise
+from .align import MAX_HEADING_WORDS, normalise
 from .document import Line
-
-MAX_HEADING_WORDS = 8
 
 
 @dataclass

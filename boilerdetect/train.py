@@ -83,11 +83,17 @@ def oracle(examples: list[Example]) -> dict[str, float]:
 
 
 def cross_validate(
-    examples: list[Example], n_splits: int = 5, params: dict | None = None, progress: bool = False, features=None
+    examples: list[Example],
+    n_splits: int = 5,
+    params: dict | None = None,
+    progress: bool = False,
+    features=None,
+    only_folds: int | None = None,
 ) -> dict:
     """Grouped k-fold CV: each site's pages are validated by a model that never saw the site.
 
-    ``features`` optionally gives the examples' precomputed feature matrices.
+    ``features`` optionally gives the examples' precomputed feature matrices; ``only_folds``
+    validates only the first K folds (quick comparisons), reporting on those pages alone.
     """
     groups = np.asarray([e.group for e in examples])
     n_splits = min(n_splits, len(set(groups)))
@@ -95,19 +101,21 @@ def cross_validate(
         raise ValueError("cross-validation needs pages from at least two sites")
     features = features if features is not None else [featurize(e.page) for e in examples]
     predicted: list = [None] * len(examples)
-    folds = GroupKFold(n_splits=n_splits).split(np.zeros(len(examples)), groups=groups)
+    folds = list(GroupKFold(n_splits=n_splits).split(np.zeros(len(examples)), groups=groups))[:only_folds]
     if progress:
         from tqdm import tqdm
 
-        folds = tqdm(folds, total=n_splits, desc="cross-validation", unit="fold")
+        folds = tqdm(folds, desc="cross-validation", unit="fold")
     for train_idx, test_idx in folds:
         detector = fit_detector([examples[i] for i in train_idx], params, features=[features[i] for i in train_idx])
         test_pages = [examples[i].page for i in test_idx]
         for i, res in zip(test_idx, detector.predict_pages(test_pages, [features[i] for i in test_idx])):
             predicted[i] = res
-    out = report(examples, predicted)
+    validated = [i for i, res in enumerate(predicted) if res is not None]
+    examples = [examples[i] for i in validated]
+    out = report(examples, [predicted[i] for i in validated])
     out["oracle"] = oracle(examples)
-    out["folds"] = n_splits
+    out["folds"] = n_splits if only_folds is None else f"{len(folds)} of {n_splits}"
     return out
 
 
