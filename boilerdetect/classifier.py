@@ -14,6 +14,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GroupKFold
 
 from .document import LABELS
+from .explain import contrast_reference
 from .features import window_mean
 
 STACK_WINDOWS = (1, 3, 10)
@@ -102,6 +103,8 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         X = np.vstack(X_pages)
         y = np.concatenate([np.asarray(v) for v in y_pages])
         self.classes_ = np.array(LABELS)
+        # what explanations compare a line with: per label, the median line of the other labels
+        self.reference_ = contrast_reference(X, y)
         self.stage1_ = self._booster().fit(X, y)
         if self.stacking:
             oof = np.zeros((len(X), len(LABELS)))

@@ -108,6 +108,8 @@ def predict(
     resume: bool = typer.Option(False, "--resume", help="Skip inputs whose output file already exists (with --output)."),
     keep: list[Keep] = typer.Option([], "--keep", help="With --format text, also print lines with this label (related)."),
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bar on stderr (default: when stderr is a terminal)."),
+    explain: bool = typer.Option(False, "--explain", help="With --format jsonl, give every line an \"explanation\": the features that pushed its label most (slow: about one prediction per feature)."),
+    top_features: int = typer.Option(5, "--top-features", min=1, help="Features per line in an explanation."),
 ) -> None:
     """Label every line of every page and print the main content (or JSONL records).
 
@@ -121,6 +123,8 @@ def predict(
 
     from .readers import detect_format
 
+    if explain and format is not OutputFormat.jsonl:
+        _fail("--explain needs --format jsonl")
     ext = ".jsonl" if format is OutputFormat.jsonl else ".txt"
     to_dir = output not in (None, "-") and (output.endswith(("/", os.sep)) or os.path.isdir(output))
 
@@ -227,7 +231,7 @@ def predict(
 
     shown = [0.0]
     interrupted = crashed = False
-    results = iter(detector.predict_many(records(), n_jobs=jobs))
+    results = iter(detector.predict_many(records(), n_jobs=jobs, explain=top_features if explain else 0))
     res = pending = object()  # nothing fetched yet: the first output is created before the first batch
     try:
         for g, (_, target) in enumerate(groups):
@@ -269,6 +273,70 @@ def predict(
         typer.echo("error: a worker process died unexpectedly (out of memory?); unfinished output was discarded", err=True)
         raise typer.Exit(1)
     if counts["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def show(
+    inputs: list[str] = typer.Argument(..., help="Files, directories (walked) or '-' for stdin, as for predict."),
+    out: Path = typer.Option(..., "--out", "-o", help="The HTML file to write (self-contained: open it in any browser)."),
+    input_format: InputFormat = typer.Option(InputFormat.auto, "--input-format", help="Force the input kind instead of guessing it from the file name."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model)."),
+    top_features: int = typer.Option(5, "--top-features", min=0, help="Features named per line on hover (0: none, much faster)."),
+    max_pages: int = typer.Option(100, "--max-pages", min=1, help="Pages to show at most; the rest of the input is not read."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes."),
+    progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bar on stderr (default: when stderr is a terminal)."),
+) -> None:
+    """Write one HTML page that shows every line as the detector sees it.
+
+    Lines are tinted by label with their content score as a bar; hovering a line lists the features
+    that pushed its label most; related-link blocks are outlined. Several pages (JSONL, WARC) get
+    one section each and a table of contents. Exit code 1 when some page could not be labelled.
+    """
+    from itertools import islice
+
+    from .model import DEFAULT_MODEL
+    from .show import model_facts, render_document
+
+    try:
+        paths = expand_inputs(inputs)
+    except InputError as exc:
+        _fail(str(exc))
+    if str(out) != "-" and not out.parent.is_dir():
+        _fail(f"cannot write {out}: directory {out.parent} does not exist")
+    detector = _load_detector(model)
+    skipped = 0
+
+    def records():
+        nonlocal skipped
+        for path in paths:
+            for record in read_records(path, input_format.value):
+                if "_skipped" in record:
+                    skipped += 1
+                else:
+                    yield record
+
+    stream = records()
+    chosen = list(islice(stream, max_pages))
+    more = next(stream, None) is not None
+    results = detector.predict_many(chosen, n_jobs=jobs, batch_size=8, explain=top_features)
+    if _show_progress(progress):
+        from tqdm import tqdm
+
+        results = tqdm(results, total=len(chosen), desc="pages", unit="page", file=sys.stderr, dynamic_ncols=True)
+    results = list(results)
+    facts = model_facts(model.resolve() if model is not None else DEFAULT_MODEL, detector.card)
+    note = f"only the first {max_pages} pages of the input are shown (--max-pages)" if more else None
+    with _output(out) as fh:
+        fh.write(render_document(results, facts, note=note))
+    failed = sum(res.error is not None for res in results)
+    typer.echo(
+        f"pages shown {len(results)}, failed {failed}, skipped {skipped}"
+        + (f"; more pages not read (--max-pages {max_pages})" if more else "")
+        + f"; written to {out}",
+        err=True,
+    )
+    if failed:
         raise typer.Exit(1)
 
 

@@ -147,13 +147,31 @@ class Detector:
 
     def predict(self, text: str | None = None, html: str | None = None, url: str | None = None, id: str | None = None) -> Result:
         """Label one page given as ``text=`` (plain text) or ``html=``."""
-        if (text is None) == (html is None):
-            raise ValueError("give exactly one of text= or html=")
-        page = segment_html(html, url=url, id=id) if html is not None else text_page(text, url=url, id=id)
-        return self.predict_pages([page])[0]
+        return self.predict_pages([_page(text, html, url, id)])[0]
 
-    def predict_records(self, records: list[dict]) -> list[Result]:
-        """Label JSONL-style records; a bad record gets an error Result, never an exception."""
+    def explain_pages(self, pages: list[Page], top_k: int = 5) -> list[Result]:
+        """:meth:`predict_pages`, plus ``Result.explanations``: per line the ``top_k`` features whose
+        occlusion changes its label's probability most (method in :mod:`boilerdetect.explain`).
+
+        Costs about ``n_features`` predictions per page: meant for inspecting pages, not for bulk runs.
+        """
+        from .explain import explain_lines
+
+        features = [featurize(page) for page in pages]
+        results = self.predict_pages(pages, features)
+        for page, X, res in zip(pages, features, results):
+            res.explanations = explain_lines(self._model_for(page.source), X, region_keys(page), page.source, top_k)
+        return results
+
+    def explain(self, text: str | None = None, html: str | None = None, url: str | None = None, id: str | None = None, top_k: int = 5) -> Result:
+        """Label one page, as :meth:`predict`, with per-line explanations (see :meth:`explain_pages`)."""
+        return self.explain_pages([_page(text, html, url, id)], top_k)[0]
+
+    def predict_records(self, records: list[dict], explain: int = 0) -> list[Result]:
+        """Label JSONL-style records; a bad record gets an error Result, never an exception.
+
+        ``explain > 0`` adds explanations with that many features per line (:meth:`explain_pages`).
+        """
         pages, slots, results = [], [], []
         for record in records:
             rid = record.get("id") if isinstance(record, dict) else None
@@ -164,30 +182,32 @@ class Detector:
                 results.append(None)
             except (ValueError, RecursionError, MemoryError) as exc:
                 results.append(Result(id=None if rid is None else str(rid), url=url, error=str(exc) or type(exc).__name__))
+        label = (lambda batch: self.explain_pages(batch, explain)) if explain > 0 else self.predict_pages
         try:
-            labelled = self.predict_pages(pages)
+            labelled = label(pages)
         except Exception:  # one pathological page must not sink its batch: retry page by page
-            labelled = [self._predict_alone(page) for page in pages]
+            labelled = [self._predict_alone(page, label) for page in pages]
         for slot, res in zip(slots, labelled):
             results[slot] = res
         return results
 
-    def _predict_alone(self, page: Page) -> Result:
+    def _predict_alone(self, page: Page, label) -> Result:
         try:
-            return self.predict_pages([page])[0]
+            return label([page])[0]
         except Exception as exc:
             return Result(id=page.id, url=page.url, error=f"prediction failed: {type(exc).__name__}: {exc}")
 
-    def predict_many(self, records: Iterable[dict], n_jobs: int = 1, batch_size: int = 64) -> Iterator[Result]:
+    def predict_many(self, records: Iterable[dict], n_jobs: int = 1, batch_size: int = 64, explain: int = 0) -> Iterator[Result]:
         """Yield one Result per record, in input order.
 
         Records are taken ``batch_size`` at a time (memory stays bounded however long the input);
         with ``n_jobs > 1`` batches go to worker processes that each load this detector once.
+        ``explain`` is as in :meth:`predict_records`.
         """
         it = iter(records)
         if n_jobs <= 1:
             while batch := list(islice(it, batch_size)):
-                yield from self.predict_records(batch)
+                yield from self.predict_records(batch, explain)
             return
         # spawn, not fork: forking after OpenMP (used by the trees) has started can deadlock the child
         ctx = multiprocessing.get_context("spawn")
@@ -195,7 +215,7 @@ class Detector:
             pending = []
             while True:
                 while len(pending) < 2 * n_jobs and (batch := list(islice(it, batch_size))):
-                    pending.append(pool.submit(_worker_predict, batch))
+                    pending.append(pool.submit(_worker_predict, batch, explain))
                 if not pending:
                     return
                 yield from pending.pop(0).result()
@@ -209,5 +229,12 @@ def _init_worker(detector: Detector) -> None:
     _WORKER = detector
 
 
-def _worker_predict(batch: list[dict]) -> list[Result]:
-    return _WORKER.predict_records(batch)
+def _worker_predict(batch: list[dict], explain: int) -> list[Result]:
+    return _WORKER.predict_records(batch, explain)
+
+
+def _page(text: str | None, html: str | None, url: str | None, id: str | None) -> Page:
+    """The page of ``predict(text=...)`` or ``predict(html=...)``."""
+    if (text is None) == (html is None):
+        raise ValueError("give exactly one of text= or html=")
+    return segment_html(html, url=url, id=id) if html is not None else text_page(text, url=url, id=id)

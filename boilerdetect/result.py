@@ -11,12 +11,17 @@ from .document import Line
 
 @dataclass
 class Result:
-    """Labelled lines of one page (``lines`` carry ``label`` and ``score``), or an ``error``."""
+    """Labelled lines of one page (``lines`` carry ``label`` and ``score``), or an ``error``.
+
+    ``explanations`` is filled by :meth:`Detector.explain` only: per line, the features that pushed
+    its label most (a list of :class:`boilerdetect.explain.Contribution`, largest effect first).
+    """
 
     lines: list[Line] = field(default_factory=list)
     id: str | None = None
     url: str | None = None
     error: str | None = None
+    explanations: list[list] | None = None
 
     @property
     def content(self) -> str | None:
@@ -62,13 +67,20 @@ class Result:
         return blocks
 
     def to_record(self, lines: bool = True, related: bool = True, scores: bool = True) -> dict:
-        """The JSONL output object of DESIGN.md; the flags drop optional parts."""
+        """The JSONL output object of DESIGN.md; the flags drop optional parts.
+
+        With explanations, every line object also has ``"explanation"``: a list of
+        ``{"feature", "delta", "value", "reference"}`` (see :mod:`boilerdetect.explain`).
+        """
         record: dict = {"id": self.id, "url": self.url, "content": self.content}
         if lines:
             record["lines"] = [
                 {"text": l.text, "label": l.label} | ({"score": round(float(l.score), 4)} if scores else {})
                 for l in self.lines
             ]
+            if self.explanations is not None:
+                for line, contributions in zip(record["lines"], self.explanations):
+                    line["explanation"] = [c.to_dict() for c in contributions]
         if related:
             record["related_links"] = self.related_links if self.error is None else []
         record["error"] = self.error

@@ -15,6 +15,10 @@ Endpoints
     ``{"status": "ok"}`` once the model is loaded.
 ``GET /docs``, ``GET /openapi.json``
     Interactive docs and the OpenAPI schema.
+``GET /``, ``POST /``
+    The browser view: a form to paste a page (text or HTML; the URL field is only a label, nothing
+    is ever fetched); posting it answers the page with every line tinted by its label, its score
+    and, on hover, the features behind its label (rendered by :mod:`boilerdetect.show`).
 
 Every error answers ``{"error": "..."}``: 400 malformed JSON, 413 body over the size limit, 422 a
 body of the wrong shape, 500 the detector itself failed, 503 too many requests waiting, 504
@@ -47,13 +51,15 @@ from typing import Any, TypeVar
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
-from .model import Detector, ModelError
+from .model import DEFAULT_MODEL, Detector, ModelError
+from .readers import page_from_record
 from .result import Result
+from .show import CSP, TITLE, model_facts, page_shell, render_form, render_results
 
 log = logging.getLogger("boilerdetect.service")
 T = TypeVar("T")
@@ -262,6 +268,44 @@ def _json(obj: Any) -> bytes:
         return json.dumps(obj, separators=(",", ":")).encode("ascii")
 
 
+BROWSE_TOP_FEATURES = 5  # features named per line on hover in the browser view
+BROWSE_EXPLAIN_MAX_LINES = 400  # longer pasted pages are labelled without explanations (cost ~ lines x features)
+
+
+def _browse_body(detector: Detector, body: bytes, model: dict[str, str]) -> tuple[int, str]:
+    """The browser view for a posted form (in a worker thread): ``(status, HTML document)``.
+
+    The form is ``application/x-www-form-urlencoded`` with ``page``, ``kind`` (text|html), ``url``.
+    """
+    from urllib.parse import parse_qs
+
+    fields = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+    text, kind, url = fields.get("page", ""), fields.get("kind", "text"), fields.get("url", "").strip()
+
+    def answer(status: int, error: str | None = None, results: str = "") -> tuple[int, str]:
+        return status, page_shell(TITLE, render_form(text, kind, url, error) + results)
+
+    if kind not in ("text", "html"):
+        return answer(422, "choose plain text or HTML")
+    if not text.strip():
+        return answer(422, "paste the text or the HTML of a page first")
+    try:
+        page = page_from_record({"url": url or None, kind: text})
+    except (ValueError, RecursionError) as exc:
+        return answer(422, f"cannot read this page: {exc}")
+    note = None
+    try:
+        if len(page.lines) <= BROWSE_EXPLAIN_MAX_LINES:
+            res = detector.explain_pages([page], BROWSE_TOP_FEATURES)[0]
+        else:
+            res = detector.predict_pages([page])[0]
+            note = f"over {BROWSE_EXPLAIN_MAX_LINES} lines: labelled without per-line explanations (use 'boilerdetect show')"
+    except Exception as exc:
+        log.exception("browser view: prediction failed")
+        return answer(500, f"prediction failed: {type(exc).__name__}: {exc}")
+    return answer(200, results=render_results([res], model, note=note))
+
+
 class _AccessLog:
     """ASGI middleware: one log line per request (method, path, status, ms, records)."""
 
@@ -459,6 +503,19 @@ def create_app(settings: Settings | None = None, detector: Detector | None = Non
     @app.get("/v1/model", summary="The model card")
     async def model_card(request: Request) -> JSONResponse:
         return JSONResponse(request.app.state.detector.card)
+
+    @app.get("/", include_in_schema=False)
+    async def browse(request: Request) -> HTMLResponse:
+        """The browser view: a form to paste a page; posting it shows every line as the detector sees it."""
+        return HTMLResponse(page_shell(TITLE, render_form()), headers={"Content-Security-Policy": CSP})
+
+    @app.post("/", include_in_schema=False)
+    async def browse_submit(request: Request) -> HTMLResponse:
+        body = await _read_body(request, settings.max_body_bytes)
+        facts = model_facts(settings.model or DEFAULT_MODEL, request.app.state.detector.card)
+        status, page = await request.app.state.runner.run(_browse_body, request.app.state.detector, body, facts)
+        request.state.records = 1
+        return HTMLResponse(page, status_code=status, headers={"Content-Security-Policy": CSP})
 
     @app.get("/healthz", summary="Liveness")
     async def healthz() -> dict:
