@@ -390,7 +390,7 @@ def train(
                 if source in report:
                     typer.echo(format_report(f"cross-validated {source}", report[source]), err=True)
     try:
-        detector = fit_detector(examples, params, features=features)
+        detector = fit_detector(examples, params, features=features, progress=_show_progress(progress))
     except ValueError as exc:
         _fail(str(exc))
     detector.card = model_card(examples, [str(d) for d in data], params, report)
@@ -411,7 +411,8 @@ def evaluate(
     from .train import evaluate_detector
 
     detector = _load_detector(model)
-    report = evaluate_detector(detector, _examples(data, jobs, progress))
+    examples = _examples(data, jobs, progress)
+    report = evaluate_detector(detector, examples, _featurize(examples, _show_progress(progress)))
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:

@@ -158,7 +158,12 @@ def load_examples(paths: list[str], text_twin: bool = True, n_jobs: int = 1, pro
             for part in parts:
                 examples.extend(part)
         elif os.path.isfile(path):
-            examples.extend(jsonl_examples(path, text_twin))
+            found = jsonl_examples(path, text_twin)
+            if progress:
+                from tqdm import tqdm
+
+                found = tqdm(found, desc=f"reading {os.path.basename(path)}", unit="example")
+            examples.extend(found)
         else:
             raise InputError(f"{path}: no such file or directory")
     return examples

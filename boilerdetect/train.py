@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import sys
 from datetime import datetime, timezone
 
 import numpy as np
@@ -30,17 +31,27 @@ def _fit(examples: list[Example], X: list[np.ndarray], params: dict) -> LineClas
 
 
 def fit_detector(
-    examples: list[Example], params: dict | None = None, base: Detector | None = None, features: list | None = None
+    examples: list[Example],
+    params: dict | None = None,
+    base: Detector | None = None,
+    features: list | None = None,
+    progress: bool = False,
 ) -> Detector:
     """Fit the HTML and the plain-text classifier on the examples of each kind.
 
     ``features`` (optional) are the examples' precomputed feature matrices. A kind with no
-    examples keeps ``base``'s classifier (or fails if there is no base).
+    examples keeps ``base``'s classifier (or fails if there is no base). ``progress``: a bar on
+    stderr over the two fits.
     """
     params = params or {}
     features = features if features is not None else [featurize(e.page) for e in examples]
     models = {}
-    for source in SOURCES:
+    sources = SOURCES
+    if progress:
+        from tqdm import tqdm
+
+        sources = tqdm(SOURCES, desc="fitting html, text models", unit="model", file=sys.stderr)
+    for source in sources:
         idx = [i for i, e in enumerate(examples) if (e.page.source == "html") == (source == "html")]
         models[source] = _fit([examples[i] for i in idx], [features[i] for i in idx], params) or (getattr(base, f"{source}_model") if base else None)
         if models[source] is None:
@@ -63,9 +74,9 @@ def report(examples: list[Example], results: list) -> dict[str, dict]:
     return {s: summarize(r) for s, r in rows.items() if r}
 
 
-def evaluate_detector(detector: Detector, examples: list[Example]) -> dict[str, dict]:
-    """:func:`report` of ``detector``'s predictions on the examples."""
-    return report(examples, detector.predict_pages([e.page for e in examples]))
+def evaluate_detector(detector: Detector, examples: list[Example], features: list | None = None) -> dict[str, dict]:
+    """:func:`report` of ``detector``'s predictions on the examples (``features``: precomputed, optional)."""
+    return report(examples, detector.predict_pages([e.page for e in examples], features))
 
 
 def oracle(examples: list[Example]) -> dict[str, float]:
@@ -105,7 +116,7 @@ def cross_validate(
     if progress:
         from tqdm import tqdm
 
-        folds = tqdm(folds, desc="cross-validation", unit="fold")
+        folds = tqdm(folds, desc="cross-validation", unit="fold", file=sys.stderr)
     for train_idx, test_idx in folds:
         detector = fit_detector([examples[i] for i in train_idx], params, features=[features[i] for i in train_idx])
         test_pages = [examples[i].page for i in test_idx]
