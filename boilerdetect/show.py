@@ -54,7 +54,7 @@ form.ask .row { margin: .4rem 0; }
 """
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """Text HTML can carry: lone surrogates and control characters (not tab/newline) become U+FFFD."""
     return _UNPRINTABLE.sub("\ufffd", text)
 
@@ -64,7 +64,7 @@ _UNPRINTABLE = re.compile("[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 def esc(value: object) -> str:
     """Escape any value for HTML text or a quoted attribute."""
-    return html.escape(_printable(str(value)), quote=True)
+    return html.escape(printable(str(value)), quote=True)
 
 
 def model_facts(path: str | os.PathLike | None, card: dict) -> dict[str, str]:

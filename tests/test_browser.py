@@ -1,0 +1,115 @@
+"""The service's browser view (``GET /``, ``POST /``) over real HTTP, and in a real browser.
+
+The browser test drives Debian's chromium (``apt-get install chromium``) with playwright for Python,
+never a browser downloaded by playwright; it is skipped, saying why, when either is missing.
+Its screenshot is written to ``tests/artifacts/browser-view.png`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+
+from test_service import MODEL, client, detector, server  # noqa: F401  (one server for this module)
+
+from boilerdetect.show import CSP
+
+from test_show import parse
+
+SAMPLE = files("boilerdetect").joinpath("samples/news.txt").read_text(encoding="utf-8")
+URL = "https://news.example/tram"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = os.environ.get("BOILERDETECT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def expected(detector):
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="openmp"):
+        return detector.predict(text=SAMPLE, url=URL)
+
+
+def test_get_form(client):
+    r = client.get("/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert r.headers["content-security-policy"] == CSP
+    view = parse(r.text)
+    assert view.pages == [] and {"form", "textarea", "button", "input"} <= set(view.tags)
+    assert 'name="kind" value="text"' in r.text and 'name="kind" value="html"' in r.text
+
+
+def test_post_form_labels_every_line(client, detector):
+    r = client.post("/", data={"page": SAMPLE, "kind": "text", "url": URL})
+    assert r.status_code == 200
+    view = parse(r.text)
+    want = expected(detector)
+    [page] = view.pages
+    assert [(l["text"], l["label"]) for l in page["lines"]] == [(l.text, l.label) for l in want.lines]
+    assert any(len(l["title"].split("\n")) > 2 for l in page["lines"])  # explanations on hover
+    assert "<textarea" in r.text and "Harbour city opens" in r.text.split("</textarea>")[0]  # the form keeps the input
+
+
+def test_post_form_html_is_escaped(client):
+    html = "<html><body><article><p>A &lt;script&gt; is shown, not run: &lt;b&gt;bold&lt;/b&gt; text here.</p></article></body></html>"
+    r = client.post("/", data={"page": html, "kind": "html", "url": "https://x.example/"})
+    assert r.status_code == 200
+    view = parse(r.text)
+    assert [l["text"] for l in view.pages[0]["lines"]] == ["A <script> is shown, not run: <b>bold</b> text here."]
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [({"page": "  ", "kind": "text"}, "paste the text"), ({"page": "x", "kind": "pdf"}, "plain text or HTML")],
+)
+def test_post_form_mistakes(client, data, message):
+    r = client.post("/", data=data)
+    assert r.status_code == 422 and message in r.text
+    assert parse(r.text).pages == []
+
+
+def _browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("browser test: playwright is not installed (pip install playwright)")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"browser test: no chromium at {CHROMIUM} (apt-get install chromium)")
+    return sync_playwright
+
+
+def test_browser_paste_and_submit(server, detector):
+    sync_playwright = _browser()
+    base = server[0]
+    want = expected(detector)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)  # e.g. CSP blocks
+            page.goto(f"{base}/")
+            page.fill("#page", SAMPLE)
+            page.check('input[name="kind"][value="text"]')
+            page.fill("#url", URL)
+            with page.expect_navigation():
+                page.click("button[type=submit]")
+            page.wait_for_selector(".line")
+            rows = page.eval_on_selector_all(
+                ".line",
+                "els => els.map(e => [e.querySelector('.text').textContent, e.dataset.label, e.title,"
+                " getComputedStyle(e).backgroundColor])",
+            )
+            page.screenshot(path=str(ARTIFACTS / "browser-view.png"), full_page=True)
+        finally:
+            browser.close()
+    assert [(text, label) for text, label, _, _ in rows] == [(l.text, l.label) for l in want.lines]
+    assert any("features that pushed it most" in title for _, _, title, _ in rows)
+    colours = {label: colour for _, label, _, colour in rows}
+    assert len(set(colours.values())) == len(colours)  # the inline style applies: one tint per label
+    assert not errors, errors
+    assert (ARTIFACTS / "browser-view.png").stat().st_size > 10_000
