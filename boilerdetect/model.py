@@ -11,8 +11,9 @@ import json
 import multiprocessing
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from itertools import islice
 from pathlib import Path
 
@@ -182,18 +183,18 @@ class Detector:
                 results.append(None)
             except (ValueError, RecursionError, MemoryError) as exc:
                 results.append(Result(id=None if rid is None else str(rid), url=url, error=str(exc) or type(exc).__name__))
-        label = (lambda batch: self.explain_pages(batch, explain)) if explain > 0 else self.predict_pages
+        run = partial(self.explain_pages, top_k=explain) if explain > 0 else self.predict_pages
         try:
-            labelled = label(pages)
+            labelled = run(pages)
         except Exception:  # one pathological page must not sink its batch: retry page by page
-            labelled = [self._predict_alone(page, label) for page in pages]
+            labelled = [self._predict_alone(page, run) for page in pages]
         for slot, res in zip(slots, labelled):
             results[slot] = res
         return results
 
-    def _predict_alone(self, page: Page, label) -> Result:
+    def _predict_alone(self, page: Page, run: Callable[[list[Page]], list[Result]]) -> Result:
         try:
-            return label([page])[0]
+            return run([page])[0]
         except Exception as exc:
             return Result(id=page.id, url=page.url, error=f"prediction failed: {type(exc).__name__}: {exc}")
 

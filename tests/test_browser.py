@@ -12,10 +12,14 @@ import shutil
 from importlib.resources import files
 from pathlib import Path
 
+import threading
+
 import pytest
 
-from test_service import MODEL, client, detector, server  # noqa: F401  (one server for this module)
+from test_service import HOST, MODEL, free_port, httpx, uvicorn, wait_healthy
 
+from boilerdetect import Detector
+from boilerdetect.service import Settings, create_app
 from boilerdetect.show import CSP
 
 from test_show import parse
@@ -24,6 +28,36 @@ SAMPLE = files("boilerdetect").joinpath("samples/news.txt").read_text(encoding="
 URL = "https://news.example/tram"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = os.environ.get("BOILERDETECT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def detector():
+    if not MODEL.is_file():
+        pytest.skip(f"model missing: {MODEL}")
+    return Detector.load(MODEL)
+
+
+@pytest.fixture(scope="module")
+def server(detector):
+    """The app with the real model, served by uvicorn in a thread on a free loopback port: real HTTP,
+    without a second process loading the model again."""
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(Settings(model=str(MODEL)), detector), host=HOST, port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    base = f"http://{HOST}:{port}"
+    try:
+        wait_healthy(base, limit=20)
+        yield base
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    with httpx.Client(base_url=server, timeout=30) as c:
+        yield c
 
 
 def expected(detector):
@@ -83,7 +117,7 @@ def _browser():
 
 def test_browser_paste_and_submit(server, detector):
     sync_playwright = _browser()
-    base = server[0]
+    base = server
     want = expected(detector)
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
