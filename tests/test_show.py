@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from html import escape
 from html.parser import HTMLParser
 
 import pytest
@@ -178,3 +179,18 @@ def test_render_document_single_page_has_no_toc_and_shows_the_profile():
     assert view.toc == [] and len(view.pages) == 1
     assert "news.example" in " ".join(view.summary)
     assert [l["title"] for l in view.pages[0]["lines"]] == ["boilerplate · content score 0.100", "content · content score 0.900"]
+
+
+def test_show_warc_one_section_per_page(tiny_detector, model, tmp_path):
+    from test_warc import write_warc
+
+    warc = tmp_path / "crawl.warc.gz"
+    ids = write_warc(warc, gz=True)
+    out = tmp_path / "view.html"
+    res = runner.invoke(app, ["show", str(warc), "-o", str(out), "-m", model, "--top-features", "2"])
+    assert res.exit_code == 0, res.output
+    assert "pages shown 3, failed 0, skipped 7" in res.stderr  # warcinfo, requests, metadata, image, redirect
+    view = parse(out.read_text())
+    assert len(view.pages) == 3 and view.toc == ["#page-1", "#page-2", "#page-3"]
+    assert all(escape(rid) in out.read_text() for rid in ids)  # each section is titled with its record id
+    assert "Café crème" in [l["text"] for l in view.pages[1]["lines"]]
