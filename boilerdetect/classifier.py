@@ -98,6 +98,9 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         y_pages : list of arrays of label strings, each (n_lines_i,)
         groups : array (n_pages,), optional — site of each page, keeps sites out of their own folds
         regions : list of int arrays, each (n_lines_i, r), optional — DOM region ids for stage 2
+
+        Also sets ``reference_`` (len(LABELS), n_features): what :mod:`boilerdetect.explain`
+        compares a line's features with.
         """
         sizes = [len(x) for x in X_pages]
         X = np.vstack(X_pages)

@@ -38,12 +38,16 @@ Cost: one ``predict_proba`` call per batch of features, ``n_lines × n_features`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .document import LABELS
 from .features import HTML_FEATURES, TEXT_FEATURES, feature_names
+
+if TYPE_CHECKING:  # the classifier imports this module to fit its reference
+    from .classifier import LineClassifier
 
 MAX_ROWS = 50_000  # rows per predict_proba call: ~30 MB of float32 features for HTML pages
 REFERENCE_ROWS = 100_000  # lines per label the fitted reference medians are taken over, at most
@@ -98,7 +102,7 @@ def contrast_reference(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
-def _reference(classifier, X: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+def _reference(classifier: LineClassifier, X: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     """The (len(LABELS), n_features) reference: fitted on the classifier, else from the page."""
     fitted = getattr(classifier, "reference_", None)
     if fitted is not None and fitted.shape == (len(LABELS), X.shape[1]):
@@ -106,7 +110,7 @@ def _reference(classifier, X: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     return contrast_reference(X, np.asarray(LABELS)[predicted])
 
 
-def occlusion_deltas(classifier, X: np.ndarray, regions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def occlusion_deltas(classifier: LineClassifier, X: np.ndarray, regions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Occlusion of every feature on one page.
 
     classifier : a fitted LineClassifier; X : (n_lines, n_features) from ``featurize``;
@@ -119,9 +123,11 @@ def occlusion_deltas(classifier, X: np.ndarray, regions: np.ndarray | None = Non
     if n == 0:
         empty = np.zeros((0, n_features))
         return np.zeros((0, len(LABELS))), empty, empty
-    region_list = None if regions is None else [regions]
+    def regions_of(k: int) -> list | None:  # the page's regions for each of k copies of it
+        return None if regions is None else [regions] * k
+
     with threadpool_limits(limits=1, user_api="openmp"):  # as in prediction: small calls, shared cores
-        proba = classifier.predict_proba([X], region_list)[0]
+        proba = classifier.predict_proba([X], regions_of(1))[0]
     predicted = proba.argmax(axis=1)
     ref_rows = _reference(classifier, X, predicted)[predicted]
     rows = np.arange(n)
@@ -138,13 +144,13 @@ def occlusion_deltas(classifier, X: np.ndarray, regions: np.ndarray | None = Non
             occluded[:, f] = ref_rows[:, f]
             pages.append(occluded)
         with threadpool_limits(limits=1, user_api="openmp"):
-            found = classifier.predict_proba(pages, None if regions is None else [regions] * len(pages))
+            found = classifier.predict_proba(pages, regions_of(len(pages)))
         for f, p in zip(batch, found):
             deltas[:, f] = base - p[rows, predicted]
     return proba, deltas, ref_rows
 
 
-def explain_lines(classifier, X: np.ndarray, regions: np.ndarray | None, source: str, top_k: int = 5) -> list[list[Contribution]]:
+def explain_lines(classifier: LineClassifier, X: np.ndarray, regions: np.ndarray | None, source: str, top_k: int = 5) -> list[list[Contribution]]:
     """Per line, up to ``top_k`` contributions with the largest ``|delta|`` (non-zero only), largest first."""
     names = feature_names(source)
     if X.shape[1] != len(names):
