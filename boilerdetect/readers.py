@@ -28,6 +28,17 @@ _SUFFIXES = {".txt": "text", ".text": "text", ".html": "html", ".htm": "html", "
              ".ndjson": "jsonl", ".warc": "warc", ".wet": "warc", ".arc": "warc"}  # fmt: skip
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_:.-]+)""", re.I)
+# Default size limits of one page. Real pages stay far below them (the largest of the 1,497 pages of
+# WCXB dev is 5.3 MB of HTML, mostly scripts, and gives ~1,400 lines); past them a page is cut, and
+# the cut is reported, so that a runaway page (a log dump, an endless listing) costs seconds, not
+# minutes and gigabytes: prediction time grows with the number of lines.
+MAX_PAGE_BYTES = 20_000_000
+MAX_PAGE_LINES = 20_000
+# Binary formats that are no page, by their first bytes, for a clear error instead of garbage text.
+_MAGIC = ((b"%PDF-", "PDF document"), (b"PK\x03\x04", "zip archive"), (b"\x89PNG", "PNG image"),
+          (b"\xff\xd8\xff", "JPEG image"), (b"GIF8", "GIF image"), (b"BZh", "bzip2-compressed data"),
+          (b"\xfd7zXZ\x00", "xz-compressed data"), (b"\x28\xb5\x2f\xfd", "zstd-compressed data"))  # fmt: skip
+_CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\f\x1b")
 
 
 class InputError(ValueError):
@@ -73,10 +84,19 @@ def decode(data: bytes, declared: str | None = None) -> str:
         return text.replace("\x00", "")
 
 
-def text_page(text: str, url: str | None = None, id: str | None = None) -> Page:
-    """Plain text → Page: one line per non-blank input line, whitespace collapsed."""
-    lines = [Line(" ".join(raw.split())) for raw in text.splitlines()]
-    return Page(lines=[l for l in lines if l.text], source="text", url=url, id=id)
+def text_page(text: str, url: str | None = None, id: str | None = None, max_lines: int | None = None) -> Page:
+    """Plain text → Page: one line per non-blank input line, whitespace collapsed.
+
+    With ``max_lines``, only the first ``max_lines`` lines are kept (``Page.truncated`` says so).
+    """
+    lines = []
+    for raw in text.splitlines():
+        if words := raw.split():
+            lines.append(Line(" ".join(words)))
+            if max_lines is not None and len(lines) > max_lines:
+                del lines[max_lines:]
+                return Page(lines=lines, source="text", url=url, id=id, truncated={"kept_lines": max_lines})
+    return Page(lines=lines, source="text", url=url, id=id)
 
 
 def _clean(value: str) -> str:
@@ -84,8 +104,29 @@ def _clean(value: str) -> str:
     return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
 
 
-def page_from_record(record: dict) -> Page:
-    """A JSONL-style record → Page. Raises ValueError with a one-line reason for bad records."""
+def _cut(value: str, max_bytes: int | None) -> tuple[str, dict]:
+    """``value`` cut to at most ``max_bytes`` bytes of UTF-8 (at a character boundary), and the cut made."""
+    if max_bytes is None or len(value) <= max_bytes // 4:  # 4 bytes per character at most: surely fits
+        return value, {}
+    if value.isascii():
+        if len(value) <= max_bytes:
+            return value, {}
+        return value[:max_bytes], {"page_bytes": len(value), "kept_bytes": max_bytes}
+    data = value.encode("utf-8")
+    if len(data) <= max_bytes:
+        return value, {}
+    end = max_bytes
+    while end > 0 and data[end] & 0xC0 == 0x80:  # a continuation byte: its character started earlier
+        end -= 1
+    return data[:end].decode("utf-8"), {"page_bytes": len(data), "kept_bytes": end}
+
+
+def page_from_record(record: dict, max_bytes: int | None = None, max_lines: int | None = None) -> Page:
+    """A JSONL-style record → Page. Raises ValueError with a one-line reason for bad records.
+
+    ``max_bytes`` (UTF-8 bytes of the ``html`` or ``text``) and ``max_lines`` cut a page that is
+    larger, and ``Page.truncated`` reports it; None (the default) keeps pages whole.
+    """
     if not isinstance(record, dict):
         raise ValueError("record is not a JSON object")
     if "_error" in record:
@@ -98,12 +139,18 @@ def page_from_record(record: dict) -> Page:
     if html is not None:
         if not isinstance(html, str):
             raise ValueError("'html' must be a string")
-        return segment_html(_clean(html), url=url, id=rid)
-    if text is not None:
+        html, cut = _cut(_clean(html), max_bytes)
+        page = segment_html(html, url=url, id=rid, max_lines=max_lines)
+    elif text is not None:
         if not isinstance(text, str):
             raise ValueError("'text' must be a string")
-        return text_page(_clean(text), url=url, id=rid)
-    raise ValueError("record has neither 'html' nor 'text'")
+        text, cut = _cut(_clean(text), max_bytes)
+        page = text_page(text, url=url, id=rid, max_lines=max_lines)
+    else:
+        raise ValueError("record has neither 'html' nor 'text'")
+    if cut:
+        page.truncated = cut | page.truncated
+    return page
 
 
 class DamagedInput(OSError):
@@ -199,6 +246,18 @@ def _head(stream: io.BufferedReader, size: int = 1024) -> bytes:
     return stream.peek(size)[:size]
 
 
+def _binary(head: bytes) -> str | None:
+    """What a file's first bytes show it to be when it is binary (no page), else None."""
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    if b"\x00" in head or sum(map(head.count, _CONTROL)) * 10 > len(head):
+        return "binary data"
+    return None
+
+
 def _sniff(data: bytes) -> str:
     head = data[:1024].lstrip()
     if head.startswith(b"{"):
@@ -275,8 +334,9 @@ def read_records(path: str, input_format: str = "auto", on_read=None) -> Iterato
         kind = input_format if input_format != "auto" else (detect_format(path) if path != "-" else None)
         if kind is None:
             kind = _sniff(head)
-            if path != "-" and kind == "text" and b"\x00" in head:
-                yield {"id": origin, "_error": f"{origin}: unknown file type (binary data)"}
+            binary = _binary(head) if kind == "text" else None
+            if binary is not None:
+                yield {"id": origin, "_error": f"{origin}: unknown file type ({binary})"}
                 return
         try:
             yield from _file_records(stream, kind, origin)

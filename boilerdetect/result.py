@@ -11,12 +11,16 @@ from .document import Line
 
 @dataclass
 class Result:
-    """Labelled lines of one page (``lines`` carry ``label`` and ``score``), or an ``error``."""
+    """Labelled lines of one page (``lines`` carry ``label`` and ``score``), or an ``error``.
+
+    ``truncated`` is the page's :attr:`Page.truncated` when it was cut to the size limits.
+    """
 
     lines: list[Line] = field(default_factory=list)
     id: str | None = None
     url: str | None = None
     error: str | None = None
+    truncated: dict | None = None
 
     @property
     def content(self) -> str | None:
@@ -62,7 +66,10 @@ class Result:
         return blocks
 
     def to_record(self, lines: bool = True, related: bool = True, scores: bool = True) -> dict:
-        """The JSONL output object of DESIGN.md; the flags drop optional parts."""
+        """The JSONL output object of DESIGN.md; the flags drop optional parts.
+
+        A page cut to the size limits also gets ``"truncated"`` (after ``"error"``; absent otherwise).
+        """
         record: dict = {"id": self.id, "url": self.url, "content": self.content}
         if lines:
             record["lines"] = [
@@ -72,4 +79,6 @@ class Result:
         if related:
             record["related_links"] = self.related_links if self.error is None else []
         record["error"] = self.error
+        if self.truncated:
+            record["truncated"] = self.truncated
         return record
