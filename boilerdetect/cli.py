@@ -222,8 +222,9 @@ def predict(
     def write(out, res) -> None:
         if res.error is not None:
             counts["failed"] += 1
-            if format is OutputFormat.text:
-                note(f"error: {res.id or 'record'}: {res.error}")
+            if format is OutputFormat.text:  # errors about a whole file already start with its name
+                where = "" if res.id and res.error.startswith(res.id) else f"{res.id or 'record'}: "
+                note(f"error: {where}{res.error}")
         if format is OutputFormat.jsonl:
             out.write(json.dumps(res.to_record(), ensure_ascii=False) + "\n")
         elif res.error is None:

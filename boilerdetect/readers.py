@@ -53,10 +53,21 @@ def detect_format(path: str) -> str | None:
     return _SUFFIXES.get(os.path.splitext(name)[1])
 
 
+def _cp1252_fallback(exc: UnicodeDecodeError) -> tuple[str, int]:
+    """Codec error handler: bytes that are not UTF-8 are read as cp1252 (U+FFFD where undefined)."""
+    return exc.object[exc.start : exc.end].decode("cp1252", errors="replace"), exc.end
+
+
+codecs.register_error("boilerdetect.cp1252", _cp1252_fallback)
+
+
 def decode(data: bytes, declared: str | None = None) -> str:
     """Bytes → text: BOM, then the declared (HTTP) charset, then a <meta> charset, then UTF-8.
 
-    Undecodable bytes become U+FFFD rather than failing the page; NUL bytes are dropped.
+    Bytes that are not valid UTF-8 are read as cp1252, one invalid sequence at a time: a legacy
+    8-bit page reads right, and so does a UTF-8 page with some legacy bytes mixed in (an old
+    include, a pasted quote), where a whole-page choice would garble one part or the other.
+    NUL bytes are dropped.
     """
     for bom, enc in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if data.startswith(bom):
@@ -74,14 +85,7 @@ def decode(data: bytes, declared: str | None = None) -> str:
             return data.decode(enc).replace("\x00", "")
         except UnicodeDecodeError:
             continue
-    try:
-        return data.decode("utf-8").replace("\x00", "")
-    except UnicodeDecodeError:
-        # Mostly-UTF-8 with a few bad bytes keeps its UTF-8 text; legacy 8-bit pages read as cp1252.
-        text = data.decode("utf-8", errors="replace")
-        if text.count("\ufffd") * 50 > len(text):
-            text = data.decode("cp1252", errors="replace")
-        return text.replace("\x00", "")
+    return data.decode("utf-8", errors="boilerdetect.cp1252").replace("\x00", "")
 
 
 def text_page(text: str, url: str | None = None, id: str | None = None, max_lines: int | None = None) -> Page:
@@ -100,7 +104,10 @@ def text_page(text: str, url: str | None = None, id: str | None = None, max_line
 
 
 def _clean(value: str) -> str:
-    """Lone surrogates (from JSON escapes such as "\\ud800") cannot be written as UTF-8: replace them."""
+    """Drop NUL characters (as :func:`decode` does) and replace lone surrogates (from JSON escapes
+    such as "\\ud800"), which cannot be written as UTF-8, by U+FFFD."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
     return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
 
 
@@ -298,13 +305,16 @@ def _file_records(stream, kind: str, origin: str) -> Iterator[dict]:
 
 
 def expand_inputs(inputs: list[str]) -> list[str]:
-    """Files and directories (walked, sorted) → file paths; ``-`` stays as stdin. Raises InputError."""
+    """Files and directories (walked, sorted) → file paths; ``-`` stays as stdin. Raises InputError.
+
+    A directory that cannot be listed stays in the list, so that reading it gives an error record.
+    """
     paths: list[str] = []
     for item in inputs:
         if item == "-":
             paths.append(item)
         elif os.path.isdir(item):
-            for root, dirs, files in os.walk(item):
+            for root, dirs, files in os.walk(item, onerror=lambda exc: paths.append(exc.filename)):
                 dirs.sort()
                 paths.extend(os.path.join(root, f) for f in sorted(files) if not f.startswith("."))
         elif os.path.exists(item):
@@ -326,6 +336,9 @@ def read_records(path: str, input_format: str = "auto", on_read=None) -> Iterato
     closers: list = []
     try:
         try:
+            if path != "-" and os.path.isdir(path):
+                os.listdir(path)  # raises the reason why the directory could not be walked
+                raise InputError(f"{origin}: is a directory")
             stream, closers = _open_stream(path, origin, on_read)
             head = _head(stream)
         except (OSError, InputError) as exc:
