@@ -38,6 +38,7 @@ MAX_PAGE_LINES = 20_000
 _MAGIC = ((b"%PDF-", "PDF document"), (b"PK\x03\x04", "zip archive"), (b"\x89PNG", "PNG image"),
           (b"\xff\xd8\xff", "JPEG image"), (b"GIF8", "GIF image"), (b"BZh", "bzip2-compressed data"),
           (b"\xfd7zXZ\x00", "xz-compressed data"), (b"\x28\xb5\x2f\xfd", "zstd-compressed data"))  # fmt: skip
+_NOT_WEB_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode", "utf-7", "undefined"})
 _CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\f\x1b")
 
 
@@ -61,6 +62,20 @@ def _cp1252_fallback(exc: UnicodeDecodeError) -> tuple[str, int]:
 codecs.register_error("boilerdetect.cp1252", _cp1252_fallback)
 
 
+def _charset(label: str | None) -> str | None:
+    """The Python codec name of a declared charset, or None when unknown or not a text encoding
+    for web pages (binary-to-binary codecs such as "base64", Python's own escapes, UTF-7)."""
+    if not label:
+        return None
+    try:
+        info = codecs.lookup(label)
+    except (LookupError, ValueError):  # ValueError: labels with NUL characters
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_WEB_CHARSETS:
+        return None
+    return info.name
+
+
 def decode(data: bytes, declared: str | None = None) -> str:
     """Bytes → text: BOM, then the declared (HTTP) charset, then a <meta> charset, then UTF-8.
 
@@ -72,18 +87,16 @@ def decode(data: bytes, declared: str | None = None) -> str:
     for bom, enc in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if data.startswith(bom):
             return data[len(bom):].decode(enc, errors="replace").replace("\x00", "")
-    candidates = [declared]
+    candidates = [_charset(declared)]
     match = _META_CHARSET.search(data[:4096])
     if match:
-        candidates.append(match.group(1).decode("ascii", "ignore"))
+        meta = _charset(match.group(1).decode("ascii", "ignore"))
+        # a <meta> readable as ASCII cannot sit in a UTF-16/32 page: browsers read such pages as UTF-8
+        candidates.append("utf-8" if meta and meta.startswith(("utf-16", "utf-32")) else meta)
     for enc in filter(None, candidates):
         try:
-            codecs.lookup(enc)
-        except LookupError:
-            continue
-        try:
             return data.decode(enc).replace("\x00", "")
-        except UnicodeDecodeError:
+        except UnicodeError:  # UnicodeDecodeError, or a codec that always fails ("undefined")
             continue
     return data.decode("utf-8", errors="boilerdetect.cp1252").replace("\x00", "")
 
