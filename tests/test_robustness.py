@@ -315,3 +315,25 @@ def test_reader_streams_records_before_damage(tmp_path):
     assert all("_error" not in r for r in records[:-1]) and len(records) > 100
     assert [r["id"] for r in records[:-1]] == [str(i) for i in range(len(records) - 1)]
     assert "damaged gzip data" in records[-1]["_error"]
+
+
+def test_charsets_that_are_no_text_encoding(model, tmp_path):
+    """Found by benchmarks/fuzz.py: a declared charset naming a non-text codec (base64, rot13) or the
+    'undefined' codec raised out of decoding, stopping a file or the rest of a WARC archive."""
+    from warcio.statusandheaders import StatusAndHeaders
+
+    (tmp_path / "a.html").write_bytes(b'<meta charset="base64"><p>Caf\xc3\xa9 page one.</p>')
+    (tmp_path / "b.html").write_bytes(b'<meta charset="undefined"><p>Page two.</p>')
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=False)
+    for i, charset in enumerate(["rot13", "utf-8"]):
+        headers = StatusAndHeaders("200 OK", [("Content-Type", f"text/html; charset={charset}")], protocol="HTTP/1.1")
+        body = io.BytesIO(f"<p>Archived page {i}, d\u00e9j\u00e0 vu.</p>".encode())
+        writer.write_record(writer.create_warc_record(f"https://w.example/{i}", "response", payload=body, http_headers=headers))
+    (tmp_path / "c.warc").write_bytes(buf.getvalue())
+    code, recs, stderr = predict_jsonl(model, str(tmp_path))
+    assert code == 0 and summary(stderr) == "pages read 4, written 4, failed 0, skipped 0"
+    assert [r["lines"][0]["text"] for r in recs] == [
+        "Café page one.", "Page two.", "Archived page 0, déjà vu.", "Archived page 1, déjà vu."
+    ]
+    assert decode(b"\xe9", declared="rot13") == "é" and decode(b"<meta charset=utf-16><p>\xc3\xa9").endswith("é")
