@@ -30,6 +30,8 @@ from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from boilerdetect.features import featurize  # noqa: E402
+from boilerdetect.html import segment_html  # noqa: E402
+from boilerdetect.nesting import MAX_DEPTH, flatten  # noqa: E402
 from boilerdetect.readers import INPUT_FORMATS, decode, page_from_record, read_records  # noqa: E402
 
 TAGS = ["div", "p", "span", "a", "b", "i", "li", "ul", "ol", "table", "tr", "td", "th", "h1", "h2", "nav", "footer",
@@ -115,8 +117,9 @@ def _write(data: bytes, name: str, gz: bool) -> str:
 
 def fuzz_segmenter(args) -> None:
     markup, max_lines = args
-    page = page_from_record({"html": markup}, max_bytes=1_000_000, max_lines=max_lines)
+    page = page_from_record({"html": markup}, max_bytes=1_000_000, max_lines=max_lines, max_depth=MAX_DEPTH)
     featurize(page)
+    segment_html(flatten(markup, max_depth=3, few_tags=0)[0])  # the flattening itself, on small documents
 
 
 def fuzz_readers(args) -> None:

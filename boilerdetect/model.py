@@ -26,6 +26,7 @@ import numpy as np
 from .classifier import LineClassifier
 from .document import LABELS, Page
 from .features import HTML_FEATURE_NAMES, TEXT_FEATURE_NAMES, featurize, region_keys
+from .nesting import MAX_DEPTH
 from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, page_from_record
 from .result import Result
 from .verify import (
@@ -219,12 +220,13 @@ class Detector:
         """Label one page given as ``text=`` (plain text) or ``html=``.
 
         A page over ``max_page_bytes`` (UTF-8) or ``max_page_lines`` is cut to them and its
-        ``Result.truncated`` says so; None lifts a limit.
+        ``Result.truncated`` says so; None lifts a limit. HTML nested deeper than
+        :data:`nesting.MAX_DEPTH` levels is flattened (its parse would take minutes).
         """
         if (text is None) == (html is None):
             raise ValueError("give exactly one of text= or html=")
         record = {"url": url, "id": id} | ({"html": html} if html is not None else {"text": text})
-        page = page_from_record(record, max_page_bytes, max_page_lines)
+        page = page_from_record(record, max_page_bytes, max_page_lines, MAX_DEPTH)
         return self.predict_pages([page])[0]
 
     def predict_records(
@@ -239,7 +241,7 @@ class Detector:
             rid = record.get("id") if isinstance(record, dict) else None
             url = record.get("url") if isinstance(record, dict) and isinstance(record.get("url"), str) else None
             try:
-                pages.append(page_from_record(record, max_page_bytes, max_page_lines))
+                pages.append(page_from_record(record, max_page_bytes, max_page_lines, MAX_DEPTH))
                 slots.append(len(results))
                 results.append(None)
             except (ValueError, RecursionError, MemoryError) as exc:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .document import Line, Page
 from .html import segment_html
+from .nesting import flatten
 
 INPUT_FORMATS = ("auto", "text", "html", "jsonl", "warc")
 _SUFFIXES = {".txt": "text", ".text": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl",
@@ -141,11 +142,14 @@ def _cut(value: str, max_bytes: int | None) -> tuple[str, dict]:
     return data[:end].decode("utf-8"), {"page_bytes": len(data), "kept_bytes": end}
 
 
-def page_from_record(record: dict, max_bytes: int | None = None, max_lines: int | None = None) -> Page:
+def page_from_record(
+    record: dict, max_bytes: int | None = None, max_lines: int | None = None, max_depth: int | None = None
+) -> Page:
     """A JSONL-style record → Page. Raises ValueError with a one-line reason for bad records.
 
     ``max_bytes`` (UTF-8 bytes of the ``html`` or ``text``) and ``max_lines`` cut a page that is
-    larger, and ``Page.truncated`` reports it; None (the default) keeps pages whole.
+    larger, ``max_depth`` flattens HTML nested deeper (see :mod:`nesting`), and ``Page.truncated``
+    reports it (``"kept_depth"`` for the nesting); None (the default) keeps pages whole.
     """
     if not isinstance(record, dict):
         raise ValueError("record is not a JSON object")
@@ -160,6 +164,10 @@ def page_from_record(record: dict, max_bytes: int | None = None, max_lines: int 
         if not isinstance(html, str):
             raise ValueError("'html' must be a string")
         html, cut = _cut(_clean(html), max_bytes)
+        if max_depth is not None:
+            html, flattened = flatten(html, max_depth)
+            if flattened:
+                cut["kept_depth"] = max_depth
         page = segment_html(html, url=url, id=rid, max_lines=max_lines)
     elif text is not None:
         if not isinstance(text, str):

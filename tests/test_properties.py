@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from boilerdetect import LABELS
 from boilerdetect.features import HTML_FEATURE_NAMES, TEXT_FEATURE_NAMES, featurize
 from boilerdetect.html import segment_html
+from boilerdetect.nesting import flatten
 from boilerdetect.readers import decode, page_from_record, read_records, text_page
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -95,6 +96,15 @@ def test_html_lines_are_the_decoded_text(doc):
     for line in page.texts:
         assert line and line == norm(line)
         assert line in whole
+    assert squeeze("".join(page.texts)) == squeeze(text)
+
+
+@SETTINGS
+@given(documents(), st.integers(0, 3))
+def test_flattening_deep_nesting_keeps_the_text(doc, max_depth):
+    markup, text = doc
+    flat, _ = flatten(f"<body>{markup}</body>", max_depth=max_depth, few_tags=0)
+    page = segment_html(flat)
     assert squeeze("".join(page.texts)) == squeeze(text)
 
 
