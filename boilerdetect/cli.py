@@ -15,7 +15,7 @@ from typing import Optional
 
 import typer
 
-from .readers import InputError, expand_inputs, read_records
+from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, InputError, expand_inputs, read_records
 
 app = typer.Typer(
     help="Label the lines of crawled web pages as content, related links or boilerplate.",
@@ -47,11 +47,18 @@ def _fail(message: str, code: int = 2):
     raise typer.Exit(code)
 
 
-def _load_detector(model: Optional[Path]):
+# model options shared by every command that loads a model
+_MODEL = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model).")
+_TRUST = typer.Option(False, "--trust-model", help="Load a model file that is not the shipped one without checking its hash (loading a model can run code from it; only for files you trust). Also BOILERDETECT_TRUST_MODEL=1.")
+_SHA256 = typer.Option(None, "--model-sha256", metavar="HASH", help="Load the model only if its sha256 is HASH. Also BOILERDETECT_MODEL_SHA256.")
+
+
+def _load_detector(model: Optional[Path], trust_model: bool, model_sha256: Optional[str]):
+    """The detector, or exit 2 with the reason; without the options, the environment decides (see verify)."""
     from .model import Detector, ModelError
 
     try:
-        return Detector.load(model)
+        return Detector.load(model, trust=True if trust_model else None, sha256=model_sha256)
     except ModelError as exc:
         _fail(str(exc))
 
@@ -102,11 +109,15 @@ def predict(
     inputs: list[str] = typer.Argument(..., help="Files, directories (walked) or '-' for stdin."),
     format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="text: the main content of each page; jsonl: one JSON record per input record, in order."),
     input_format: InputFormat = typer.Option(InputFormat.auto, "--input-format", help="Force the input kind instead of guessing it from the file name (.txt .html .jsonl .warc .wet, optionally .gz)."),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model)."),
+    model: Optional[Path] = _MODEL,
+    trust_model: bool = _TRUST,
+    model_sha256: Optional[str] = _SHA256,
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write here instead of stdout, atomically. A directory (existing, or given with a trailing '/') gets one output file per input file, named after it."),
     resume: bool = typer.Option(False, "--resume", help="Skip inputs whose output file already exists (with --output)."),
     keep: list[Keep] = typer.Option([], "--keep", help="With --format text, also print lines with this label (related)."),
+    max_page_bytes: int = typer.Option(MAX_PAGE_BYTES, "--max-page-bytes", min=0, help="Cut a page's HTML or text to its first N bytes (UTF-8); 0: no limit. JSONL records of cut pages get a \"truncated\" field."),
+    max_page_lines: int = typer.Option(MAX_PAGE_LINES, "--max-page-lines", min=0, help="Keep only a page's first N lines; 0: no limit."),
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bar on stderr (default: when stderr is a terminal)."),
     explain: bool = typer.Option(False, "--explain", help="With --format jsonl, give every line an \"explanation\": the features that pushed its label most (slow: about one prediction per feature)."),
     top_features: int = typer.Option(5, "--top-features", min=1, help="Features per line in an explanation."),
@@ -172,7 +183,7 @@ def predict(
         kept_groups = [g for g in groups if not (g[1] is not None and g[1].is_file())]
         resumed = len(groups) - len(kept_groups) if to_dir else sum(len(g[0]) for g in groups if g not in kept_groups)
         groups = kept_groups
-    detector = _load_detector(model)
+    detector = _load_detector(model, trust_model, model_sha256)
     if to_dir:
         try:
             Path(output).mkdir(parents=True, exist_ok=True)
@@ -215,8 +226,9 @@ def predict(
     def write(out, res) -> None:
         if res.error is not None:
             counts["failed"] += 1
-            if format is OutputFormat.text:
-                note(f"error: {res.id or 'record'}: {res.error}")
+            if format is OutputFormat.text:  # errors about a whole file already start with its name
+                where = "" if res.id and res.error.startswith(res.id) else f"{res.id or 'record'}: "
+                note(f"error: {where}{res.error}")
         if format is OutputFormat.jsonl:
             out.write(json.dumps(res.to_record(), ensure_ascii=False) + "\n")
         elif res.error is None:
@@ -231,7 +243,8 @@ def predict(
 
     shown = [0.0]
     interrupted = crashed = False
-    results = iter(detector.predict_many(records(), n_jobs=jobs, explain=top_features if explain else 0))
+    limits = {"max_page_bytes": max_page_bytes or None, "max_page_lines": max_page_lines or None}
+    results = iter(detector.predict_many(records(), n_jobs=jobs, explain=top_features if explain else 0, **limits))
     res = pending = object()  # nothing fetched yet: the first output is created before the first batch
     try:
         for g, (_, target) in enumerate(groups):
@@ -281,7 +294,9 @@ def show(
     inputs: list[str] = typer.Argument(..., help="Files, directories (walked) or '-' for stdin, as for predict."),
     out: Path = typer.Option(..., "--out", "-o", help="The HTML file to write (self-contained: open it in any browser)."),
     input_format: InputFormat = typer.Option(InputFormat.auto, "--input-format", help="Force the input kind instead of guessing it from the file name."),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model)."),
+    model: Optional[Path] = _MODEL,
+    trust_model: bool = _TRUST,
+    model_sha256: Optional[str] = _SHA256,
     top_features: int = typer.Option(5, "--top-features", min=0, help="Features named per line on hover (0: none, much faster)."),
     max_pages: int = typer.Option(100, "--max-pages", min=1, help="Pages to show at most; the rest of the input is not read."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes."),
@@ -304,7 +319,7 @@ def show(
         _fail(str(exc))
     if str(out) != "-" and not out.parent.is_dir():
         _fail(f"cannot write {out}: directory {out.parent} does not exist")
-    detector = _load_detector(model)
+    detector = _load_detector(model, trust_model, model_sha256)
     skipped = 0
 
     def records():
@@ -401,7 +416,9 @@ def train(
 @app.command()
 def evaluate(
     data: list[str] = typer.Argument(..., help="Labelled data, as for train."),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model)."),
+    model: Optional[Path] = _MODEL,
+    trust_model: bool = _TRUST,
+    model_sha256: Optional[str] = _SHA256,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Processes for reading the data."),
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bars on stderr."),
@@ -410,7 +427,7 @@ def evaluate(
     from .evaluate import format_report
     from .train import evaluate_detector
 
-    detector = _load_detector(model)
+    detector = _load_detector(model, trust_model, model_sha256)
     examples = _examples(data, jobs, progress)
     report = evaluate_detector(detector, examples, _featurize(examples, _show_progress(progress)))
     if as_json:
@@ -420,9 +437,9 @@ def evaluate(
 
 
 @app.command()
-def info(model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model).")) -> None:
+def info(model: Optional[Path] = _MODEL, trust_model: bool = _TRUST, model_sha256: Optional[str] = _SHA256) -> None:
     """Print the model card (training data, features, cross-validated metrics, versions)."""
-    detector = _load_detector(model)
+    detector = _load_detector(model, trust_model, model_sha256)
     typer.echo(json.dumps(detector.card, indent=2))
 
 
@@ -431,7 +448,9 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: loopback only)."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="TCP port."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Server processes, each with its own copy of the model."),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model)."),
+    model: Optional[Path] = _MODEL,
+    trust_model: bool = _TRUST,
+    model_sha256: Optional[str] = _SHA256,
     max_body_mb: float = typer.Option(10.0, "--max-body-mb", min=0.0, help="Largest request body accepted (413 above)."),
     timeout: float = typer.Option(30.0, "--timeout", min=0.0, help="Seconds a request may wait and predict (504 after)."),
     max_concurrency: int = typer.Option(2, "--max-concurrency", min=1, help="Prediction threads per worker."),
@@ -446,9 +465,15 @@ def serve(
         _fail("--max-body-mb and --timeout must be positive")
     if log_level.lower() not in ("critical", "error", "warning", "info", "debug", "trace"):
         _fail(f"unknown --log-level {log_level!r}")
-    detector = _load_detector(model)  # fail fast (exit 2) on a missing or bad model
+    detector = _load_detector(model, trust_model, model_sha256)  # fail fast (exit 2) on a missing or bad model
     if workers > 1:
-        detector = None  # each worker process loads its own copy at startup
+        detector = None  # each worker process loads its own copy at startup, verified as here
+        from .verify import SHA256_ENV, TRUST_ENV
+
+        if trust_model:
+            os.environ[TRUST_ENV] = "1"
+        if model_sha256 is not None:
+            os.environ[SHA256_ENV] = model_sha256
     settings = Settings(
         model=None if model is None else str(model.resolve()),
         max_body_mb=max_body_mb,

@@ -46,6 +46,9 @@ class Page:
 
     ``source`` is ``"html"`` when the lines were segmented from markup, ``"text"`` otherwise.
     ``meta`` carries page-level hints from HTML (``title``, ``og_title``, ``article_body``).
+    ``truncated`` says how a page over the size limits was cut: ``{"page_bytes", "kept_bytes"}``
+    when its text or markup was cut to its first bytes, ``{"kept_lines"}`` when only its first
+    lines were kept; empty for a whole page.
     """
 
     lines: list[Line]
@@ -53,6 +56,7 @@ class Page:
     url: str | None = None
     id: str | None = None
     meta: dict = field(default_factory=dict)
+    truncated: dict = field(default_factory=dict)
 
     @property
     def texts(self) -> list[str]:

@@ -133,8 +133,12 @@ class _LineBuilder:
         self.parts, self.link_chars, self.links, self.anchors = [], 0, [], []
 
 
-def segment_html(html: str, url: str | None = None, id: str | None = None) -> Page:
-    """Parse ``html`` and return a :class:`Page` of block-level lines with markup facts."""
+def segment_html(html: str, url: str | None = None, id: str | None = None, max_lines: int | None = None) -> Page:
+    """Parse ``html`` and return a :class:`Page` of block-level lines with markup facts.
+
+    With ``max_lines``, the walk stops once the page is known to have more lines: only the first
+    ``max_lines`` are kept and ``Page.truncated`` is ``{"kept_lines": max_lines}``.
+    """
     tree = LexborHTMLParser(html)
     builder = _LineBuilder()
     # stack of open elements: (element id, tag, class/id tokens, hidden)
@@ -143,7 +147,8 @@ def segment_html(html: str, url: str | None = None, id: str | None = None) -> Pa
     root = tree.root
     todo = [(root, False)] if root is not None else []
     next_id = 0
-    while todo:
+    limit = float("inf") if max_lines is None else max_lines
+    while todo and len(builder.lines) <= limit:
         node, closing = todo.pop()
         if closing:
             tag = open_elements[-1][1]
@@ -172,4 +177,8 @@ def segment_html(html: str, url: str | None = None, id: str | None = None) -> Pa
         children = list(node.iter(include_text=True))
         todo.extend((child, False) for child in reversed(children))
     builder.flush(open_elements)
-    return Page(lines=builder.lines, source="html", url=url, id=id, meta=_page_meta(tree))
+    page = Page(lines=builder.lines, source="html", url=url, id=id, meta=_page_meta(tree))
+    if len(page.lines) > limit:
+        del page.lines[max_lines:]
+        page.truncated = {"kept_lines": max_lines}
+    return page

@@ -7,10 +7,12 @@ one for plain-text pages (text features only) — and picks by ``Page.source``.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import multiprocessing
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -18,28 +20,43 @@ from itertools import islice
 from pathlib import Path
 
 import joblib
+from sklearn.exceptions import InconsistentVersionWarning
 from threadpoolctl import threadpool_limits
 import numpy as np
 
 from .classifier import LineClassifier
 from .document import LABELS, Page
 from .features import HTML_FEATURE_NAMES, TEXT_FEATURE_NAMES, featurize, region_keys
-from .readers import page_from_record, text_page
-from .html import segment_html
+from .nesting import MAX_DEPTH
+from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, page_from_record
 from .result import Result
+from .verify import (
+    PIN_FILE,
+    ModelError,
+    check_format,
+    check_sklearn_version,
+    check_trusted,
+    pin_line,
+    sha256_from_env,
+    trust_from_env,
+)
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default.joblib"
 MODEL_FORMAT = 1
-
-
-class ModelError(Exception):
-    """The model file is missing, damaged or incompatible."""
 
 
 def card_path(model_path: str | os.PathLike) -> Path:
     """The model card lives next to the model: ``default.joblib`` → ``default.card.json``."""
     p = Path(model_path)
     return p.with_name(p.name.removesuffix(".joblib") + ".card.json")
+
+
+def _versions() -> dict:
+    import sklearn
+
+    from . import __version__
+
+    return {"boilerdetect": __version__, "scikit-learn": sklearn.__version__}
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -65,6 +82,27 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
+def _sklearn_version(record: dict) -> str | None:
+    """The scikit-learn version recorded in a card or model blob (``{"versions": {...}}``), if any."""
+    versions = record.get("versions")
+    found = versions.get("scikit-learn") if isinstance(versions, dict) else None
+    return found if isinstance(found, str) else None
+
+
+def _read_card(path: Path) -> dict:
+    """The model's card (``{}`` without one); ModelError when it is not a JSON object."""
+    cpath = card_path(path)
+    if not cpath.is_file():
+        return {}
+    try:
+        card = json.loads(cpath.read_bytes())
+    except ValueError:
+        raise ModelError(f"{cpath}: model card is not valid JSON") from None
+    if not isinstance(card, dict):
+        raise ModelError(f"{cpath}: model card is not a JSON object")
+    return card
+
+
 class Detector:
     """Label the lines of pages as content / related / boilerplate.
 
@@ -84,37 +122,62 @@ class Detector:
     # --- persistence ---------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None) -> "Detector":
-        """Load a saved detector; ``None`` loads the shipped default model."""
+    def load(cls, path: str | os.PathLike | None = None, trust: bool | None = None, sha256: str | None = None) -> "Detector":
+        """Load a saved detector; ``None`` loads the shipped default model.
+
+        Unpickling can run code, so only a verified file is loaded (see :mod:`boilerdetect.verify`):
+        the shipped model (its sha256 must match the hash pinned in the package and its card),
+        a file whose sha256 is the given ``sha256``, or any file with ``trust=True``. ``trust`` and
+        ``sha256`` default to ``BOILERDETECT_TRUST_MODEL`` / ``BOILERDETECT_MODEL_SHA256``.
+        Raises ModelError (one line) otherwise, and for a model of another format or
+        scikit-learn major.minor; another scikit-learn patch version gives a ModelVersionWarning.
+        """
         path = Path(path) if path is not None else DEFAULT_MODEL
         if not path.is_file():
             raise ModelError(f"model file not found: {path}")
+        trust, sha256 = trust_from_env(trust), sha256_from_env(sha256)
+        data = path.read_bytes()  # hashed and unpickled from the same bytes: no swap in between
+        card = _read_card(path)
+        shipped = path.resolve() == DEFAULT_MODEL.resolve()
+        check_trusted(path, hashlib.sha256(data).hexdigest(), shipped, card.get("sha256"), trust, sha256)
+        # the card is only read here to refuse early, before unpickling objects of another version
+        if "model_format" in card:
+            check_format(card["model_format"], MODEL_FORMAT, path)
+        check_sklearn_version(_sklearn_version(card), path)
         try:
-            blob = joblib.load(path)
+            with warnings.catch_warnings():
+                # versions are checked (and reported with advice) by check_sklearn_version
+                warnings.simplefilter("ignore", InconsistentVersionWarning)
+                blob = joblib.load(io.BytesIO(data))
         except Exception as exc:  # a damaged or foreign pickle can fail in many ways
             raise ModelError(f"{path}: cannot load model ({type(exc).__name__}: {exc})") from None
-        if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
-            raise ModelError(f"{path}: not a boilerdetect model of format {MODEL_FORMAT}; retrain it with 'boilerdetect train'")
+        check_format(blob.get("format") if isinstance(blob, dict) else None, MODEL_FORMAT, path)
+        check_sklearn_version(_sklearn_version(blob), path)
         if blob.get("features") != {"html": list(HTML_FEATURE_NAMES), "text": list(TEXT_FEATURE_NAMES)}:
             raise ModelError(f"{path}: trained on other features than this version computes; retrain it with 'boilerdetect train'")
-        card = {}
-        if card_path(path).is_file():
-            card = json.loads(card_path(path).read_text())
         return cls(blob["html"], blob["text"], card)
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the model (joblib) and its card (JSON, with the model's sha256), atomically."""
+        """Write the model (joblib) and its card (JSON, with the model's sha256 and the library
+        versions), each atomically. Saving the shipped model (``models/default.joblib``) also
+        pins its sha256 in the package (:data:`boilerdetect.verify.PIN_FILE`), so that it loads."""
         path = Path(path)
+        versions = _versions()
         blob = {
             "format": MODEL_FORMAT,
+            "versions": versions,
             "features": {"html": list(HTML_FEATURE_NAMES), "text": list(TEXT_FEATURE_NAMES)},
             "html": self.html_model,
             "text": self.text_model,
         }
         _atomic_write(path, lambda fh: joblib.dump(blob, fh, compress=3))
-        self.card["sha256"] = sha256_file(path)
-        self.card["model_file"] = path.name
+        sha256 = sha256_file(path)
+        self.card.update(sha256=sha256, model_file=path.name, model_format=MODEL_FORMAT)
+        self.card["boilerdetect_version"] = versions["boilerdetect"]
+        self.card["versions"] = {**self.card.get("versions", {}), "scikit-learn": versions["scikit-learn"]}
         _atomic_write(card_path(path), lambda fh: fh.write(json.dumps(self.card, indent=2).encode() + b"\n"))
+        if path.resolve() == DEFAULT_MODEL.resolve():
+            _atomic_write(PIN_FILE, lambda fh: fh.write(pin_line(sha256, path.name).encode()))
         return path
 
     # --- prediction ----------------------------------------------------------------------------
@@ -143,12 +206,25 @@ class Detector:
         for page, proba in zip(pages, probas):
             labels = np.asarray(LABELS)[proba.argmax(axis=1)] if len(proba) else []
             lines = [line.with_prediction(str(lab), float(p)) for line, lab, p in zip(page.lines, labels, proba[:, 0])]
-            results.append(Result(lines=lines, id=page.id, url=page.url))
+            results.append(Result(lines=lines, id=page.id, url=page.url, truncated=page.truncated or None))
         return results
 
-    def predict(self, text: str | None = None, html: str | None = None, url: str | None = None, id: str | None = None) -> Result:
-        """Label one page given as ``text=`` (plain text) or ``html=``."""
-        return self.predict_pages([_page(text, html, url, id)])[0]
+    def predict(
+        self,
+        text: str | None = None,
+        html: str | None = None,
+        url: str | None = None,
+        id: str | None = None,
+        max_page_bytes: int | None = MAX_PAGE_BYTES,
+        max_page_lines: int | None = MAX_PAGE_LINES,
+    ) -> Result:
+        """Label one page given as ``text=`` (plain text) or ``html=``.
+
+        A page over ``max_page_bytes`` (UTF-8) or ``max_page_lines`` is cut to them and its
+        ``Result.truncated`` says so; None lifts a limit. HTML nested deeper than
+        :data:`nesting.MAX_DEPTH` levels is flattened (its parse would take minutes).
+        """
+        return self.predict_pages([_page(text, html, url, id, max_page_bytes, max_page_lines)])[0]
 
     def explain_pages(self, pages: list[Page], top_k: int = 5) -> list[Result]:
         """:meth:`predict_pages`, plus ``Result.explanations``: per line the ``top_k`` features whose
@@ -164,21 +240,37 @@ class Detector:
             res.explanations = explain_lines(self._model_for(page.source), X, region_keys(page), page.source, top_k)
         return results
 
-    def explain(self, text: str | None = None, html: str | None = None, url: str | None = None, id: str | None = None, top_k: int = 5) -> Result:
+    def explain(
+        self,
+        text: str | None = None,
+        html: str | None = None,
+        url: str | None = None,
+        id: str | None = None,
+        top_k: int = 5,
+        max_page_bytes: int | None = MAX_PAGE_BYTES,
+        max_page_lines: int | None = MAX_PAGE_LINES,
+    ) -> Result:
         """Label one page, as :meth:`predict`, with per-line explanations (see :meth:`explain_pages`)."""
-        return self.explain_pages([_page(text, html, url, id)], top_k)[0]
+        return self.explain_pages([_page(text, html, url, id, max_page_bytes, max_page_lines)], top_k)[0]
 
-    def predict_records(self, records: list[dict], explain: int = 0) -> list[Result]:
+    def predict_records(
+        self,
+        records: list[dict],
+        explain: int = 0,
+        max_page_bytes: int | None = MAX_PAGE_BYTES,
+        max_page_lines: int | None = MAX_PAGE_LINES,
+    ) -> list[Result]:
         """Label JSONL-style records; a bad record gets an error Result, never an exception.
 
         ``explain > 0`` adds explanations with that many features per line (:meth:`explain_pages`).
+        Pages are cut to the size limits as in :meth:`predict`.
         """
         pages, slots, results = [], [], []
         for record in records:
             rid = record.get("id") if isinstance(record, dict) else None
             url = record.get("url") if isinstance(record, dict) and isinstance(record.get("url"), str) else None
             try:
-                pages.append(page_from_record(record))
+                pages.append(page_from_record(record, max_page_bytes, max_page_lines, MAX_DEPTH))
                 slots.append(len(results))
                 results.append(None)
             except (ValueError, RecursionError, MemoryError) as exc:
@@ -198,17 +290,26 @@ class Detector:
         except Exception as exc:
             return Result(id=page.id, url=page.url, error=f"prediction failed: {type(exc).__name__}: {exc}")
 
-    def predict_many(self, records: Iterable[dict], n_jobs: int = 1, batch_size: int = 64, explain: int = 0) -> Iterator[Result]:
-        """Yield one Result per record, in input order.
+    def predict_many(
+        self,
+        records: Iterable[dict],
+        n_jobs: int = 1,
+        batch_size: int = 64,
+        explain: int = 0,
+        max_page_bytes: int | None = MAX_PAGE_BYTES,
+        max_page_lines: int | None = MAX_PAGE_LINES,
+    ) -> Iterator[Result]:
+        """Yield one Result per record, in input order; pages are cut to the size limits as in :meth:`predict`.
 
         Records are taken ``batch_size`` at a time (memory stays bounded however long the input);
         with ``n_jobs > 1`` batches go to worker processes that each load this detector once.
         ``explain`` is as in :meth:`predict_records`.
         """
         it = iter(records)
+        limits = (max_page_bytes, max_page_lines)
         if n_jobs <= 1:
             while batch := list(islice(it, batch_size)):
-                yield from self.predict_records(batch, explain)
+                yield from self.predict_records(batch, explain, *limits)
             return
         # spawn, not fork: forking after OpenMP (used by the trees) has started can deadlock the child
         ctx = multiprocessing.get_context("spawn")
@@ -216,7 +317,7 @@ class Detector:
             pending = []
             while True:
                 while len(pending) < 2 * n_jobs and (batch := list(islice(it, batch_size))):
-                    pending.append(pool.submit(_worker_predict, batch, explain))
+                    pending.append(pool.submit(_worker_predict, batch, explain, limits))
                 if not pending:
                     return
                 yield from pending.pop(0).result()
@@ -230,12 +331,15 @@ def _init_worker(detector: Detector) -> None:
     _WORKER = detector
 
 
-def _worker_predict(batch: list[dict], explain: int) -> list[Result]:
-    return _WORKER.predict_records(batch, explain)
+def _worker_predict(batch: list[dict], explain: int, limits: tuple[int | None, int | None]) -> list[Result]:
+    return _WORKER.predict_records(batch, explain, *limits)
 
 
-def _page(text: str | None, html: str | None, url: str | None, id: str | None) -> Page:
-    """The page of ``predict(text=...)`` or ``predict(html=...)``."""
+def _page(
+    text: str | None, html: str | None, url: str | None, id: str | None, max_page_bytes: int | None, max_page_lines: int | None
+) -> Page:
+    """The page of ``predict(text=...)`` or ``predict(html=...)``, cut to the size limits."""
     if (text is None) == (html is None):
         raise ValueError("give exactly one of text= or html=")
-    return segment_html(html, url=url, id=id) if html is not None else text_page(text, url=url, id=id)
+    record = {"url": url, "id": id} | ({"html": html} if html is not None else {"text": text})
+    return page_from_record(record, max_page_bytes, max_page_lines, MAX_DEPTH)

@@ -22,12 +22,25 @@ from pathlib import Path
 
 from .document import Line, Page
 from .html import segment_html
+from .nesting import flatten
 
 INPUT_FORMATS = ("auto", "text", "html", "jsonl", "warc")
 _SUFFIXES = {".txt": "text", ".text": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl",
              ".ndjson": "jsonl", ".warc": "warc", ".wet": "warc", ".arc": "warc"}  # fmt: skip
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_:.-]+)""", re.I)
+# Default size limits of one page. Real pages stay far below them (the largest of the 1,497 pages of
+# WCXB dev is 5.3 MB of HTML, mostly scripts, and gives ~1,400 lines); past them a page is cut, and
+# the cut is reported, so that a runaway page (a log dump, an endless listing) costs seconds, not
+# minutes and gigabytes: prediction time grows with the number of lines.
+MAX_PAGE_BYTES = 20_000_000
+MAX_PAGE_LINES = 20_000
+# Binary formats that are no page, by their first bytes, for a clear error instead of garbage text.
+_MAGIC = ((b"%PDF-", "PDF document"), (b"PK\x03\x04", "zip archive"), (b"\x89PNG", "PNG image"),
+          (b"\xff\xd8\xff", "JPEG image"), (b"GIF8", "GIF image"), (b"BZh", "bzip2-compressed data"),
+          (b"\xfd7zXZ\x00", "xz-compressed data"), (b"\x28\xb5\x2f\xfd", "zstd-compressed data"))  # fmt: skip
+_NOT_WEB_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode", "utf-7", "undefined"})
+_CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\f\x1b")
 
 
 class InputError(ValueError):
@@ -42,50 +55,102 @@ def detect_format(path: str) -> str | None:
     return _SUFFIXES.get(os.path.splitext(name)[1])
 
 
+def _cp1252_fallback(exc: UnicodeDecodeError) -> tuple[str, int]:
+    """Codec error handler: bytes that are not UTF-8 are read as cp1252 (U+FFFD where undefined)."""
+    return exc.object[exc.start : exc.end].decode("cp1252", errors="replace"), exc.end
+
+
+codecs.register_error("boilerdetect.cp1252", _cp1252_fallback)
+
+
+def _charset(label: str | None) -> str | None:
+    """The Python codec name of a declared charset, or None when unknown or not a text encoding
+    for web pages (binary-to-binary codecs such as "base64", Python's own escapes, UTF-7)."""
+    if not label:
+        return None
+    try:
+        info = codecs.lookup(label)
+    except (LookupError, ValueError):  # ValueError: labels with NUL characters
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_WEB_CHARSETS:
+        return None
+    return info.name
+
+
 def decode(data: bytes, declared: str | None = None) -> str:
     """Bytes → text: BOM, then the declared (HTTP) charset, then a <meta> charset, then UTF-8.
 
-    Undecodable bytes become U+FFFD rather than failing the page; NUL bytes are dropped.
+    Bytes that are not valid UTF-8 are read as cp1252, one invalid sequence at a time: a legacy
+    8-bit page reads right, and so does a UTF-8 page with some legacy bytes mixed in (an old
+    include, a pasted quote), where a whole-page choice would garble one part or the other.
+    NUL bytes are dropped.
     """
     for bom, enc in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if data.startswith(bom):
             return data[len(bom):].decode(enc, errors="replace").replace("\x00", "")
-    candidates = [declared]
+    candidates = [_charset(declared)]
     match = _META_CHARSET.search(data[:4096])
     if match:
-        candidates.append(match.group(1).decode("ascii", "ignore"))
+        meta = _charset(match.group(1).decode("ascii", "ignore"))
+        # a <meta> readable as ASCII cannot sit in a UTF-16/32 page: browsers read such pages as UTF-8
+        candidates.append("utf-8" if meta and meta.startswith(("utf-16", "utf-32")) else meta)
     for enc in filter(None, candidates):
         try:
-            codecs.lookup(enc)
-        except LookupError:
-            continue
-        try:
             return data.decode(enc).replace("\x00", "")
-        except UnicodeDecodeError:
+        except UnicodeError:  # UnicodeDecodeError, or a codec that always fails ("undefined")
             continue
-    try:
-        return data.decode("utf-8").replace("\x00", "")
-    except UnicodeDecodeError:
-        # Mostly-UTF-8 with a few bad bytes keeps its UTF-8 text; legacy 8-bit pages read as cp1252.
-        text = data.decode("utf-8", errors="replace")
-        if text.count("\ufffd") * 50 > len(text):
-            text = data.decode("cp1252", errors="replace")
-        return text.replace("\x00", "")
+    return data.decode("utf-8", errors="boilerdetect.cp1252").replace("\x00", "")
 
 
-def text_page(text: str, url: str | None = None, id: str | None = None) -> Page:
-    """Plain text → Page: one line per non-blank input line, whitespace collapsed."""
-    lines = [Line(" ".join(raw.split())) for raw in text.splitlines()]
-    return Page(lines=[l for l in lines if l.text], source="text", url=url, id=id)
+def text_page(text: str, url: str | None = None, id: str | None = None, max_lines: int | None = None) -> Page:
+    """Plain text → Page: one line per non-blank input line, whitespace collapsed.
+
+    With ``max_lines``, only the first ``max_lines`` lines are kept (``Page.truncated`` says so).
+    """
+    lines = []
+    for raw in text.splitlines():
+        if words := raw.split():
+            lines.append(Line(" ".join(words)))
+            if max_lines is not None and len(lines) > max_lines:
+                del lines[max_lines:]
+                return Page(lines=lines, source="text", url=url, id=id, truncated={"kept_lines": max_lines})
+    return Page(lines=lines, source="text", url=url, id=id)
 
 
 def _clean(value: str) -> str:
-    """Lone surrogates (from JSON escapes such as "\\ud800") cannot be written as UTF-8: replace them."""
+    """Drop NUL characters (as :func:`decode` does) and replace lone surrogates (from JSON escapes
+    such as "\\ud800"), which cannot be written as UTF-8, by U+FFFD."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
     return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
 
 
-def page_from_record(record: dict) -> Page:
-    """A JSONL-style record → Page. Raises ValueError with a one-line reason for bad records."""
+def _cut(value: str, max_bytes: int | None) -> tuple[str, dict]:
+    """``value`` cut to at most ``max_bytes`` bytes of UTF-8 (at a character boundary), and the cut made."""
+    if max_bytes is None or len(value) <= max_bytes // 4:  # 4 bytes per character at most: surely fits
+        return value, {}
+    if value.isascii():
+        if len(value) <= max_bytes:
+            return value, {}
+        return value[:max_bytes], {"page_bytes": len(value), "kept_bytes": max_bytes}
+    data = value.encode("utf-8")
+    if len(data) <= max_bytes:
+        return value, {}
+    end = max_bytes
+    while end > 0 and data[end] & 0xC0 == 0x80:  # a continuation byte: its character started earlier
+        end -= 1
+    return data[:end].decode("utf-8"), {"page_bytes": len(data), "kept_bytes": end}
+
+
+def page_from_record(
+    record: dict, max_bytes: int | None = None, max_lines: int | None = None, max_depth: int | None = None
+) -> Page:
+    """A JSONL-style record → Page. Raises ValueError with a one-line reason for bad records.
+
+    ``max_bytes`` (UTF-8 bytes of the ``html`` or ``text``) and ``max_lines`` cut a page that is
+    larger, ``max_depth`` flattens HTML nested deeper (see :mod:`nesting`), and ``Page.truncated``
+    reports it (``"kept_depth"`` for the nesting); None (the default) keeps pages whole.
+    """
     if not isinstance(record, dict):
         raise ValueError("record is not a JSON object")
     if "_error" in record:
@@ -98,12 +163,22 @@ def page_from_record(record: dict) -> Page:
     if html is not None:
         if not isinstance(html, str):
             raise ValueError("'html' must be a string")
-        return segment_html(_clean(html), url=url, id=rid)
-    if text is not None:
+        html, cut = _cut(_clean(html), max_bytes)
+        if max_depth is not None:
+            html, flattened = flatten(html, max_depth)
+            if flattened:
+                cut["kept_depth"] = max_depth
+        page = segment_html(html, url=url, id=rid, max_lines=max_lines)
+    elif text is not None:
         if not isinstance(text, str):
             raise ValueError("'text' must be a string")
-        return text_page(_clean(text), url=url, id=rid)
-    raise ValueError("record has neither 'html' nor 'text'")
+        text, cut = _cut(_clean(text), max_bytes)
+        page = text_page(text, url=url, id=rid, max_lines=max_lines)
+    else:
+        raise ValueError("record has neither 'html' nor 'text'")
+    if cut:
+        page.truncated = cut | page.truncated
+    return page
 
 
 class DamagedInput(OSError):
@@ -199,6 +274,18 @@ def _head(stream: io.BufferedReader, size: int = 1024) -> bytes:
     return stream.peek(size)[:size]
 
 
+def _binary(head: bytes) -> str | None:
+    """What a file's first bytes show it to be when it is binary (no page), else None."""
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    if b"\x00" in head or sum(map(head.count, _CONTROL)) * 10 > len(head):
+        return "binary data"
+    return None
+
+
 def _sniff(data: bytes) -> str:
     head = data[:1024].lstrip()
     if head.startswith(b"{"):
@@ -239,13 +326,16 @@ def _file_records(stream, kind: str, origin: str) -> Iterator[dict]:
 
 
 def expand_inputs(inputs: list[str]) -> list[str]:
-    """Files and directories (walked, sorted) → file paths; ``-`` stays as stdin. Raises InputError."""
+    """Files and directories (walked, sorted) → file paths; ``-`` stays as stdin. Raises InputError.
+
+    A directory that cannot be listed stays in the list, so that reading it gives an error record.
+    """
     paths: list[str] = []
     for item in inputs:
         if item == "-":
             paths.append(item)
         elif os.path.isdir(item):
-            for root, dirs, files in os.walk(item):
+            for root, dirs, files in os.walk(item, onerror=lambda exc: paths.append(exc.filename)):
                 dirs.sort()
                 paths.extend(os.path.join(root, f) for f in sorted(files) if not f.startswith("."))
         elif os.path.exists(item):
@@ -267,6 +357,9 @@ def read_records(path: str, input_format: str = "auto", on_read=None) -> Iterato
     closers: list = []
     try:
         try:
+            if path != "-" and os.path.isdir(path):
+                os.listdir(path)  # raises the reason why the directory could not be walked
+                raise InputError(f"{origin}: is a directory")
             stream, closers = _open_stream(path, origin, on_read)
             head = _head(stream)
         except (OSError, InputError) as exc:
@@ -275,8 +368,9 @@ def read_records(path: str, input_format: str = "auto", on_read=None) -> Iterato
         kind = input_format if input_format != "auto" else (detect_format(path) if path != "-" else None)
         if kind is None:
             kind = _sniff(head)
-            if path != "-" and kind == "text" and b"\x00" in head:
-                yield {"id": origin, "_error": f"{origin}: unknown file type (binary data)"}
+            binary = _binary(head) if kind == "text" else None
+            if binary is not None:
+                yield {"id": origin, "_error": f"{origin}: unknown file type ({binary})"}
                 return
         try:
             yield from _file_records(stream, kind, origin)

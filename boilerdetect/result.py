@@ -15,6 +15,7 @@ class Result:
 
     ``explanations`` is filled by :meth:`Detector.explain` only: per line, the features that pushed
     its label most (a list of :class:`boilerdetect.explain.Contribution`, largest effect first).
+    ``truncated`` is the page's :attr:`Page.truncated` when it was cut to the size limits.
     """
 
     lines: list[Line] = field(default_factory=list)
@@ -22,6 +23,7 @@ class Result:
     url: str | None = None
     error: str | None = None
     explanations: list[list] | None = None
+    truncated: dict | None = None
 
     @property
     def content(self) -> str | None:
@@ -71,6 +73,7 @@ class Result:
 
         With explanations, every line object also has ``"explanation"``: a list of
         ``{"feature", "delta", "value", "reference"}`` (see :mod:`boilerdetect.explain`).
+        A page cut to the size limits also gets ``"truncated"`` (after ``"error"``; absent otherwise).
         """
         record: dict = {"id": self.id, "url": self.url, "content": self.content}
         if lines:
@@ -84,4 +87,6 @@ class Result:
         if related:
             record["related_links"] = self.related_links if self.error is None else []
         record["error"] = self.error
+        if self.truncated:
+            record["truncated"] = self.truncated
         return record

@@ -50,7 +50,7 @@ def test_jobs_2_keeps_order_and_matches_jobs_1(model, tmp_path):
     outs = {}
     for jobs in (1, 2):
         out = tmp_path / f"out{jobs}.jsonl"
-        res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-f", "jsonl", "-o", str(out), "--model", model, "-j", str(jobs), "--quiet"])
+        res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-f", "jsonl", "-o", str(out), "--model", model, "--trust-model", "-j", str(jobs), "--quiet"])
         assert res.exit_code == 0, res.output
         assert "pages read 300, written 300, failed 0, skipped 0" in res.stderr
         outs[jobs] = read_jsonl(out)
@@ -73,7 +73,7 @@ def test_output_dir_one_file_per_input(model, tmp_path):
     (src / "b.txt").write_text(make_text_article(1)[0])
     with gzip.open(src / "sub" / "c.html.gz", "wt") as fh:
         fh.write(make_article(2)[0])
-    res = runner.invoke(app, ["predict", str(src), "-f", "jsonl", "-o", str(tmp_path / "out") + "/", "--model", model, "--quiet"])
+    res = runner.invoke(app, ["predict", str(src), "-f", "jsonl", "-o", str(tmp_path / "out") + "/", "--model", model, "--trust-model", "--quiet"])
     assert res.exit_code == 0, res.output
     out = tmp_path / "out"
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == ["a.jsonl", "b.jsonl", "sub/c.jsonl"]
@@ -83,13 +83,13 @@ def test_output_dir_one_file_per_input(model, tmp_path):
     assert not leftovers(out) and not leftovers(out / "sub")
 
     # explicit files into an existing directory, as text
-    res = runner.invoke(app, ["predict", str(src / "a.jsonl"), str(src / "b.txt"), "-o", str(out), "--model", model, "--quiet"])
+    res = runner.invoke(app, ["predict", str(src / "a.jsonl"), str(src / "b.txt"), "-o", str(out), "--model", model, "--trust-model", "--quiet"])
     assert res.exit_code == 0
     assert (out / "a.txt").is_file() and (out / "b.txt").is_file()
 
     # two inputs that would write the same output file: a usage error before any work
     (src / "a.txt").write_text("x")
-    res = runner.invoke(app, ["predict", str(src / "a.jsonl"), str(src / "a.txt"), "-o", str(tmp_path / "o2") + "/", "--model", model])
+    res = runner.invoke(app, ["predict", str(src / "a.jsonl"), str(src / "a.txt"), "-o", str(tmp_path / "o2") + "/", "--model", model, "--trust-model"])
     assert res.exit_code == 2 and "would both be written" in res.stderr
 
 
@@ -100,12 +100,12 @@ def test_resume_skips_existing_outputs(model, tmp_path):
     out.mkdir()
     (out / "y.jsonl").write_text("kept\n")
     inputs = [str(tmp_path / f"{n}.jsonl") for n in "xyz"]
-    res = runner.invoke(app, ["predict", *inputs, "-f", "jsonl", "-o", str(out), "--resume", "--model", model, "--quiet"])
+    res = runner.invoke(app, ["predict", *inputs, "-f", "jsonl", "-o", str(out), "--resume", "--model", model, "--trust-model", "--quiet"])
     assert res.exit_code == 0, res.output
     assert "resume: 1 input file skipped" in res.stderr and "pages read 6, written 6" in res.stderr
     assert (out / "y.jsonl").read_text() == "kept\n"
     assert [r["id"] for r in read_jsonl(out / "z.jsonl")] == ["z0", "z1", "z2"]
-    res = runner.invoke(app, ["predict", *inputs, "-f", "jsonl", "-o", str(out), "--resume", "--model", model, "--quiet"])
+    res = runner.invoke(app, ["predict", *inputs, "-f", "jsonl", "-o", str(out), "--resume", "--model", model, "--trust-model", "--quiet"])
     assert "resume: 3 input files skipped" in res.stderr and "pages read 0" in res.stderr
 
 
@@ -117,22 +117,22 @@ def test_failure_leaves_no_partial_output(model, tmp_path, monkeypatch):
     calls = {"n": 0}
     original = Detector.predict_records
 
-    def flaky(self, records, explain=0):
+    def flaky(self, records, *args):
         calls["n"] += 1
         if calls["n"] == 3:  # the first batch of the second file
             raise RuntimeError("disk on fire")
-        return original(self, records, explain)
+        return original(self, records, *args)
 
     monkeypatch.setattr(Detector, "predict_records", flaky)
     out = tmp_path / "out"
     inputs = [str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")]
-    res = runner.invoke(app, ["predict", *inputs, "-f", "jsonl", "-o", f"{out}/", "--model", model, "--quiet"])
+    res = runner.invoke(app, ["predict", *inputs, "-f", "jsonl", "-o", f"{out}/", "--model", model, "--trust-model", "--quiet"])
     assert isinstance(res.exception, RuntimeError)
     assert os.listdir(out) == ["a.jsonl"]  # the completed file stays, the interrupted one never appears
     assert len(read_jsonl(out / "a.jsonl")) == 70
 
     calls["n"] = 0
-    res = runner.invoke(app, ["predict", *inputs, "-f", "jsonl", "-o", str(single), "--model", model, "--quiet"])
+    res = runner.invoke(app, ["predict", *inputs, "-f", "jsonl", "-o", str(single), "--model", model, "--trust-model", "--quiet"])
     assert isinstance(res.exception, RuntimeError)
     assert single.read_text() == "previous run\n"  # not truncated, not half-written
     assert not leftovers(tmp_path)
@@ -142,21 +142,21 @@ def test_exit_code_1_and_counts_with_error_records(model, tmp_path):
     lines = [json.dumps(r) for r in jsonl_records(4)]
     lines.insert(2, "{not json")
     (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
-    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-f", "jsonl", "--model", model, "--quiet"])
+    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-f", "jsonl", "--model", model, "--trust-model", "--quiet"])
     assert res.exit_code == 1
     recs = [json.loads(l) for l in res.stdout.splitlines()]
     assert len(recs) == 5 and recs[2]["error"] and recs[2]["content"] is None
     assert res.stderr.strip().splitlines()[-1] == "pages read 5, written 5, failed 1, skipped 0"
     # text output: the failed page is reported on stderr, the others printed
-    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "--model", model, "--quiet"])
+    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "--model", model, "--trust-model", "--quiet"])
     assert res.exit_code == 1 and "not valid JSON" in res.stderr
 
 
 def test_progress_bar_and_quiet(model, tmp_path):
     write_jsonl(tmp_path / "in.jsonl", jsonl_records(5))
-    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-o", os.devnull, "--model", model, "--progress"])
+    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-o", os.devnull, "--model", model, "--trust-model", "--progress"])
     assert res.exit_code == 0 and "page/s" in res.stderr and "read" in res.stderr
-    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-o", "-", "--model", model, "--quiet"])
+    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-o", "-", "--model", model, "--trust-model", "--quiet"])
     assert res.stderr.strip() == "pages read 5, written 5, failed 0, skipped 0" and res.stdout.strip()
 
 
@@ -173,7 +173,7 @@ def test_output_to_a_pipe_is_written_in_place(model, tmp_path):
 
     reader = threading.Thread(target=read_fifo)
     reader.start()
-    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-f", "jsonl", "-o", str(fifo), "--model", model, "--quiet"])
+    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-f", "jsonl", "-o", str(fifo), "--model", model, "--trust-model", "--quiet"])
     reader.join(10)
     assert res.exit_code == 0, res.output
     assert stat.S_ISFIFO(os.stat(fifo).st_mode) and len(got[0].splitlines()) == 3

@@ -19,16 +19,16 @@ def test_predict_text_and_jsonl(tiny_detector, tmp_path):
     (tmp_path / "page.txt").write_text(text)
     html, gold, _ = make_article(6)
     (tmp_path / "page.html").write_text(html)
-    res = runner.invoke(app, ["predict", str(tmp_path / "page.txt"), "--model", model])
+    res = runner.invoke(app, ["predict", str(tmp_path / "page.txt"), "--model", model, "--trust-model"])
     assert res.exit_code == 0, res.output
     kept = [l for l, lab in zip([t for t in text.split("\n") if t], labels) if lab == "content"]
     assert res.stdout.strip() == "\n".join(kept)
     assert "pages read 1, written 1, failed 0" in res.stderr
 
-    res = runner.invoke(app, ["predict", str(tmp_path / "page.txt"), "--model", model, "--keep", "related"])
+    res = runner.invoke(app, ["predict", str(tmp_path / "page.txt"), "--model", model, "--trust-model", "--keep", "related"])
     assert "Latest articles" in res.stdout
 
-    res = runner.invoke(app, ["predict", str(tmp_path / "page.html"), "-f", "jsonl", "--model", model])
+    res = runner.invoke(app, ["predict", str(tmp_path / "page.html"), "-f", "jsonl", "--model", model, "--trust-model"])
     rec = json.loads(res.stdout)
     assert rec["id"].endswith("page.html") and rec["error"] is None and rec["related_links"]
 
@@ -40,7 +40,7 @@ def test_jsonl_one_record_per_input_in_order(tiny_detector, tmp_path):
     lines.insert(3, json.dumps({"id": "typed", "text": 42}))
     (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
     out = tmp_path / "out.jsonl"
-    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-f", "jsonl", "--model", model, "-o", str(out), "-j", "2"])
+    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-f", "jsonl", "--model", model, "--trust-model", "-o", str(out), "-j", "2"])
     assert res.exit_code == 1  # some records failed
     recs = [json.loads(l) for l in out.read_text().splitlines()]
     assert [r["id"] for r in recs] == ["r0", None, "r1", "typed", "r2", "r3"]
@@ -51,9 +51,9 @@ def test_jsonl_one_record_per_input_in_order(tiny_detector, tmp_path):
 
 def test_stdin_and_usage_errors(tiny_detector, tmp_path):
     model = write_model(tiny_detector, tmp_path)
-    res = runner.invoke(app, ["predict", "-", "--model", model], input="Hello world, this is a sentence.\n")
+    res = runner.invoke(app, ["predict", "-", "--model", model, "--trust-model"], input="Hello world, this is a sentence.\n")
     assert res.exit_code == 0
-    res = runner.invoke(app, ["predict", str(tmp_path / "missing.txt"), "--model", model])
+    res = runner.invoke(app, ["predict", str(tmp_path / "missing.txt"), "--model", model, "--trust-model"])
     assert res.exit_code == 2 and "no such file" in res.stderr and "Traceback" not in res.output
     res = runner.invoke(app, ["predict", "-", "--model", str(tmp_path / "nomodel.joblib")], input="x")
     assert res.exit_code == 2 and "model file not found" in res.stderr
@@ -74,10 +74,10 @@ def test_train_evaluate_info(tmp_path):
     res = runner.invoke(app, ["train", str(data), "--out", str(model), "--cv", "2", "--max-iter", "20", "--quiet"])
     assert res.exit_code == 0, res.output
     assert "cross-validated html" in res.stderr
-    res = runner.invoke(app, ["evaluate", str(data), "--model", str(model), "--json"])
+    res = runner.invoke(app, ["evaluate", str(data), "--model", str(model), "--trust-model", "--json"])
     report = json.loads(res.stdout)
     assert report["html"]["word_f1"] > 0.9 and report["text"]["lines"]["related"]["recall"] > 0.9
-    res = runner.invoke(app, ["info", "--model", str(model)])
+    res = runner.invoke(app, ["info", "--model", str(model), "--trust-model"])
     card = json.loads(res.stdout)
     assert card["training_data"]["pages"] == {"html": 12, "text": 24} and "sha256" in card
     assert card["cross_validation"]["folds"] == 2

@@ -140,8 +140,8 @@ def test_predict_jsonl_explain(tiny_detector, tmp_path):
     records = [{"id": "h", "url": "https://a.example/7", "html": html}, {"id": "bad", "text": 5}, {"id": "t", "text": make_text_article(8)[0]}]
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in records))
-    plain = runner.invoke(app, ["predict", str(src), "-f", "jsonl", "--model", model])
-    explained = runner.invoke(app, ["predict", str(src), "-f", "jsonl", "--model", model, "--explain", "--top-features", "3"])
+    plain = runner.invoke(app, ["predict", str(src), "-f", "jsonl", "--model", model, "--trust-model"])
+    explained = runner.invoke(app, ["predict", str(src), "-f", "jsonl", "--model", model, "--trust-model", "--explain", "--top-features", "3"])
     assert plain.exit_code == explained.exit_code == 1  # the bad record
     plain_recs = [json.loads(l) for l in plain.stdout.splitlines()]
     recs = [json.loads(l) for l in explained.stdout.splitlines()]
@@ -160,5 +160,5 @@ def test_predict_jsonl_explain(tiny_detector, tmp_path):
         assert rec == base
     assert named > len(recs[0]["lines"])
 
-    res = runner.invoke(app, ["predict", str(src), "--model", model, "--explain"])
+    res = runner.invoke(app, ["predict", str(src), "--model", model, "--trust-model", "--explain"])
     assert res.exit_code == 2 and "--explain needs --format jsonl" in res.stderr

@@ -55,7 +55,7 @@ def test_save_load_round_trip_with_card(tiny_detector, tmp_path):
     path = tiny_detector.save(tmp_path / "m.joblib")
     card = json.loads(card_path(path).read_text())
     assert card["sha256"] == sha256_file(path) and card["name"] == "tiny"
-    again = Detector.load(path)
+    again = Detector.load(path, trust=True)
     text = make_text_article(7)[0]
     assert again.predict(text=text).to_record() == tiny_detector.predict(text=text).to_record()
 
@@ -65,7 +65,7 @@ def test_load_errors(tmp_path):
         Detector.load(tmp_path / "nope.joblib")
     (tmp_path / "junk.joblib").write_bytes(b"not a pickle")
     with pytest.raises(ModelError, match="cannot load"):
-        Detector.load(tmp_path / "junk.joblib")
+        Detector.load(tmp_path / "junk.joblib", trust=True)
 
 
 def test_result_jsonl_record_fields(tiny_detector):
@@ -82,7 +82,7 @@ def test_model_trained_on_other_features_is_refused(tiny_detector, tmp_path):
     blob["features"]["text"] = blob["features"]["text"][:-1]
     joblib.dump(blob, path)
     with pytest.raises(ModelError, match="other features"):
-        Detector.load(path)
+        Detector.load(path, trust=True)
 
 
 def test_lone_surrogates_do_not_break_output(tiny_detector):

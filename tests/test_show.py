@@ -104,7 +104,7 @@ def test_show_multi_page_jsonl(tiny_detector, model, tmp_path):
     src = tmp_path / "pages.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in records))
     out = tmp_path / "view.html"
-    res = runner.invoke(app, ["show", str(src), "--out", str(out), "--model", model, "--top-features", "3"])
+    res = runner.invoke(app, ["show", str(src), "--out", str(out), "--model", model, "--trust-model", "--top-features", "3"])
     assert res.exit_code == 1, res.output  # the bad record
     assert "pages shown 3, failed 1" in res.stderr
     document = out.read_text(encoding="utf-8")
@@ -144,7 +144,7 @@ def test_show_text_and_html_files(tiny_detector, model, tmp_path):
     (tmp_path / "a.html").write_text(html)
     (tmp_path / "b.txt").write_text(text)
     out = tmp_path / "view.html"
-    res = runner.invoke(app, ["show", str(tmp_path / "a.html"), str(tmp_path / "b.txt"), "-o", str(out), "-m", model, "--top-features", "0"])
+    res = runner.invoke(app, ["show", str(tmp_path / "a.html"), str(tmp_path / "b.txt"), "-o", str(out), "-m", model, "--trust-model", "--top-features", "0"])
     assert res.exit_code == 0, res.output
     view = parse(out.read_text())
     want = [tiny_detector.predict(html=html), tiny_detector.predict(text=text)]
@@ -157,14 +157,14 @@ def test_show_limits_and_errors(model, tmp_path):
     src = tmp_path / "many.jsonl"
     src.write_text("".join(json.dumps({"id": f"p{i}", "text": make_text_article(i)[0]}) + "\n" for i in range(4)))
     out = tmp_path / "view.html"
-    res = runner.invoke(app, ["show", str(src), "-o", str(out), "-m", model, "--max-pages", "2", "--top-features", "0"])
+    res = runner.invoke(app, ["show", str(src), "-o", str(out), "-m", model, "--trust-model", "--max-pages", "2", "--top-features", "0"])
     assert res.exit_code == 0 and "more pages not read" in res.stderr
     view = parse(out.read_text())
     assert len(view.pages) == 2 and "--max-pages" in " ".join(view.summary)
 
-    res = runner.invoke(app, ["show", str(tmp_path / "missing.txt"), "-o", str(out), "-m", model])
+    res = runner.invoke(app, ["show", str(tmp_path / "missing.txt"), "-o", str(out), "-m", model, "--trust-model"])
     assert res.exit_code == 2 and "no such file" in res.stderr and "Traceback" not in res.output
-    res = runner.invoke(app, ["show", str(src), "-o", str(tmp_path / "nodir" / "v.html"), "-m", model])
+    res = runner.invoke(app, ["show", str(src), "-o", str(tmp_path / "nodir" / "v.html"), "-m", model, "--trust-model"])
     assert res.exit_code == 2 and "does not exist" in res.stderr
     res = runner.invoke(app, ["show", str(src)])
     assert res.exit_code == 2 and "--out" in res.output
@@ -187,7 +187,7 @@ def test_show_warc_one_section_per_page(tiny_detector, model, tmp_path):
     warc = tmp_path / "crawl.warc.gz"
     ids = write_warc(warc, gz=True)
     out = tmp_path / "view.html"
-    res = runner.invoke(app, ["show", str(warc), "-o", str(out), "-m", model, "--top-features", "2"])
+    res = runner.invoke(app, ["show", str(warc), "-o", str(out), "-m", model, "--trust-model", "--top-features", "2"])
     assert res.exit_code == 0, res.output
     assert "pages shown 3, failed 0, skipped 7" in res.stderr  # warcinfo, requests, metadata, image, redirect
     view = parse(out.read_text())

@@ -155,7 +155,7 @@ def test_cli_counts_skipped_and_passes_ids(tiny_detector, tmp_path):
     warc, wet = tmp_path / "crawl.warc.gz", tmp_path / "crawl.wet"
     ids = write_warc(warc, True) + write_wet(wet, False)
     out = tmp_path / "out.jsonl"
-    res = runner.invoke(app, ["predict", str(warc), str(wet), "-f", "jsonl", "-o", str(out), "--model", model, "--quiet"])
+    res = runner.invoke(app, ["predict", str(warc), str(wet), "-f", "jsonl", "-o", str(out), "--model", model, "--trust-model", "--quiet"])
     assert res.exit_code == 0, res.output
     assert "pages read 6, written 6, failed 0, skipped 8" in res.stderr  # 7 in the WARC + the WET warcinfo
     recs = [json.loads(l) for l in out.read_text().splitlines()]
@@ -171,7 +171,7 @@ def test_cli_truncated_warc_exit_1(tiny_detector, tmp_path):
     ids = write_wet(full, True, n=4)
     data = full.read_bytes()
     (tmp_path / "cut.wet.gz").write_bytes(data[: len(data) - 40])
-    res = runner.invoke(app, ["predict", str(tmp_path / "cut.wet.gz"), "-f", "jsonl", "--model", model, "--quiet"])
+    res = runner.invoke(app, ["predict", str(tmp_path / "cut.wet.gz"), "-f", "jsonl", "--model", model, "--trust-model", "--quiet"])
     assert res.exit_code == 1
     recs = [json.loads(l) for l in res.stdout.splitlines()]
     assert [r["id"] for r in recs[:-1]] == ids[: len(recs) - 1] and len(recs) >= 2

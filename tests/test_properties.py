@@ -1,0 +1,206 @@
+"""Properties of the readers, the segmenter, the features and prediction, over generated input.
+
+What "a line occurs in the input" means here, precisely. Let ``norm(s) = " ".join(s.split())``
+(Python's whitespace) and ``clean(s)`` be ``s`` without NUL characters and with lone surrogates
+replaced by U+FFFD.
+
+* Plain text: the page's lines are exactly ``[norm(l) for l in clean(text).splitlines() if norm(l)]``.
+* HTML: let ``T`` be the document's text with HTML entities decoded: the concatenation, in document
+  order, of its text outside ``<script>``, ``<style>`` and the other skipped elements. Every line is
+  ``norm`` of a contiguous run of ``T``, hence a substring of ``norm(T)``, and the lines together
+  hold all of ``T``: with all whitespace removed, their concatenation equals ``T``'s. The generated
+  documents below know ``T`` by construction (their text pieces, escaped with entities on the way
+  into the markup), so the segmenter is checked against the input, not against itself.
+"""
+
+import gzip
+import html as htmllib
+import json
+import re
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from boilerdetect import LABELS
+from boilerdetect.features import HTML_FEATURE_NAMES, TEXT_FEATURE_NAMES, featurize
+from boilerdetect.html import segment_html
+from boilerdetect.nesting import flatten
+from boilerdetect.readers import decode, page_from_record, read_records, text_page
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FEW = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def norm(s: str) -> str:
+    return " ".join(s.split())
+
+
+def squeeze(s: str) -> str:
+    return "".join(s.split())
+
+
+# --- generated HTML with known text ---------------------------------------------------------------
+
+# characters that HTML keeps as they are in text (no NUL, no CR, no C1 controls, no surrogates)
+TEXT_CHARS = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufeff") | st.sampled_from(" \n\t")
+PIECE = st.text(TEXT_CHARS, max_size=30)
+CONTAINERS = ["div", "p", "span", "b", "i", "em", "a", "h2", "section", "article", "nav", "footer", "ul", "li", "blockquote"]
+
+
+def escape(text: str, draw) -> str:
+    """Markup for ``text``: html.escape, and some characters as numeric or named references."""
+    out = []
+    for ch in text:
+        how = draw(st.integers(0, 9))
+        if ch in "&<>\"'" or how == 0:
+            out.append(htmllib.escape(ch) if how else f"&#{ord(ch)};")
+        elif how == 1 and ord(ch) >= 0xA0:
+            out.append(f"&#x{ord(ch):x};")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+@st.composite
+def documents(draw, depth=0):
+    """(markup, text T) of a random body fragment: nested containers, text, <br>, comments, scripts."""
+    parts, text = [], []
+    for _ in range(draw(st.integers(0, 4 if depth < 3 else 1))):
+        kind = draw(st.sampled_from(["text", "text", "element", "br", "comment", "script"] if depth < 3 else ["text"]))
+        if kind == "text":
+            piece = draw(PIECE)
+            parts.append(escape(piece, draw))
+            text.append(piece)
+        elif kind == "element":
+            tag = draw(st.sampled_from(CONTAINERS))
+            inner, inner_text = draw(documents(depth + 1))
+            attrs = draw(st.sampled_from(["", ' class="x-nav main"', " hidden", ' href="/a?b=1&amp;c=2"', ' style="display:none"']))
+            parts.append(f"<{tag}{attrs}>{inner}</{tag}>")
+            text.append(inner_text)
+        elif kind == "br":
+            parts.append("<br>")
+        elif kind == "comment":
+            parts.append("<!-- a comment <p>not text</p> -->")
+        else:
+            parts.append("<script>var s = '<p>not text</p>';</script><style>p { color: red }</style>")
+    return "".join(parts), "".join(text)
+
+
+@SETTINGS
+@given(documents())
+def test_html_lines_are_the_decoded_text(doc):
+    markup, text = doc
+    page = segment_html(f"<html><head><title>t</title></head><body>{markup}</body></html>")
+    whole = norm(text)
+    for line in page.texts:
+        assert line and line == norm(line)
+        assert line in whole
+    assert squeeze("".join(page.texts)) == squeeze(text)
+
+
+@SETTINGS
+@given(documents(), st.integers(0, 3))
+def test_flattening_deep_nesting_keeps_the_text(doc, max_depth):
+    markup, text = doc
+    flat, _ = flatten(f"<body>{markup}</body>", max_depth=max_depth, few_tags=0)
+    page = segment_html(flat)
+    assert squeeze("".join(page.texts)) == squeeze(text)
+
+
+@SETTINGS
+@given(st.text(st.characters(blacklist_categories=()), max_size=300))  # surrogates included
+def test_text_lines_are_the_normalised_input_lines(text):
+    page = page_from_record({"text": text})
+    cleaned = re.sub("[\ud800-\udfff]", "\ufffd", text.replace("\x00", ""))
+    assert page.texts == [norm(l) for l in cleaned.splitlines() if norm(l)]
+    json.dumps(page.texts, ensure_ascii=False).encode("utf-8")  # always writable as UTF-8
+
+
+# --- never raises ---------------------------------------------------------------------------------
+
+HTMLISH = st.text(st.sampled_from(list("<>/=\"' &;#!-abpdivlsctrn\n")) | st.characters(), max_size=400)
+
+
+@SETTINGS
+@given(HTMLISH, st.integers(1, 50) | st.none())
+def test_segmenter_and_features_never_raise(markup, max_lines):
+    page = page_from_record({"html": markup}, max_lines=max_lines)
+    assert max_lines is None or len(page.lines) <= max_lines
+    X = featurize(page)
+    assert X.shape == (len(page.lines), len(HTML_FEATURE_NAMES)) and np.isfinite(X).all()
+    tpage = text_page(markup)
+    T = featurize(tpage)
+    assert T.shape == (len(tpage.lines), len(TEXT_FEATURE_NAMES)) and np.isfinite(T).all()
+
+
+@SETTINGS
+@given(st.binary(max_size=600), st.sampled_from([None, "utf-8", "latin-1", "base64", "utf-16", "nonsense", "shift_jis"]))
+def test_decode_never_raises(data, declared):
+    text = decode(data, declared)
+    assert isinstance(text, str) and "\x00" not in text
+    text.encode("utf-8")
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(["id", "url", "html", "text", "x"]), children, max_size=4),
+    max_leaves=8,
+)
+JSONL_LINE = JSON_VALUES.map(json.dumps) | st.text(st.characters(blacklist_characters="\n\r"), max_size=60)
+
+
+@FEW
+@given(st.lists(JSONL_LINE, max_size=8), st.booleans())
+def test_jsonl_gives_one_output_per_nonblank_line(tiny_detector, tmp_path_factory, lines, gz):
+    body = "\n".join(lines).encode("utf-8", "surrogatepass")
+    path = tmp_path_factory.mktemp("p") / "in.jsonl"
+    path.write_bytes(gzip.compress(body) if gz else body)
+    records = list(read_records(str(path)))
+    assert len(records) == sum(1 for l in body.split(b"\n") if l.strip())
+    check_predictions(tiny_detector, records)
+
+
+@FEW
+@given(st.binary(max_size=800), st.sampled_from(["auto", "text", "html", "jsonl", "warc"]), st.sampled_from(["x", "x.gz", "x.warc", "x.html"]))
+def test_readers_never_raise_on_any_bytes(tiny_detector, tmp_path_factory, data, input_format, name):
+    path = tmp_path_factory.mktemp("p") / name
+    path.write_bytes(data)
+    records = list(read_records(str(path), input_format))
+    assert all(isinstance(r, dict) for r in records)
+    pages = [r for r in records if "_skipped" not in r]
+    assert all(("_error" in r) != ("html" in r or "text" in r) for r in pages)
+    if input_format in ("auto", "text", "html") and not name.endswith(("warc", "gz")):
+        assert len(pages) >= 1
+    check_predictions(tiny_detector, pages)
+
+
+def check_predictions(detector, records):
+    """One result per record, in order; well-formed labels, scores and content."""
+    results = detector.predict_records(records)
+    assert len(results) == len(records)
+    for record, res in zip(records, results):
+        rec = res.to_record()
+        if isinstance(record, dict) and "_error" in record:
+            assert res.error == record["_error"]
+        if res.error is not None:
+            assert rec["content"] is None and "\n" not in res.error
+            continue
+        assert {l.label for l in res.lines} <= set(LABELS)
+        assert all(0.0 <= l.score <= 1.0 for l in res.lines)
+        assert res.content == "\n".join(l.text for l in res.lines if l.label == "content")
+        json.dumps(rec, ensure_ascii=False).encode("utf-8")
+
+
+@FEW
+@given(st.lists(st.one_of(
+    st.builds(lambda t: {"text": t}, st.text(max_size=200)),
+    st.builds(lambda h: {"html": h}, HTMLISH),
+    documents().map(lambda d: {"html": d[0], "url": "https://example.com/a"}),
+    JSON_VALUES,
+), max_size=6))  # fmt: skip
+def test_predict_records_one_result_each(tiny_detector, records):
+    check_predictions(tiny_detector, records)
+    for record, res in zip(records, tiny_detector.predict_records(records)):
+        if isinstance(record, dict) and isinstance(record.get("text"), str) and record.get("html") is None:
+            assert res.error is None and [l.text for l in res.lines] == page_from_record(record).texts
