@@ -381,7 +381,7 @@ def train(
     out: Path = typer.Option(..., "--out", "-o", help="Where to write the model (.joblib); its card goes next to it."),
     cv: int = typer.Option(5, "--cv", min=0, help="Folds of site-grouped cross-validation to report in the card (0: skip)."),
     max_iter: int = typer.Option(200, "--max-iter", min=10, help="Boosting iterations per stage."),
-    stacking: bool = typer.Option(False, "--stacking/--no-stacking", help="Add the second stage over neighbours' scores (about 4x the training time)."),
+    stacking: bool = typer.Option(False, "--stacking/--no-stacking", help="Add the second stage over neighbours' scores (about 6x the training time)."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Processes for reading the data."),
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bars on stderr."),
 ) -> None:
