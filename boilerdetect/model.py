@@ -7,6 +7,7 @@ one for plain-text pages (text features only) — and picks by ``Page.source``.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import multiprocessing
 import os
@@ -88,17 +89,26 @@ class Detector:
         path = Path(path) if path is not None else DEFAULT_MODEL
         if not path.is_file():
             raise ModelError(f"model file not found: {path}")
-        try:
-            blob = joblib.load(path)
-        except Exception as exc:  # a damaged or foreign pickle can fail in many ways
-            raise ModelError(f"{path}: cannot load model ({type(exc).__name__}: {exc})") from None
-        if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
-            raise ModelError(f"{path}: not a boilerdetect model of format {MODEL_FORMAT}; retrain it with 'boilerdetect train'")
-        if blob.get("features") != {"html": list(HTML_FEATURE_NAMES), "text": list(TEXT_FEATURE_NAMES)}:
-            raise ModelError(f"{path}: trained on other features than this version computes; retrain it with 'boilerdetect train'")
         card = {}
         if card_path(path).is_file():
             card = json.loads(card_path(path).read_text())
+        return cls._from_file(path, str(path), card)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, card: dict | None = None, origin: str = "<model bytes>") -> "Detector":
+        """Load a detector from the bytes of a saved model file (e.g. shipped to another machine)."""
+        return cls._from_file(io.BytesIO(data), origin, card)
+
+    @classmethod
+    def _from_file(cls, source, origin: str, card: dict | None) -> "Detector":
+        try:
+            blob = joblib.load(source)
+        except Exception as exc:  # a damaged or foreign pickle can fail in many ways
+            raise ModelError(f"{origin}: cannot load model ({type(exc).__name__}: {exc})") from None
+        if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
+            raise ModelError(f"{origin}: not a boilerdetect model of format {MODEL_FORMAT}; retrain it with 'boilerdetect train'")
+        if blob.get("features") != {"html": list(HTML_FEATURE_NAMES), "text": list(TEXT_FEATURE_NAMES)}:
+            raise ModelError(f"{origin}: trained on other features than this version computes; retrain it with 'boilerdetect train'")
         return cls(blob["html"], blob["text"], card)
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -164,6 +174,9 @@ class Detector:
                 results.append(None)
             except (ValueError, RecursionError, MemoryError) as exc:
                 results.append(Result(id=None if rid is None else str(rid), url=url, error=str(exc) or type(exc).__name__))
+            except Exception as exc:  # a parser failure nobody foresaw still only fails its own record
+                error = f"cannot read the page: {type(exc).__name__}: {exc}"
+                results.append(Result(id=None if rid is None else str(rid), url=url, error=error))
         try:
             labelled = self.predict_pages(pages)
         except Exception:  # one pathological page must not sink its batch: retry page by page
