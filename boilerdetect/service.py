@@ -34,6 +34,7 @@ app factory; every worker loads its own model at startup).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import ipaddress
 import json
 import logging
@@ -59,6 +60,7 @@ log = logging.getLogger("boilerdetect.service")
 T = TypeVar("T")
 
 ENV_PREFIX = "BOILERDETECT_"
+WORKER_HEALTHCHECK_S = 60  # seconds a --workers process may take to answer uvicorn's liveness ping
 
 
 @dataclass(frozen=True)
@@ -503,4 +505,9 @@ def serve(
         uvicorn.run(create_app(settings, detector), **common)
     else:
         os.environ.update(settings.to_env())
+        if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+            # uvicorn kills a worker that does not answer its supervisor's ping within 5 s; a worker
+            # still importing scikit-learn on a busy machine takes longer, and would be killed and
+            # restarted over and over
+            common["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK_S
         uvicorn.run("boilerdetect.service:create_app", factory=True, workers=workers, **common)

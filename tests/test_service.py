@@ -439,3 +439,19 @@ def test_internal_error_is_json_500(slow_server):
     for payload in ({"text": "a"}, {"records": [{"text": "a"}, {"html": "<p>b</p>"}]}):
         r = httpx.post(f"{base}/v1/predict", json=payload, timeout=10)
         assert r.status_code == 500 and "54 features" in r.json()["error"]
+
+
+def test_worker_processes_get_time_to_answer_the_supervisor(monkeypatch):
+    """uvicorn kills a --workers process that misses its liveness ping (5 s by default); importing
+    the detector on a busy machine takes longer, which made workers restart in a loop."""
+    import inspect
+
+    from boilerdetect import service
+
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(service.os, "environ", dict(os.environ))  # serve() exports settings for the workers
+    service.serve(Settings(), workers=2)
+    assert calls and calls[0]["workers"] == 2
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+        assert calls[0]["timeout_worker_healthcheck"] >= 30
