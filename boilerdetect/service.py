@@ -327,15 +327,33 @@ class ErrorOut(BaseModel):
     error: str
 
 
+_PAGE_FIELD = {"type": "string"}
 _RECORD_SCHEMA = {
     "type": "object",
     "properties": {
-        "id": {"type": "string"},
-        "url": {"type": "string"},
-        "html": {"type": "string"},
-        "text": {"type": "string"},
+        "id": {"type": ["string", "number", "null"], "description": "echoed back as a string"},
+        "url": {"type": ["string", "null"]},
+        "html": {"type": ["string", "null"]},
+        "text": {"type": ["string", "null"]},
     },
+    # what page_from_record accepts: a non-null html or text (html wins when both are given)
+    "anyOf": [
+        {"required": ["html"], "properties": {"html": _PAGE_FIELD}},
+        {"required": ["text"], "properties": {"text": _PAGE_FIELD}},
+    ],
+    "not": {"required": ["records"]},  # a body with "records" is a batch
     "description": "One page: give html or text.",
+}
+_BATCH_SCHEMA = {
+    "type": "object",
+    "required": ["records"],
+    "properties": {
+        "records": {
+            "type": "array",
+            # not _RECORD_SCHEMA: a bad record in a batch is answered with its error object, not refused
+            "items": {"description": "records as for a single page; an invalid one gets an error result"},
+        }
+    },
 }
 _PREDICT_BODY = {
     "requestBody": {
@@ -343,14 +361,7 @@ _PREDICT_BODY = {
         "content": {
             "application/json": {
                 "schema": {
-                    "oneOf": [
-                        _RECORD_SCHEMA,
-                        {
-                            "type": "object",
-                            "required": ["records"],
-                            "properties": {"records": {"type": "array", "items": _RECORD_SCHEMA}},
-                        },
-                    ]
+                    "oneOf": [_RECORD_SCHEMA, _BATCH_SCHEMA]
                 },
                 "examples": {
                     "one": {"value": {"id": "a", "url": "https://example.org/", "html": "<p>Hello</p>"}},
@@ -362,7 +373,7 @@ _PREDICT_BODY = {
         },
     }
 }
-_ERRORS: dict = {code: {"model": ErrorOut} for code in (400, 413, 422, 503, 504)}
+_ERRORS: dict = {code: {"model": ErrorOut} for code in (400, 413, 422, 500, 503, 504)}
 
 
 # --- the app --------------------------------------------------------------------------------------
