@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from boilerdetect.model import DEFAULT_MODEL, Detector, ModelError, card_path
 from boilerdetect.readers import read_records
-from boilerdetect.result import Result
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -27,7 +27,7 @@ def _java_works() -> bool:
     java = java or shutil.which("java")
     if java is None:
         return False
-    return subprocess.run([java, "-version"], capture_output=True, timeout=60).returncode == 0
+    return subprocess.run([java, "-version"], capture_output=True, timeout=60, check=False).returncode == 0
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +240,7 @@ def test_command_line_run(tmp_path, model_file, spark):
     cmd = [sys.executable, "-m", "boilerdetect.spark", "--paths-file", str(tmp_path / "warc.paths"),
            "--prefix", f"{tmp_path}/", "--model", str(model_file), "-o", str(out)]  # fmt: skip
     env = dict(os.environ, SPARK_LOCAL_IP="127.0.0.1", PYSPARK_SUBMIT_ARGS="--master local[1] --conf spark.ui.enabled=false pyspark-shell")
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    run = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=240, env=env)
     assert run.returncode == 1, run.stderr[-3000:]  # the missing file is a failed record
     assert "2 files: 4 pages written" in run.stderr and "1 failed" in run.stderr
     import json
@@ -250,6 +250,6 @@ def test_command_line_run(tmp_path, model_file, spark):
     assert set(lines[0]) == {"path", "id", "url", "content", "labels", "related_links", "error"}
     assert lines[0]["error"] is None and lines[0]["content"]
     assert lines[3]["content"] is None and "nothing-here" in lines[3]["error"]
-    again = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    again = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=240, env=env)
     assert again.returncode == 2 and "already exists" in again.stderr
     assert warc.is_file()
