@@ -356,6 +356,10 @@ def _cli() -> Any:
             typer.echo(f"Error: {message}", err=True)
             raise typer.Exit(2)
 
+        try:
+            import pyspark  # noqa: F401
+        except ImportError:
+            fail("pyspark is not installed: pip install 'boilerdetect[spark]'")
         if output_format not in ("jsonl", "parquet"):
             fail(f"--format must be jsonl or parquet, not {output_format!r}")
         try:
@@ -367,6 +371,8 @@ def _cli() -> Any:
             fail("no input: give WARC paths or --paths-file")
         if model is not None and not model.is_file():
             fail(f"model file not found: {model}")
+        if "://" not in output and Path(output).exists():  # checked again by Spark for remote outputs
+            fail(f"{output} already exists")
         spark = _session("boilerdetect")
         try:
             pages = warc_records(spark, todo)
