@@ -116,11 +116,10 @@ def test_text_column_and_per_row_source(spark, model_file, tiny_detector):
 
 def test_bad_rows_fail_alone_and_order_is_kept(spark, model_file):
     html = make_article(400)[0]
-    nested = "<div>" * 100_000 + "deep" + "</div>" * 100_000
     rows = [(i, "html", html) for i in range(20)]
     rows[3] = (3, "html", None)
     rows[7] = (7, "pdf", html)
-    rows[11] = (11, "html", nested)
+    rows[11] = (11, "html", "<p>\x00\ufffd</p>" * 3)  # nothing but a NUL and a replacement character
     rows[15] = (15, "html", "")
     df = spark.createDataFrame(rows, "n long, kind string, page string").coalesce(1)
     out = bspark.detect(df, "page", source_column="kind", batch_size=5, model=model_file).collect()
