@@ -1,16 +1,20 @@
 """Load test of ``boilerdetect serve`` on loopback (a script, not a test).
 
-Starts the server with ``--workers 2`` on a free 127.0.0.1 port, then runs two timed phases of
+Starts the server with ``--workers 2`` on a free 127.0.0.1 port, then runs three timed phases of
 ``--clients`` concurrent clients posting one page per request:
 
-1. only good requests (real pages from ``--data``, else generated HTML pages);
-2. the same with ``--bad-fraction`` (10 %) malformed requests mixed in (broken JSON, wrong shape,
-   a record whose ``html`` is not a string), checking that every good request still succeeded and
-   every bad one got its 4xx.
+1. only good requests (real pages from ``--data``, else generated HTML pages), which also warms
+   the server up;
+2. the same again, for as long: the server's memory after it must be within ``--flat`` (10 %) of
+   its memory after phase 1;
+3. the same with ``--bad-fraction`` (10 %) malformed requests mixed in (broken JSON, an empty
+   body, wrong types, a body over the size limit), checking that every good request still
+   succeeded and every bad one got its 4xx.
 
 Prints requests/s, p50/p99 latency, the error count, and the server's memory (RSS summed over
-its process tree, from /proc) at start and at the end of each phase. Every loop is bounded in
-time; traffic goes to 127.0.0.1 only.
+its process tree, from /proc) at start and after each phase, then a summary table. Exits 1 on any
+unexpected answer or on memory growth. Every loop is bounded in time; traffic goes to 127.0.0.1
+only.
 
     python benchmarks/service_load.py                 # 16 clients, 30 s per phase
     python benchmarks/service_load.py --seconds 5 --clients 4
@@ -90,27 +94,35 @@ def good_requests(pages: list[tuple[str, str]]) -> list[Request]:
     return [Request(json.dumps({"id": pid, "html": html}).encode(), True, (200,)) for pid, html in pages]
 
 
-def bad_requests(goods: list[Request], n: int) -> list[Request]:
-    """``n`` requests that must be refused: broken JSON (400), wrong shape (422), a bad record (422)."""
-    kinds = itertools.cycle(["truncated", "shape", "record"])
+def bad_requests(goods: list[Request], n: int, max_body_mb: float) -> list[Request]:
+    """``n`` requests that must be refused: broken JSON and an empty body (400), wrong types (422),
+    a body over the server's size limit (413)."""
+    oversized = b'{"text": "' + b"x" * (int(max_body_mb * 1024 * 1024) + 1024) + b'"}'
+    kinds = itertools.cycle(["truncated", "empty", "shape", "record", "array", "oversized"])
     out = []
     for i in range(n):
         kind = next(kinds)
         if kind == "truncated":
             body = goods[i % len(goods)].body
             out.append(Request(body[: len(body) // 2], False, (400,)))
+        elif kind == "empty":
+            out.append(Request(b"", False, (400,)))
         elif kind == "shape":
             out.append(Request(b'{"records": "not a list"}', False, (422,)))
-        else:
+        elif kind == "record":
             out.append(Request(b'{"id": "bad", "html": 5}', False, (422,)))
+        elif kind == "array":
+            out.append(Request(b'[{"text": "a list, not an object"}]', False, (422,)))
+        else:
+            out.append(Request(oversized, False, (413,)))
     return out
 
 
-def mixed(goods: list[Request], bad_fraction: float, seed: int = 1) -> list[Request]:
+def mixed(goods: list[Request], bad_fraction: float, max_body_mb: float, seed: int = 1) -> list[Request]:
     """The good requests plus enough bad ones to make ``bad_fraction`` of the total, shuffled."""
     rng = random.Random(seed)
     n_bad = max(1, round(len(goods) * bad_fraction / (1 - bad_fraction)))
-    items = goods + bad_requests(goods, n_bad)
+    items = goods + bad_requests(goods, n_bad, max_body_mb)
     rng.shuffle(items)
     return items
 
@@ -252,6 +264,15 @@ def report(name: str, s: Stats, rss_before: float, rss_after: float) -> None:
     print(f"server RSS    {rss_before:.0f} MiB -> {rss_after:.0f} MiB (process tree)")
 
 
+def table(rows: list[tuple[str, Stats, float]]) -> None:
+    """One line per phase: throughput, latency, errors and the server's RSS after it."""
+    print(f"\n{'phase':<28} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'RSS MiB':>8}")
+    for name, s, rss in rows:
+        rate = len(s.latencies) / s.elapsed
+        p50, p99 = percentile(s.latencies, 50) * 1000, percentile(s.latencies, 99) * 1000
+        print(f"{name:<28} {rate:>7.1f} {p50:>7.0f} {p99:>7.0f} {s.errors:>6} {rss:>8.0f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="duration of each phase")
@@ -260,6 +281,8 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "datasets" / "wcxb-dev" / "html")
     parser.add_argument("--pages", type=int, default=300, help="at most this many pages")
     parser.add_argument("--bad-fraction", type=float, default=0.10)
+    parser.add_argument("--max-body-mb", type=float, default=10.0, help="the server's body limit (413 above)")
+    parser.add_argument("--flat", type=float, default=0.10, help="allowed RSS growth from phase 1 to phase 2")
     parser.add_argument("--timeout", type=float, default=60.0, help="client timeout per request (s)")
     parser.add_argument(
         "--server-arg", action="append", default=[], help="extra 'boilerdetect serve' option (repeatable)"
@@ -284,23 +307,37 @@ def main() -> int:
         f"{args.seconds:g} s per phase; log {log}"
     )
     t0 = time.monotonic()
-    proc = start_server(port, args.workers, args.server_arg, log)
+    server_args = ["--max-body-mb", str(args.max_body_mb), *args.server_arg]
+    proc = start_server(port, args.workers, server_args, log)
     print(f"startup       {time.monotonic() - t0:.1f} s")
     base = f"http://{HOST}:{port}"
+    phases = [
+        ("good requests, phase 1", goods),  # includes warm-up: allocator arenas, caches
+        ("good requests, phase 2", goods),  # same length: memory must stay flat from here
+        (f"{args.bad_fraction:.0%} malformed mixed in", mixed(goods, args.bad_fraction, args.max_body_mb)),
+    ]
+    rows = []
     try:
-        rss0 = tree_rss_mb(proc.pid)
-        good = asyncio.run(run_load(base, goods, args.clients, args.seconds, args.timeout))
-        rss1 = tree_rss_mb(proc.pid)
-        report("good requests only", good, rss0, rss1)
-        mix = asyncio.run(run_load(base, mixed(goods, args.bad_fraction), args.clients, args.seconds, args.timeout))
-        rss2 = tree_rss_mb(proc.pid)
-        report(f"{args.bad_fraction:.0%} malformed requests mixed in", mix, rss1, rss2)
+        rss = [tree_rss_mb(proc.pid)]
+        for name, items in phases:
+            stats = asyncio.run(run_load(base, items, args.clients, args.seconds, args.timeout))
+            rss.append(tree_rss_mb(proc.pid))
+            report(name, stats, rss[-2], rss[-1])
+            rows.append((name, stats, rss[-1]))
     finally:
         stop_server(proc)
-    if good.errors == 0 and mix.errors == 0:
-        print("\nOK: every good request succeeded and every bad one got its 4xx")
+    print(f"\nserver RSS at start {rss[0]:.0f} MiB")
+    table(rows)
+    growth = (rss[2] - rss[1]) / rss[1]
+    flat = growth <= args.flat
+    print(f"\nmemory        {'flat' if flat else 'GROWING'}: {rss[1]:.0f} MiB after phase 1, {rss[2]:.0f} MiB after "
+          f"phase 2 ({growth:+.1%}, limit {args.flat:+.0%}), {rss[3]:.0f} MiB at the end")  # fmt: skip
+    failed = sum(stats.errors for _, stats, _ in rows)
+    if failed == 0 and flat:
+        print("OK: every good request succeeded, every bad one got its 4xx, and memory stayed flat")
         return 0
-    print("\nFAILED: some requests did not get the expected answer (see statuses above)")
+    print("FAILED: " + ("some requests did not get the expected answer (see statuses above)" if failed else
+                        "server memory grew between two equal phases"))  # fmt: skip
     return 1
 
 

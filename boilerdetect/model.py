@@ -37,6 +37,7 @@ from .verify import (
     check_sklearn_version,
     check_trusted,
     pin_line,
+    pinned_sha256,
     sha256_from_env,
     trust_from_env,
 )
@@ -140,6 +141,26 @@ class Detector:
         card = _read_card(path)
         shipped = path.resolve() == DEFAULT_MODEL.resolve()
         check_trusted(path, hashlib.sha256(data).hexdigest(), shipped, card.get("sha256"), trust, sha256)
+        return cls._unpickle(data, card, path)
+
+    @classmethod
+    def from_bytes(
+        cls, data: bytes, card: dict | None = None, origin: str = "<model bytes>", trust: bool | None = None, sha256: str | None = None
+    ) -> "Detector":
+        """Load a detector from the bytes of a saved model file (e.g. shipped to another machine).
+
+        The same rules as :meth:`load`: the bytes must be the shipped model's (pinned hash), hash to
+        ``sha256``, or be trusted with ``trust=True``.
+        """
+        trust, sha256 = trust_from_env(trust), sha256_from_env(sha256)
+        actual = hashlib.sha256(data).hexdigest()
+        card = card or {}
+        check_trusted(Path(origin), actual, actual == pinned_sha256(), card.get("sha256", actual), trust, sha256)
+        return cls._unpickle(data, card, Path(origin))
+
+    @classmethod
+    def _unpickle(cls, data: bytes, card: dict, path: Path) -> "Detector":
+        """The detector in verified model bytes, refusing other formats, features or scikit-learn versions."""
         # the card is only read here to refuse early, before unpickling objects of another version
         if "model_format" in card:
             check_format(card["model_format"], MODEL_FORMAT, path)
@@ -275,6 +296,9 @@ class Detector:
                 results.append(None)
             except (ValueError, RecursionError, MemoryError) as exc:
                 results.append(Result(id=None if rid is None else str(rid), url=url, error=str(exc) or type(exc).__name__))
+            except Exception as exc:  # a parser failure nobody foresaw still only fails its own record
+                error = f"cannot read the page: {type(exc).__name__}: {exc}"
+                results.append(Result(id=None if rid is None else str(rid), url=url, error=error))
         run = partial(self.explain_pages, top_k=explain) if explain > 0 else self.predict_pages
         try:
             labelled = run(pages)

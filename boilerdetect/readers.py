@@ -158,8 +158,12 @@ def page_from_record(
     url, rid = record.get("url"), record.get("id")
     if url is not None and not isinstance(url, str):
         raise ValueError("'url' must be a string")
+    if rid is not None and (isinstance(rid, bool) or not isinstance(rid, (str, int, float))):
+        raise ValueError("'id' must be a string or a number")
     rid = None if rid is None else str(rid)
     html, text = record.get("html"), record.get("text")
+    if text is not None and not isinstance(text, str):  # checked even when html is used instead
+        raise ValueError("'text' must be a string")
     if html is not None:
         if not isinstance(html, str):
             raise ValueError("'html' must be a string")

@@ -38,6 +38,7 @@ app factory; every worker loads its own model at startup).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import ipaddress
 import json
 import logging
@@ -65,6 +66,7 @@ log = logging.getLogger("boilerdetect.service")
 T = TypeVar("T")
 
 ENV_PREFIX = "BOILERDETECT_"
+WORKER_HEALTHCHECK_S = 60  # seconds a --workers process may take to answer uvicorn's liveness ping
 
 
 @dataclass(frozen=True)
@@ -369,15 +371,33 @@ class ErrorOut(BaseModel):
     error: str
 
 
+_PAGE_FIELD = {"type": "string"}
 _RECORD_SCHEMA = {
     "type": "object",
     "properties": {
-        "id": {"type": "string"},
-        "url": {"type": "string"},
-        "html": {"type": "string"},
-        "text": {"type": "string"},
+        "id": {"type": ["string", "number", "null"], "description": "echoed back as a string"},
+        "url": {"type": ["string", "null"]},
+        "html": {"type": ["string", "null"]},
+        "text": {"type": ["string", "null"]},
     },
+    # what page_from_record accepts: a non-null html or text (html wins when both are given)
+    "anyOf": [
+        {"required": ["html"], "properties": {"html": _PAGE_FIELD}},
+        {"required": ["text"], "properties": {"text": _PAGE_FIELD}},
+    ],
+    "not": {"required": ["records"]},  # a body with "records" is a batch
     "description": "One page: give html or text.",
+}
+_BATCH_SCHEMA = {
+    "type": "object",
+    "required": ["records"],
+    "properties": {
+        "records": {
+            "type": "array",
+            # not _RECORD_SCHEMA: a bad record in a batch is answered with its error object, not refused
+            "items": {"description": "records as for a single page; an invalid one gets an error result"},
+        }
+    },
 }
 _PREDICT_BODY = {
     "requestBody": {
@@ -385,14 +405,7 @@ _PREDICT_BODY = {
         "content": {
             "application/json": {
                 "schema": {
-                    "oneOf": [
-                        _RECORD_SCHEMA,
-                        {
-                            "type": "object",
-                            "required": ["records"],
-                            "properties": {"records": {"type": "array", "items": _RECORD_SCHEMA}},
-                        },
-                    ]
+                    "oneOf": [_RECORD_SCHEMA, _BATCH_SCHEMA]
                 },
                 "examples": {
                     "one": {"value": {"id": "a", "url": "https://example.org/", "html": "<p>Hello</p>"}},
@@ -404,7 +417,7 @@ _PREDICT_BODY = {
         },
     }
 }
-_ERRORS: dict = {code: {"model": ErrorOut} for code in (400, 413, 422, 503, 504)}
+_ERRORS: dict = {code: {"model": ErrorOut} for code in (400, 413, 422, 500, 503, 504)}
 
 
 # --- the app --------------------------------------------------------------------------------------
@@ -560,4 +573,9 @@ def serve(
         uvicorn.run(create_app(settings, detector), **common)
     else:
         os.environ.update(settings.to_env())
+        if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+            # uvicorn kills a worker that does not answer its supervisor's ping within 5 s; a worker
+            # still importing scikit-learn on a busy machine takes longer, and would be killed and
+            # restarted over and over
+            common["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK_S
         uvicorn.run("boilerdetect.service:create_app", factory=True, workers=workers, **common)

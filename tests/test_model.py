@@ -105,3 +105,31 @@ def test_a_page_that_breaks_prediction_gets_an_error_record(tiny_detector, monke
     out = tiny_detector.predict_records([{"id": "a", "text": "Fine line."}, {"id": "b", "text": "POISON"}])
     assert out[0].error is None and out[0].lines
     assert out[1].error == "prediction failed: RuntimeError: boom" and out[1].content is None
+
+
+def test_detector_from_the_bytes_of_a_model_file(tiny_detector, tmp_path):
+    path = tiny_detector.save(tmp_path / "m.joblib")
+    copy = Detector.from_bytes(path.read_bytes(), {"name": "copy"}, trust=True)
+    records = [{"html": make_article(900)[0]}, {"text": make_text_article(901)[0]}]
+    assert [r.to_record() for r in copy.predict_records(records)] == [
+        r.to_record() for r in tiny_detector.predict_records(records)
+    ]
+    assert copy.card == {"name": "copy"}
+    with pytest.raises(ModelError, match="<model bytes>: cannot load model"):
+        Detector.from_bytes(b"not a model", trust=True)
+
+
+def test_an_unforeseen_parser_failure_fails_only_its_record(tiny_detector, monkeypatch):
+    from boilerdetect import readers
+
+    real = readers.segment_html
+
+    def fragile(html, **kwargs):
+        if "explode" in html:
+            raise TypeError("unexpected node")
+        return real(html, **kwargs)
+
+    monkeypatch.setattr(readers, "segment_html", fragile)
+    results = tiny_detector.predict_records([{"id": "a", "html": "<p>explode</p>"}, {"id": "b", "html": "<p>fine</p>"}])
+    assert results[0].id == "a" and results[0].error == "cannot read the page: TypeError: unexpected node"
+    assert results[1].error is None and results[1].lines

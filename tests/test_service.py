@@ -439,3 +439,49 @@ def test_internal_error_is_json_500(slow_server):
     for payload in ({"text": "a"}, {"records": [{"text": "a"}, {"html": "<p>b</p>"}]}):
         r = httpx.post(f"{base}/v1/predict", json=payload, timeout=10)
         assert r.status_code == 500 and "54 features" in r.json()["error"]
+
+
+def test_worker_processes_get_time_to_answer_the_supervisor(monkeypatch):
+    """uvicorn kills a --workers process that misses its liveness ping (5 s by default); importing
+    the detector on a busy machine takes longer, which made workers restart in a loop."""
+    import inspect
+
+    from boilerdetect import service
+
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(service.os, "environ", dict(os.environ))  # serve() exports settings for the workers
+    service.serve(Settings(), workers=2)
+    assert calls and calls[0]["workers"] == 2
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+        assert calls[0]["timeout_worker_healthcheck"] >= 30
+
+
+# --- found by fuzzing the OpenAPI schema (benchmarks/schema_fuzz.py) --------------------------------
+
+
+@pytest.mark.parametrize(
+    "payload, words",
+    [({"id": "a", "html": "<p>Hello</p>", "text": {}}, "'text' must be a string"),  # was ignored, answered 200
+     ({"id": {"nested": 1}, "text": "a"}, "'id' must be"), ({"id": True, "text": "a"}, "'id' must be"),
+     ({}, "neither 'html' nor 'text'"), ({"html": None, "text": None}, "neither 'html' nor 'text'")],
+)  # fmt: skip
+def test_records_of_the_wrong_type_are_422(client, payload, words):
+    r = client.post("/v1/predict", json=payload)
+    assert r.status_code == 422 and words in r.json()["error"]
+    assert client.post("/v1/predict", json={"id": 7, "html": None, "text": "a"}).json()["id"] == "7"
+
+
+def test_schema_describes_what_is_accepted(client):
+    """The published schema must not call a request valid that the service refuses (e.g. ``{}``), nor
+    invalid what it accepts (a batch item it answers with an error object, a numeric id)."""
+    schema = client.get("/openapi.json").json()
+    body = schema["paths"]["/v1/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    record, batch = body["oneOf"]
+    assert {"required": ["html"], "properties": {"html": {"type": "string"}}} in record["anyOf"]
+    assert {"required": ["text"], "properties": {"text": {"type": "string"}}} in record["anyOf"]
+    assert record["not"] == {"required": ["records"]} and batch["required"] == ["records"]
+    assert "number" in record["properties"]["id"]["type"]
+    assert "type" not in batch["properties"]["records"]["items"]
+    r = client.post("/v1/predict", json={"records": [{"text": {}}, {"id": 1, "text": "a"}]})
+    assert r.status_code == 200 and [o["error"] is None for o in r.json()["results"]] == [False, True]
