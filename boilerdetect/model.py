@@ -13,11 +13,12 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 
 import joblib
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 import numpy as np
 
 from .classifier import LineClassifier
@@ -62,6 +63,12 @@ def _atomic_write(path: Path, write) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+@lru_cache(maxsize=1)
+def _openmp_controller() -> ThreadpoolController:
+    """The process's thread pools, looked up once: a lookup scans the loaded libraries (ms per call)."""
+    return ThreadpoolController()
 
 
 class Detector:
@@ -134,14 +141,14 @@ class Detector:
                 regions = [region_keys(pages[i]) for i in idx]
                 # One OpenMP thread: tree prediction on a few hundred lines gains nothing from more,
                 # and on a loaded machine (or with worker processes) extra threads cost seconds.
-                with threadpool_limits(limits=1, user_api="openmp"):
+                with _openmp_controller().limit(limits=1, user_api="openmp"):
                     found = self._model_for(source).predict_proba(feats, regions)
                 for i, proba in zip(idx, found):
                     probas[i] = proba
         results = []
         for page, proba in zip(pages, probas):
-            labels = np.asarray(LABELS)[proba.argmax(axis=1)] if len(proba) else []
-            lines = [line.with_prediction(str(lab), float(p)) for line, lab, p in zip(page.lines, labels, proba[:, 0])]
+            labels = [LABELS[i] for i in proba.argmax(axis=1).tolist()] if len(proba) else []
+            lines = [line.with_prediction(lab, p) for line, lab, p in zip(page.lines, labels, proba[:, 0].tolist())]
             results.append(Result(lines=lines, id=page.id, url=page.url))
         return results
 
