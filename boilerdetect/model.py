@@ -189,7 +189,8 @@ class Detector:
         """Yield one Result per record, in input order.
 
         Records are taken ``batch_size`` at a time (memory stays bounded however long the input);
-        with ``n_jobs > 1`` batches go to worker processes that each load this detector once.
+        with ``n_jobs > 1`` batches of ``batch_size // n_jobs`` go to worker processes that each
+        load this detector once (smaller batches keep the workers evenly busy up to the end).
         """
         it = iter(records)
         if n_jobs <= 1:
@@ -200,8 +201,9 @@ class Detector:
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(self,)) as pool:
             pending = []
+            chunk = max(1, batch_size // n_jobs)
             while True:
-                while len(pending) < 2 * n_jobs and (batch := list(islice(it, batch_size))):
+                while len(pending) < 2 * n_jobs and (batch := list(islice(it, chunk))):
                     pending.append(pool.submit(_worker_predict, batch))
                 if not pending:
                     return
