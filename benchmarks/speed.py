@@ -11,8 +11,9 @@ pages, so the ratios compare like with like:
 * trafilatura: ``trafilatura.extract(html)``;
 * jusText: ``justext.justext(html, English stoplist)``.
 
-Then boilerdetect per stage (parse + segment, features, classifier) and the throughput of
-``predict_many(n_jobs=2)`` against ``n_jobs=1`` on a larger batch (pages repeated as needed).
+Then boilerdetect per stage (parse + segment, features, classifier, JSONL writing; wall and CPU
+time), the throughput of ``predict_many(n_jobs=2)`` against ``n_jobs=1`` on a larger batch (pages
+repeated as needed), and peak memory.
 Targets printed with the results: HTML >= 5x trafilatura, text >= 20x trafilatura, jobs-2 >= 1.8x jobs-1.
 Needs the ``bench`` extra (``pip install -e '.[bench]'``) for the baselines; missing ones are skipped.
 """
@@ -23,6 +24,7 @@ import argparse
 import gzip
 import json
 import os
+import resource
 import sys
 import time
 import warnings
@@ -56,13 +58,16 @@ def load_pages(data: str, n: int) -> list[dict]:
     return records
 
 
-def rate(fn, items, warmup: int = 3) -> tuple[float, float]:
-    """(seconds, pages/s) of ``fn(items)`` after a short warm-up (imports, caches)."""
+def rate(fn, items, warmup: int = 3) -> tuple[float, float, float]:
+    """(wall seconds, pages/s, CPU seconds) of ``fn(items)`` after a short warm-up (imports, caches).
+
+    CPU seconds (this process) are printed too: on a shared machine they vary much less than wall time.
+    """
     fn(items[:warmup])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     fn(items)
-    dt = time.perf_counter() - t0
-    return dt, len(items) / dt
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return dt, len(items) / dt, cpu
 
 
 def run_detector(detector):
@@ -101,29 +106,39 @@ def run_justext():
     return go
 
 
-def stage_profile(detector, records: list[dict], source: str) -> dict[str, float]:
-    """Seconds per stage for boilerdetect on these records (HTML or text), in batches of 64."""
+STAGES = ("parse + segment", "features", "classifier", "write")
+
+
+def stage_profile(detector, records: list[dict], source: str) -> dict[str, tuple[float, float]]:
+    """(wall, CPU) seconds per stage for boilerdetect on these records (HTML or text), in batches of 64.
+
+    "write" is the JSONL output of the results, as ``boilerdetect predict`` writes it.
+    """
     from boilerdetect.features import featurize
     from boilerdetect.html import segment_html
     from boilerdetect.readers import text_page
 
-    times = {"parse + segment": 0.0, "features": 0.0, "classifier": 0.0}
+    wall = dict.fromkeys(STAGES, 0.0)
+    cpu = dict.fromkeys(STAGES, 0.0)
     for start in range(0, len(records), 64):
         batch = records[start : start + 64]
-        t0 = time.perf_counter()
+        marks = [(time.perf_counter(), time.process_time())]
         if source == "html":
             pages = [segment_html(r["html"], url=r.get("url"), id=r.get("id")) for r in batch]
         else:
             pages = [text_page(r["text"], url=r.get("url"), id=r.get("id")) for r in batch]
-        t1 = time.perf_counter()
+        marks.append((time.perf_counter(), time.process_time()))
         feats = [featurize(p) for p in pages]
-        t2 = time.perf_counter()
-        detector.predict_pages(pages, feats)
-        t3 = time.perf_counter()
-        times["parse + segment"] += t1 - t0
-        times["features"] += t2 - t1
-        times["classifier"] += t3 - t2
-    return times
+        marks.append((time.perf_counter(), time.process_time()))
+        results = detector.predict_pages(pages, feats)
+        marks.append((time.perf_counter(), time.process_time()))
+        for res in results:
+            json.dumps(res.to_record(), ensure_ascii=False)
+        marks.append((time.perf_counter(), time.process_time()))
+        for stage, (w0, c0), (w1, c1) in zip(STAGES, marks, marks[1:]):
+            wall[stage] += w1 - w0
+            cpu[stage] += c1 - c0
+    return {stage: (wall[stage], cpu[stage]) for stage in STAGES}
 
 
 def jobs_rate(detector, records: list[dict], n_jobs: int) -> tuple[float, float]:
@@ -174,10 +189,12 @@ def main() -> None:
         rows.append((name, *rate(fn, html_records)))
     base = next((r[2] for r in rows if r[0] == "trafilatura"), None)
 
-    print(f"{'method':<22}{'pages':>7}{'seconds':>10}{'pages/s':>10}{'vs trafilatura':>16}")
-    for name, dt, pps in rows:
+    cpu_base = next((r[3] for r in rows if r[0] == "trafilatura"), None)
+    print(f"{'method':<22}{'pages':>7}{'seconds':>10}{'pages/s':>10}{'vs trafilatura':>16}{'CPU s':>9}{'CPU ratio':>11}")
+    for name, dt, pps, cpu in rows:
         ratio = f"{pps / base:.2f}x" if base else "-"
-        print(f"{name:<22}{len(html_records):>7}{dt:>10.2f}{pps:>10.1f}{ratio:>16}")
+        cpu_ratio = f"{cpu_base / cpu:.2f}x" if cpu_base else "-"
+        print(f"{name:<22}{len(html_records):>7}{dt:>10.2f}{pps:>10.1f}{ratio:>16}{cpu:>9.2f}{cpu_ratio:>11}")
     if base:
         html_ratio, text_ratio = rows[0][2] / base, rows[1][2] / base
         print(f"\ntarget HTML >= {TARGETS['html']:.0f}x trafilatura: {html_ratio:.2f}x  {'met' if html_ratio >= TARGETS['html'] else 'NOT met'}")
@@ -186,10 +203,13 @@ def main() -> None:
     for source, records in (("HTML", html_records), ("text", text_records)):
         stage_profile(detector, records[:3], source.lower())  # warm-up
         times = stage_profile(detector, records, source.lower())
-        total = sum(times.values())
-        print(f"\nboilerdetect stages, {source} ({len(records)} pages, {total:.2f} s, {len(records) / total:.1f} pages/s without I/O):")
-        for stage, sec in times.items():
-            print(f"  {stage:<18}{sec:>8.2f} s {100 * sec / total:>6.1f} %  {1000 * sec / len(records):>7.2f} ms/page")
+        total = sum(w for w, _ in times.values())
+        total_cpu = sum(c for _, c in times.values())
+        print(f"\nboilerdetect stages, {source} ({len(records)} pages, {total:.2f} s, {len(records) / total:.1f} pages/s without input reading; "
+              f"CPU {total_cpu:.2f} s):")
+        for stage, (sec, cpu) in times.items():
+            print(f"  {stage:<18}{sec:>8.2f} s {100 * sec / total:>6.1f} %  {1000 * sec / len(records):>7.2f} ms/page"
+                  f"  CPU {1000 * cpu / len(records):>7.2f} ms/page")
 
     if not args.skip_jobs:
         many = list(islice(cycle(html_records), args.jobs_pages))
@@ -205,6 +225,12 @@ def main() -> None:
         net_ratio = (results[1][0]) / max(results[2][0] - startup, 1e-9)
         print(f"target jobs-2 >= {TARGETS['jobs']}x jobs-1: {ratio:.2f}x with start-up, {net_ratio:.2f}x without  "
               f"{'met' if ratio >= TARGETS['jobs'] else 'NOT met'}")
+
+    # ru_maxrss is in kilobytes on Linux; children: the largest worker process of the --jobs runs
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"\npeak memory: this process {own:.0f} MB (holds all {len(html_records)} pages and their text), "
+          f"largest worker {workers:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ the detector returns the same lines with ``label`` and ``score`` set.
 
 from __future__ import annotations
 
-from copy import copy
 from dataclasses import dataclass, field
 
 LABELS = ("content", "related", "boilerplate")
@@ -34,9 +33,10 @@ class Line:
     score: float | None = None  # probability of "content"
 
     def with_prediction(self, label: str, score: float) -> "Line":
-        # a shallow copy: dataclasses.replace re-runs __init__ and costs ms per page on the hot path
-        line = copy(self)
-        line.label, line.score = label, score
+        # a shallow copy of the fields: dataclasses.replace re-runs __init__ and copy.copy goes
+        # through the pickle protocol, both costing ms per page on the hot path
+        line = object.__new__(type(self))
+        line.__dict__.update(self.__dict__, label=label, score=score)
         return line
 
 

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections.abc import Callable, Hashable, Iterable
+from functools import lru_cache
+from itertools import chain
+from operator import itemgetter
 
 import numpy as np
 
@@ -239,22 +242,42 @@ def _char_counts(texts: list[str]) -> dict[str, np.ndarray]:
 _FIRST_LETTER = re.compile(r"[^\W\d_]")
 
 
-def _word_facts(text: str, title_words: frozenset) -> tuple:
-    """Word- and pattern-level facts of one line (the LINE_FEATURES not counted per character)."""
-    words = _WORD.findall(text)
-    nw = len(words)
-    lower = [w.lower() for w in words]
-    first = _FIRST_LETTER.search(text)
+def _per_line_share(words: list[str], owner: np.ndarray, n_words: np.ndarray, vocabulary: frozenset) -> np.ndarray:
+    """Per line, the share of its words (``words`` of all lines, line of each in ``owner``) in ``vocabulary``."""
+    hits = np.fromiter(map(vocabulary.__contains__, words), dtype=float, count=len(words))
+    return _ratio(np.bincount(owner, weights=hits, minlength=len(n_words)), n_words)
+
+
+def _ratio(x: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """x / n, and 0 where n is 0."""
+    return np.divide(x, n, out=np.zeros(len(n)), where=n > 0)
+
+
+def _word_facts(texts: list[str], title_words: frozenset) -> tuple[np.ndarray, ...]:
+    """Word- and pattern-level facts of every line (the LINE_FEATURES not counted per character).
+
+    The words of all lines are handled as one flat list (``owner`` gives each word's line), so that
+    per-word work runs in C (map, numpy) rather than in a Python loop per line.
+    """
+    n = len(texts)
+    words_per_line = list(map(_WORD.findall, texts))
+    nw = np.fromiter(map(len, words_per_line), dtype=float, count=n)
+    words = list(chain.from_iterable(words_per_line))
+    owner = np.repeat(np.arange(n), nw.astype(np.int64))
+    lower = list(map(str.lower, words))
+    lengths = np.fromiter(map(len, words), dtype=float, count=len(words))
+    capitalised = np.fromiter(map(str.isupper, map(itemgetter(0), words)), dtype=float, count=len(words))
+    firsts = map(_FIRST_LETTER.search, texts)
     return (
         nw,
-        (sum(map(len, words)) / nw) if nw else 0.0,
-        float(text[-1] in TERMINAL),
-        float(text[-1] == ":"),
-        float(first is not None and first.group().isupper()),
-        (sum(w[0].isupper() for w in words) / nw) if nw else 0.0,
-        (sum(w in STOPWORDS for w in lower) / nw) if nw else 0.0,
-        text.count(",") / max(nw, 1),
-        (sum(w in title_words for w in lower) / nw) if nw and title_words else 0.0,
+        _ratio(np.bincount(owner, weights=lengths, minlength=n), nw),
+        np.fromiter((t[-1] in TERMINAL for t in texts), dtype=float, count=n),
+        np.fromiter((t[-1] == ":" for t in texts), dtype=float, count=n),
+        np.fromiter((m is not None and m.group().isupper() for m in firsts), dtype=float, count=n),
+        _ratio(np.bincount(owner, weights=capitalised, minlength=n), nw),
+        _per_line_share(lower, owner, nw, STOPWORDS),
+        np.fromiter((t.count(",") for t in texts), dtype=float, count=n) / np.maximum(nw, 1),
+        _per_line_share(lower, owner, nw, title_words) if title_words else np.zeros(n),
     )
 
 
@@ -268,8 +291,7 @@ def _matches_per_line(pattern: re.Pattern, joined: str, starts: np.ndarray) -> n
 def _line_features(texts: list[str], title_words: frozenset) -> np.ndarray:
     """LINE_FEATURES for every line; shape (n_lines, len(LINE_FEATURES))."""
     c = _char_counts(texts)
-    (nw, mean_len, terminal, colon, starts_upper, title_case, stop, commas,
-     title) = np.array([_word_facts(t, title_words) for t in texts], dtype=float).T  # fmt: skip
+    nw, mean_len, terminal, colon, starts_upper, title_case, stop, commas, title = _word_facts(texts, title_words)
     n = np.fromiter(map(len, texts), dtype=float, count=len(texts))
     joined = "\n".join(texts).lower()
     starts = np.concatenate([[0], np.cumsum(n + 1)[:-1]])
@@ -305,12 +327,39 @@ def _run_length(flag: np.ndarray) -> np.ndarray:
     return np.repeat(lengths, lengths) * flag
 
 
+def _ids(keys: Iterable[Hashable]) -> np.ndarray:
+    """Small integer ids of ``keys``: equal keys get equal ids, numbered in order of first appearance."""
+    index: dict = {}
+    return np.fromiter((index.setdefault(k, len(index)) for k in keys), dtype=np.int64)
+
+
+def _rows(keys: list, row: Callable[[Hashable], tuple]) -> np.ndarray:
+    """``row(key)`` for every key as a float matrix, computed once per distinct key; shape (len(keys), width)."""
+    index: dict = {}
+    inverse = [index.setdefault(k, len(index)) for k in keys]
+    return np.array([row(k) for k in index], dtype=float)[inverse]
+
+
 def _group_stats(keys, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per line: number of lines sharing its key, and the per-group sums of ``values`` (n, k)."""
     _, inverse, counts = np.unique(np.asarray(keys, dtype=np.int64), return_inverse=True, return_counts=True)
-    sums = np.zeros((len(counts), values.shape[1]))
-    np.add.at(sums, inverse, values)
+    # bincount adds in line order, as a loop would: the sums do not depend on the method
+    sums = np.column_stack([np.bincount(inverse, weights=v, minlength=len(counts)) for v in values.T])
     return counts[inverse].astype(float), sums[inverse]
+
+
+def _ancestor_matrix(page: Page) -> tuple[np.ndarray, np.ndarray]:
+    """Ancestor ids of every line, left-aligned and padded with -1, and the number of each.
+
+    Shapes (n_lines, longest ancestor path, at least 1 so that column lookups need no special
+    case) and (n_lines,).
+    """
+    paths = [l.ancestors for l in page.lines]
+    lengths = np.fromiter(map(len, paths), dtype=np.int64, count=len(paths))
+    width = max(int(lengths.max(initial=0)), 1)
+    ids = np.full((len(paths), width), -1, dtype=np.int64)
+    ids[np.arange(width) < lengths[:, None]] = np.fromiter(chain.from_iterable(paths), dtype=np.int64, count=int(lengths.sum()))
+    return ids, lengths
 
 
 def _title_words(page: Page) -> frozenset:
@@ -329,19 +378,15 @@ def text_features(page: Page) -> np.ndarray:
     col = {name: line[:, i] for i, name in enumerate(LINE_FEATURES)}
 
     # repetition
-    keys = [" ".join(t.lower().split()) for t in texts]
-    counts = Counter(keys)
-    dup = np.array([counts[k] for k in keys], dtype=float)
-    same_prev = np.array([False] + [keys[i] == keys[i - 1] for i in range(1, n)])
+    key_ids = _ids(" ".join(t.lower().split()) for t in texts)  # equal normalised texts, equal ids
+    dup = np.bincount(key_ids)[key_ids].astype(float)
+    same_prev = np.concatenate([[False], key_ids[1:] == key_ids[:-1]])
     adjacent = same_prev | np.append(same_prev[1:], False)
-    seen: set = set()
-    later = np.zeros(n)
-    for i, k in enumerate(keys):
-        later[i] = k in seen
-        seen.add(k)
+    later = np.ones(n)
+    later[np.unique(key_ids, return_index=True)[1]] = 0.0  # first occurrences
 
     # position
-    chars = np.array([len(t) for t in texts], dtype=float)
+    chars = np.fromiter(map(len, texts), dtype=float, count=n)
     total = chars.sum()
     idx = np.arange(n, dtype=float)
     words = np.expm1(col["log_words"])
@@ -383,6 +428,20 @@ def text_features(page: Page) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def _block_tag_row(tag: str) -> tuple[bool, ...]:
+    return tuple(tag in tags for tags in BLOCK_TAG_GROUPS.values())
+
+
+def _ancestor_tag_row(tags: frozenset) -> tuple[bool, ...]:
+    return tuple(t in tags for t in ANCESTOR_TAGS)
+
+
+@lru_cache(maxsize=4096)  # the pages of a site share their templates, hence their class/id tokens
+def _attr_row(tokens: frozenset) -> tuple[bool, ...]:
+    joined = " ".join(sorted(tokens))
+    return tuple(bool(joined and rx.search(joined)) for rx in _ATTR_RE.values())
+
+
 def markup_features(page: Page, base: np.ndarray) -> np.ndarray:
     """Markup features of an HTML page; shape (n_lines, len(MARKUP_FEATURES)), float32.
 
@@ -402,43 +461,32 @@ def markup_features(page: Page, base: np.ndarray) -> np.ndarray:
     body_words = frozenset(w.lower() for w in _WORD.findall(body)) if body else frozenset()
     overlap = np.zeros(n)
     if body_words:
-        for i, l in enumerate(lines):
-            ws = _WORD.findall(l.text.lower())
-            overlap[i] = sum(w in body_words for w in ws) / len(ws) if ws else 0.0
+        words_per_line = [_WORD.findall(l.text.lower()) for l in lines]
+        nw = np.fromiter(map(len, words_per_line), dtype=np.int64, count=n)
+        owner = np.repeat(np.arange(n), nw)
+        overlap = _per_line_share(list(chain.from_iterable(words_per_line)), owner, nw.astype(float), body_words)
 
-    tag_cols = np.array([[l.tag in tags for tags in BLOCK_TAG_GROUPS.values()] for l in lines], dtype=float)
-    anc_cols = np.array([[t in l.ancestor_tags for t in ANCESTOR_TAGS] for l in lines], dtype=float)
-    attr_cache: dict[frozenset, list[bool]] = {}
-    attr_rows = []
-    for l in lines:
-        row = attr_cache.get(l.attr_tokens)
-        if row is None:
-            joined = " ".join(sorted(l.attr_tokens))
-            row = [bool(rx.search(joined)) for rx in _ATTR_RE.values()] if joined else [False] * len(_ATTR_RE)
-            attr_cache[l.attr_tokens] = row
-        attr_rows.append(row)
-    attr_cols = np.array(attr_rows, dtype=float)
+    tag_cols = _rows([l.tag for l in lines], _block_tag_row)
+    anc_cols = _rows([l.ancestor_tags for l in lines], _ancestor_tag_row)
+    attr_cols = _rows([l.attr_tokens for l in lines], _attr_row)
 
     template_keys = [hash((l.tag, l.attr_tokens)) for l in lines]
     tcount, tsum = _group_stats(template_keys, log_words[:, None])
 
+    ancestors, n_ancestors = _ancestor_matrix(page)
     values = np.column_stack([np.ones(n), np.expm1(log_words), link * chars, chars, terminal])
     region = []
-    for keys in region_keys(page).T:
+    for keys in _region_keys(ancestors, n_ancestors).T:
         cnt, sums = _group_stats(keys, values)
         region += [np.log1p(cnt), np.log1p(sums[:, 1]), sums[:, 2] / sums[:, 3], sums[:, 4] / cnt]
 
     h1 = next((i for i, l in enumerate(lines) if l.tag == "h1"), None)
     common = np.zeros(n)
     if h1 is not None:
-        h1_path = lines[h1].ancestors
-        for i, l in enumerate(lines):
-            shared = 0
-            for a, b in zip(l.ancestors, h1_path):
-                if a != b:
-                    break
-                shared += 1
-            common[i] = shared / max(len(l.ancestors), 1)
+        # length of the path each line shares with the h1 line, from the root down
+        h1_path = ancestors[h1, : n_ancestors[h1]]
+        same = (ancestors[:, : len(h1_path)] == h1_path) & (np.arange(len(h1_path)) < n_ancestors[:, None])
+        common = np.cumprod(same, axis=1).sum(axis=1) / np.maximum(n_ancestors, 1)
 
     out = np.column_stack(
         [
@@ -474,10 +522,17 @@ def region_keys(page: Page) -> np.ndarray:
     """
     if page.source != "html":
         return np.zeros((len(page.lines), 0), dtype=np.int64)
-    return np.array(
-        [[l.ancestors[-1 - k] if len(l.ancestors) > k else 0 for k in REGION_LEVELS] for l in page.lines],
-        dtype=np.int64,
-    ).reshape(len(page.lines), len(REGION_LEVELS))
+    return _region_keys(*_ancestor_matrix(page))
+
+
+def _region_keys(ancestors: np.ndarray, n_ancestors: np.ndarray) -> np.ndarray:
+    """:func:`region_keys` from :func:`_ancestor_matrix`."""
+    rows = np.arange(len(ancestors))
+    cols = []
+    for k in REGION_LEVELS:
+        deep = n_ancestors > k
+        cols.append(np.where(deep, ancestors[rows, np.where(deep, n_ancestors - 1 - k, 0)], 0))
+    return np.stack(cols, axis=1).reshape(len(ancestors), len(REGION_LEVELS))
 
 
 def featurize(page: Page) -> np.ndarray:

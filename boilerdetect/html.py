@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
+from typing import NamedTuple
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .document import Line, Page
 
@@ -26,20 +28,26 @@ BLOCK_TAGS = frozenset(
 SKIP_TAGS = frozenset(
     "script style template svg math iframe object embed canvas head textarea input select-menu".split()
 )
-_TOKEN_SPLIT = re.compile(r"[^a-z0-9]+")
+_ALPHA_TOKEN = re.compile(r"(?<![a-z0-9])[a-z]{2,}(?![a-z0-9])")  # a-z0-9 words of letters only, 2+ long
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 MAX_ANCESTORS = 64  # deeper pages keep only their innermost ancestors
+_NO_TOKENS: frozenset = frozenset()
 
 
 def _attr_tokens(attrs: dict) -> frozenset:
-    raw = " ".join(v for k, v in attrs.items() if k in ("class", "id", "role") and v)
-    if not raw:
-        return frozenset()
+    values = (attrs.get("class"), attrs.get("id"), attrs.get("role"))
+    return _NO_TOKENS if values == (None, None, None) else _tokens(values)
+
+
+@lru_cache(maxsize=8192)  # pages of a site repeat the same class strings over and over
+def _tokens(values: tuple[str | None, ...]) -> frozenset:
+    raw = " ".join(v for v in values if v)
+    lower = raw.lower()
+    if lower != raw:  # split camelCase words first (only possible when there are capitals)
+        lower = _CAMEL.sub(" ", raw).lower()
     # generated ids and hashes ("elementor-1243", "c0adf900") carry no meaning: keep alphabetic words
-    return frozenset(
-        t for t in _TOKEN_SPLIT.split(_CAMEL.sub(" ", raw).lower()) if len(t) > 1 and t.isalpha()
-    )
+    return frozenset(_ALPHA_TOKEN.findall(lower))
 
 
 def _is_hidden(attrs: dict) -> bool:
@@ -82,6 +90,50 @@ def _collect_article_body(obj, out: list) -> None:
             stack.extend(item)
 
 
+class _Open(NamedTuple):
+    """An open element, with what the lines inside it inherit from it and its ancestors.
+
+    The inherited facts are computed once when the element opens (from its parent's), so that
+    ending a line costs the same at any depth, and lines of one element share the same objects.
+    """
+
+    node: LexborNode
+    tag: str
+    tokens: frozenset  # its own class/id/role tokens
+    hidden: bool  # itself marked hidden
+    block_tag: str  # innermost block tag among it and its ancestors ("" when none)
+    ancestors: tuple  # ids of the innermost MAX_ANCESTORS open elements, outermost first
+    ancestor_tags: frozenset  # tags of those elements
+    attr_tokens: frozenset  # union of their tokens
+    any_hidden: bool  # one of them is hidden
+
+
+def _open(stack: list[_Open], node: LexborNode, tag: str, element_id: int, attrs: dict) -> _Open:
+    """The entry for ``node`` opening on top of ``stack`` (not yet pushed)."""
+    tokens, hidden = _attr_tokens(attrs), _is_hidden(attrs)
+    block = tag if tag in BLOCK_TAGS else (stack[-1].block_tag if stack else "")
+    if not stack:
+        return _Open(node, tag, tokens, hidden, block, (element_id,), frozenset((tag,)), tokens, hidden)
+    parent = stack[-1]
+    if len(stack) < MAX_ANCESTORS:  # the whole stack is the window: extend the parent's facts
+        return _Open(
+            node, tag, tokens, hidden, block,
+            parent.ancestors + (element_id,),
+            parent.ancestor_tags if tag in parent.ancestor_tags else parent.ancestor_tags | {tag},
+            parent.attr_tokens if tokens <= parent.attr_tokens else parent.attr_tokens | tokens,
+            parent.any_hidden or hidden,
+        )  # fmt: skip
+    # deeper: the outermost element leaves the window, so its facts are recomputed from the window
+    window = stack[1 - MAX_ANCESTORS :]
+    return _Open(
+        node, tag, tokens, hidden, block,
+        parent.ancestors[1:] + (element_id,),
+        frozenset(e.tag for e in window) | {tag},
+        frozenset().union(tokens, *(e.tokens for e in window)),
+        hidden or any(e.hidden for e in window),
+    )  # fmt: skip
+
+
 class _LineBuilder:
     """Accumulates inline text and flushes it as a Line at block boundaries."""
 
@@ -95,8 +147,10 @@ class _LineBuilder:
     def add(self, text: str, anchor: tuple[int, str] | None) -> None:
         """Add a text node; ``anchor`` is (element id, href) of the enclosing <a>, if any."""
         self.parts.append(text)
+        if anchor is None:
+            return
         stripped = text.strip()
-        if anchor is None or not stripped:
+        if not stripped:
             return
         self.link_chars += len(stripped)
         if self.anchors and self.anchors[-1] == anchor[0]:
@@ -105,17 +159,17 @@ class _LineBuilder:
             self.anchors.append(anchor[0])
             self.links.append((stripped, anchor[1]))
 
-    def flush(self, stack: list) -> None:
+    def flush(self, stack: list[_Open]) -> None:
         if not self.parts:
             return
         text = " ".join("".join(self.parts).split())
         if text:
-            block_tag = ""
-            for _, tag, _, _ in reversed(stack):
-                if tag in BLOCK_TAGS:
-                    block_tag = tag
-                    break
-            ancestors = stack[-MAX_ANCESTORS:]
+            if stack:
+                top = stack[-1]
+                context = (top.block_tag, top.ancestors, top.ancestor_tags, top.attr_tokens, top.any_hidden)
+            else:
+                context = ("", (), frozenset(), _NO_TOKENS, False)
+            block_tag, ancestors, ancestor_tags, attr_tokens, hidden = context
             self.lines.append(
                 Line(
                     text=text,
@@ -124,10 +178,10 @@ class _LineBuilder:
                     n_links=len(self.links),
                     links=tuple(self.links),
                     depth=len(stack),
-                    ancestors=tuple(a[0] for a in ancestors),
-                    ancestor_tags=frozenset(a[1] for a in ancestors),
-                    attr_tokens=frozenset().union(*(a[2] for a in ancestors)),
-                    hidden=any(a[3] for a in ancestors),
+                    ancestors=ancestors,
+                    ancestor_tags=ancestor_tags,
+                    attr_tokens=attr_tokens,
+                    hidden=hidden,
                 )
             )
         self.parts, self.link_chars, self.links, self.anchors = [], 0, [], []
@@ -141,42 +195,53 @@ def segment_html(html: str, url: str | None = None, id: str | None = None, max_l
     """
     tree = LexborHTMLParser(html)
     builder = _LineBuilder()
-    # stack of open elements: (element id, tag, class/id tokens, hidden)
-    open_elements: list[tuple[int, str, frozenset, bool]] = []
+    stack: list[_Open] = []  # open elements, outermost first
     anchors: list[tuple[int, str] | None] = [None]
-    root = tree.root
-    todo = [(root, False)] if root is not None else []
     next_id = 0
     limit = float("inf") if max_lines is None else max_lines
-    while todo and len(builder.lines) <= limit:
-        node, closing = todo.pop()
-        if closing:
-            tag = open_elements[-1][1]
-            if tag in BLOCK_TAGS:
-                builder.flush(open_elements)
-            if tag == "a":
-                anchors.pop()
-            open_elements.pop()
-            continue
+
+    def close() -> None:
+        tag = stack[-1].tag
+        if tag in BLOCK_TAGS:
+            builder.flush(stack)
+        if tag == "a":
+            anchors.pop()
+        stack.pop()
+
+    # Depth-first walk along first-child / next-sibling pointers: no recursion, and no list of
+    # children per element. Only entered elements are descended into, so the parent of every
+    # visited node but the root is the top of the stack.
+    node = tree.root
+    while node is not None and len(builder.lines) <= limit:
         tag = node.tag
         if tag == "-text":
             builder.add(node.text_content or "", anchors[-1])
-            continue
-        if tag is None or tag.startswith(("-", "!", "_")) or tag in SKIP_TAGS:
-            continue
-        attrs = node.attributes
-        if tag in BLOCK_TAGS:
-            builder.flush(open_elements)
-        if tag == "br" or tag == "hr":
-            continue
-        next_id += 1
-        open_elements.append((next_id, tag, _attr_tokens(attrs), _is_hidden(attrs)))
-        if tag == "a":
-            anchors.append((next_id, attrs.get("href") or ""))
-        todo.append((node, True))
-        children = list(node.iter(include_text=True))
-        todo.extend((child, False) for child in reversed(children))
-    builder.flush(open_elements)
+        elif not (tag is None or tag.startswith(("-", "!", "_")) or tag in SKIP_TAGS):
+            if tag in BLOCK_TAGS:
+                builder.flush(stack)
+            if tag != "br" and tag != "hr":
+                attrs = node.attributes
+                next_id += 1
+                stack.append(_open(stack, node, tag, next_id, attrs))
+                if tag == "a":
+                    anchors.append((next_id, attrs.get("href") or ""))
+                child = node.first_child
+                if child is not None:
+                    node = child
+                    continue
+                close()
+        # done with node: go to its next sibling, closing the elements that have no more children
+        while True:
+            if not stack:  # node is the root
+                node = None
+                break
+            following = node.next
+            if following is not None:
+                node = following
+                break
+            node = stack[-1].node
+            close()
+    builder.flush(stack)
     page = Page(lines=builder.lines, source="html", url=url, id=id, meta=_page_meta(tree))
     if len(page.lines) > limit:
         del page.lines[max_lines:]

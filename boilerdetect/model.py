@@ -15,13 +15,13 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from functools import partial
+from functools import lru_cache, partial
 from itertools import islice
 from pathlib import Path
 
 import joblib
 from sklearn.exceptions import InconsistentVersionWarning
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 import numpy as np
 
 from .classifier import LineClassifier
@@ -102,6 +102,12 @@ def _read_card(path: Path) -> dict:
     if not isinstance(card, dict):
         raise ModelError(f"{cpath}: model card is not a JSON object")
     return card
+
+
+@lru_cache(maxsize=1)
+def _openmp_controller() -> ThreadpoolController:
+    """The process's thread pools, looked up once: a lookup scans the loaded libraries (ms per call)."""
+    return ThreadpoolController()
 
 
 class Detector:
@@ -219,14 +225,14 @@ class Detector:
                 regions = [region_keys(pages[i]) for i in idx]
                 # One OpenMP thread: tree prediction on a few hundred lines gains nothing from more,
                 # and on a loaded machine (or with worker processes) extra threads cost seconds.
-                with threadpool_limits(limits=1, user_api="openmp"):
+                with _openmp_controller().limit(limits=1, user_api="openmp"):
                     found = self._model_for(source).predict_proba(feats, regions)
                 for i, proba in zip(idx, found):
                     probas[i] = proba
         results = []
         for page, proba in zip(pages, probas):
-            labels = np.asarray(LABELS)[proba.argmax(axis=1)] if len(proba) else []
-            lines = [line.with_prediction(str(lab), float(p)) for line, lab, p in zip(page.lines, labels, proba[:, 0])]
+            labels = [LABELS[i] for i in proba.argmax(axis=1).tolist()] if len(proba) else []
+            lines = [line.with_prediction(lab, p) for line, lab, p in zip(page.lines, labels, proba[:, 0].tolist())]
             results.append(Result(lines=lines, id=page.id, url=page.url, truncated=page.truncated or None))
         return results
 
@@ -326,7 +332,8 @@ class Detector:
         """Yield one Result per record, in input order; pages are cut to the size limits as in :meth:`predict`.
 
         Records are taken ``batch_size`` at a time (memory stays bounded however long the input);
-        with ``n_jobs > 1`` batches go to worker processes that each load this detector once.
+        with ``n_jobs > 1`` batches of ``batch_size // n_jobs`` go to worker processes that each
+        load this detector once (smaller batches keep the workers evenly busy up to the end).
         ``explain`` is as in :meth:`predict_records`.
         """
         it = iter(records)
@@ -339,8 +346,9 @@ class Detector:
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(self,)) as pool:
             pending = []
+            chunk = max(1, batch_size // n_jobs)
             while True:
-                while len(pending) < 2 * n_jobs and (batch := list(islice(it, batch_size))):
+                while len(pending) < 2 * n_jobs and (batch := list(islice(it, chunk))):
                     pending.append(pool.submit(_worker_predict, batch, explain, limits))
                 if not pending:
                     return

@@ -1,0 +1,97 @@
+"""The vectorised feature and segmentation helpers agree with plain per-line loops."""
+
+import re
+
+import numpy as np
+
+from boilerdetect.document import Line, Page
+from boilerdetect.features import (
+    HTML_FEATURE_NAMES,
+    STOPWORDS,
+    TERMINAL,
+    _ancestor_matrix,
+    _region_keys,
+    _word_facts,
+    featurize,
+    region_keys,
+)
+from boilerdetect.html import MAX_ANCESTORS, segment_html
+
+LINES = [
+    "Hello World, this is the First line.",
+    "2024",  # no words of letters, still a word
+    "…",  # no word at all
+    "Ⅻ ² İstanbul straße ΣΊΣΥΦΟΣ",  # non-ASCII case and digits
+    "menu: Home | About",
+    "日本語のテキスト。",
+    "a",
+]
+
+
+def _plain_word_facts(text: str, title_words: frozenset) -> tuple:
+    words = re.findall(r"\w+", text)
+    nw = len(words)
+    lower = [w.lower() for w in words]
+    first = re.search(r"[^\W\d_]", text)
+    return (
+        nw,
+        sum(map(len, words)) / nw if nw else 0.0,
+        float(text[-1] in TERMINAL),
+        float(text[-1] == ":"),
+        float(first is not None and first.group().isupper()),
+        sum(w[0].isupper() for w in words) / nw if nw else 0.0,
+        sum(w in STOPWORDS for w in lower) / nw if nw else 0.0,
+        text.count(",") / max(nw, 1),
+        sum(w in title_words for w in lower) / nw if nw and title_words else 0.0,
+    )
+
+
+def test_word_facts_match_a_loop_per_line():
+    for title in (frozenset(), frozenset({"hello", "istanbul", "home"})):
+        expected = np.array([_plain_word_facts(t, title) for t in LINES], dtype=float).T
+        assert np.array_equal(np.array(_word_facts(LINES, title)), expected)
+
+
+def _page(paths: list[tuple]) -> Page:
+    return Page([Line(f"line {i}", ancestors=p) for i, p in enumerate(paths)], source="html")
+
+
+def test_ancestor_paths_and_region_keys_match_a_loop():
+    paths = [(), (1,), (1, 2), (1, 2, 3, 4, 5), (1, 2, 3), (7, 8, 9, 10)]
+    ids, lengths = _ancestor_matrix(_page(paths))
+    assert lengths.tolist() == [len(p) for p in paths]
+    assert [tuple(row[:n]) for row, n in zip(ids.tolist(), lengths)] == paths
+    expected = [[p[-1 - k] if len(p) > k else 0 for k in (1, 2, 4)] for p in paths]
+    assert _region_keys(ids, lengths).tolist() == expected
+    assert region_keys(_page([(), ()])).tolist() == [[0, 0, 0], [0, 0, 0]]
+
+
+def test_shared_path_with_the_h1_line():
+    html = (
+        "<div><section><p>before</p><h1>Title</h1><article><p>body</p><div><p>deeper</p></div></article>"
+        "</section></div><footer><p>foot</p></footer>"
+    )
+    page = segment_html(html)
+    X = featurize(page)
+    column = X[:, HTML_FEATURE_NAMES.index("h1_common_depth")]
+    h1 = next(l for l in page.lines if l.tag == "h1").ancestors
+    expected = []
+    for line in page.lines:
+        shared = 0
+        for a, b in zip(line.ancestors, h1):
+            if a != b:
+                break
+            shared += 1
+        expected.append(np.float32(shared / max(len(line.ancestors), 1)))
+    assert column.tolist() == expected
+
+
+def test_deep_pages_keep_the_facts_of_their_innermost_ancestors_only():
+    outer = MAX_ANCESTORS + 10
+    html = '<div class="outerwrap" hidden>' + "<div>" * outer + '<p class="inner">deep</p>' + "</div>" * outer + "</div>"
+    line = segment_html(html).lines[0]
+    assert len(line.ancestors) == MAX_ANCESTORS and line.depth == outer + 4  # html, body, outer div, p
+    assert line.attr_tokens == {"inner"} and not line.hidden
+    assert line.ancestor_tags == {"div", "p"}
+    shallow = segment_html('<div class="outerwrap" hidden><p class="inner">near</p></div>').lines[0]
+    assert shallow.attr_tokens == {"outerwrap", "inner"} and shallow.hidden
