@@ -23,6 +23,7 @@ import numpy as np
 from .classifier import LineClassifier
 from .document import LABELS, Page
 from .features import HTML_FEATURE_NAMES, TEXT_FEATURE_NAMES, featurize, region_keys
+from .profile import SiteProfile
 from .readers import page_from_record, text_page
 from .html import segment_html
 from .result import Result
@@ -121,16 +122,19 @@ class Detector:
     def _model_for(self, source: str) -> LineClassifier:
         return self.html_model if source == "html" else self.text_model
 
-    def predict_pages(self, pages: list[Page], features: list[np.ndarray] | None = None) -> list[Result]:
+    def predict_pages(
+        self, pages: list[Page], features: list[np.ndarray] | None = None, profile: SiteProfile | None = None
+    ) -> list[Result]:
         """Label many pages with one classifier call per page kind (per-call overhead dominates).
 
-        ``features`` optionally gives each page's precomputed :func:`featurize` matrix.
+        ``features`` optionally gives each page's precomputed :func:`featurize` matrix;
+        ``profile`` (a :class:`SiteProfile`, optional) tells how common each line is on its site.
         """
         probas: list[np.ndarray | None] = [None] * len(pages)
         for source in ("html", "text"):
             idx = [i for i, p in enumerate(pages) if (p.source == "html") == (source == "html")]
             if idx:
-                feats = [features[i] if features is not None else featurize(pages[i]) for i in idx]
+                feats = [features[i] if features is not None else featurize(pages[i], profile) for i in idx]
                 regions = [region_keys(pages[i]) for i in idx]
                 # One OpenMP thread: tree prediction on a few hundred lines gains nothing from more,
                 # and on a loaded machine (or with worker processes) extra threads cost seconds.
@@ -145,14 +149,21 @@ class Detector:
             results.append(Result(lines=lines, id=page.id, url=page.url))
         return results
 
-    def predict(self, text: str | None = None, html: str | None = None, url: str | None = None, id: str | None = None) -> Result:
-        """Label one page given as ``text=`` (plain text) or ``html=``."""
+    def predict(
+        self,
+        text: str | None = None,
+        html: str | None = None,
+        url: str | None = None,
+        id: str | None = None,
+        profile: SiteProfile | None = None,
+    ) -> Result:
+        """Label one page given as ``text=`` (plain text) or ``html=``; ``profile`` as in :meth:`predict_pages`."""
         if (text is None) == (html is None):
             raise ValueError("give exactly one of text= or html=")
         page = segment_html(html, url=url, id=id) if html is not None else text_page(text, url=url, id=id)
-        return self.predict_pages([page])[0]
+        return self.predict_pages([page], profile=profile)[0]
 
-    def predict_records(self, records: list[dict]) -> list[Result]:
+    def predict_records(self, records: list[dict], profile: SiteProfile | None = None) -> list[Result]:
         """Label JSONL-style records; a bad record gets an error Result, never an exception."""
         pages, slots, results = [], [], []
         for record in records:
@@ -165,33 +176,36 @@ class Detector:
             except (ValueError, RecursionError, MemoryError) as exc:
                 results.append(Result(id=None if rid is None else str(rid), url=url, error=str(exc) or type(exc).__name__))
         try:
-            labelled = self.predict_pages(pages)
+            labelled = self.predict_pages(pages, profile=profile)
         except Exception:  # one pathological page must not sink its batch: retry page by page
-            labelled = [self._predict_alone(page) for page in pages]
+            labelled = [self._predict_alone(page, profile) for page in pages]
         for slot, res in zip(slots, labelled):
             results[slot] = res
         return results
 
-    def _predict_alone(self, page: Page) -> Result:
+    def _predict_alone(self, page: Page, profile: SiteProfile | None) -> Result:
         try:
-            return self.predict_pages([page])[0]
+            return self.predict_pages([page], profile=profile)[0]
         except Exception as exc:
             return Result(id=page.id, url=page.url, error=f"prediction failed: {type(exc).__name__}: {exc}")
 
-    def predict_many(self, records: Iterable[dict], n_jobs: int = 1, batch_size: int = 64) -> Iterator[Result]:
+    def predict_many(
+        self, records: Iterable[dict], n_jobs: int = 1, batch_size: int = 64, profile: SiteProfile | None = None
+    ) -> Iterator[Result]:
         """Yield one Result per record, in input order.
 
         Records are taken ``batch_size`` at a time (memory stays bounded however long the input);
-        with ``n_jobs > 1`` batches go to worker processes that each load this detector once.
+        with ``n_jobs > 1`` batches go to worker processes that each load this detector (and
+        ``profile``, optional, as in :meth:`predict_pages`) once.
         """
         it = iter(records)
         if n_jobs <= 1:
             while batch := list(islice(it, batch_size)):
-                yield from self.predict_records(batch)
+                yield from self.predict_records(batch, profile)
             return
         # spawn, not fork: forking after OpenMP (used by the trees) has started can deadlock the child
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(self,)) as pool:
+        with ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(self, profile)) as pool:
             pending = []
             while True:
                 while len(pending) < 2 * n_jobs and (batch := list(islice(it, batch_size))):
@@ -202,12 +216,13 @@ class Detector:
 
 
 _WORKER: Detector | None = None
+_WORKER_PROFILE: SiteProfile | None = None
 
 
-def _init_worker(detector: Detector) -> None:
-    global _WORKER
-    _WORKER = detector
+def _init_worker(detector: Detector, profile: SiteProfile | None) -> None:
+    global _WORKER, _WORKER_PROFILE
+    _WORKER, _WORKER_PROFILE = detector, profile
 
 
 def _worker_predict(batch: list[dict]) -> list[Result]:
-    return _WORKER.predict_records(batch)
+    return _WORKER.predict_records(batch, _WORKER_PROFILE)

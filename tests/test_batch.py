@@ -117,11 +117,11 @@ def test_failure_leaves_no_partial_output(model, tmp_path, monkeypatch):
     calls = {"n": 0}
     original = Detector.predict_records
 
-    def flaky(self, records):
+    def flaky(self, records, *args):
         calls["n"] += 1
         if calls["n"] == 3:  # the first batch of the second file
             raise RuntimeError("disk on fire")
-        return original(self, records)
+        return original(self, records, *args)
 
     monkeypatch.setattr(Detector, "predict_records", flaky)
     out = tmp_path / "out"
