@@ -29,12 +29,14 @@ def _continue(booster: HistGradientBoostingClassifier, X: np.ndarray, y: np.ndar
     unknown = set(y) - set(model.classes_)
     if unknown:
         raise ValueError(f"the base model was not trained on the label(s) {', '.join(sorted(unknown))}")
-    weight = np.ones(len(y))
-    absent = [c for c in model.classes_ if c not in set(y)]
-    if absent:  # the label encoder is refitted on y: weightless rows keep every class of the base model
-        X = np.vstack([X, np.repeat(X[:1], len(absent), axis=0)])
-        y = np.concatenate([y, absent])
-        weight = np.concatenate([weight, np.full(len(absent), 1e-9)])
+    # Weightless anchor rows, one per class of the base model: the label encoder is refitted on y and
+    # must keep every class, and the binner needs one value in columns that are NaN throughout
+    # (the site features of a single labelled page).
+    anchors = np.repeat(X[:1], len(model.classes_), axis=0)
+    anchors[:, np.isnan(X).all(axis=0)] = 0.0
+    X = np.vstack([X, anchors])
+    y = np.concatenate([y, model.classes_])
+    weight = np.concatenate([np.ones(len(y) - len(anchors)), np.full(len(anchors), 1e-9)])
     model.set_params(warm_start=True, max_iter=model.n_iter_ + extra, learning_rate=learning_rate)
     return model.fit(X, y, sample_weight=weight)
 
