@@ -253,7 +253,11 @@ def predict(
     detector = _load_detector(model)
     site = _load_profile(site_profile) if site_profile is not None else None
     if auto_profile:  # every input, resumed ones included: the output must not depend on where a run stopped
-        batch, _ = _profile_inputs(all_paths, input_format.value, _show_progress(progress))
+        try:
+            batch, _ = _profile_inputs(all_paths, input_format.value, _show_progress(progress))
+        except KeyboardInterrupt:
+            typer.echo("interrupted while profiling; nothing written", err=True)
+            raise typer.Exit(130)
         site = batch if site is None else site.merge(batch)
     if to_dir:
         try:
