@@ -47,7 +47,10 @@ from boilerdetect.readers import text_page  # noqa: E402
 from boilerdetect.train import fit_detector, with_site_profiles  # noqa: E402
 from sitegen import Site  # noqa: E402
 
-WARM = {"warm +10": 10, "warm +30": 30, "warm +100": 100}
+WARM = {  # name: (extra trees, learning rate of the extra trees)
+    "warm +10 lr 0.1": (10, 0.1), "warm +30 lr 0.1": (30, 0.1), "warm +100 lr 0.1": (100, 0.1),
+    "warm +10 lr 0.03": (10, 0.03), "warm +30 lr 0.01": (30, 0.01),
+}  # fmt: skip
 
 
 def _f1(e: Example, labels) -> float:
@@ -95,8 +98,8 @@ def score_sites(det: Detector, sites: dict[str, list[Example]], rows: dict, tag:
             cell["profile"] += [_f1(pages[i], prof[i]) for i in held]
             train, train_f = pages[:k], feats[:k]
             test, test_f = [pages[i] for i in held], [profiled[i] for i in held]
-            for name, extra in WARM.items():
-                adapted = adapt_detector(det, train, train_f, extra_iter=extra)
+            for name, (extra, rate) in WARM.items():
+                adapted = adapt_detector(det, train, train_f, extra_iter=extra, learning_rate=rate)
                 cell[name] += [_f1(e, lab) for e, lab in zip(test, _labels(adapted, test, test_f))]
             lab = _stacked_logistic(det, train, with_site_profiles(train, train_f, share=1.0), test, test_f)
             cell["stacked logistic"] += [_f1(e, l) for e, l in zip(test, lab)]

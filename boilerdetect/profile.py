@@ -168,13 +168,20 @@ class SiteProfile:
             raise ValueError(f"{path}: not a site profile ({type(exc).__name__})") from None
         if data.get("format") is None or data["format"].tolist() != [PROFILE_FORMAT]:
             raise ValueError(f"{path}: not a site profile of format {PROFILE_FORMAT}; rebuild it with 'boilerdetect profile'")
+        try:
+            return cls._from_arrays(data)
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise ValueError(f"{path}: damaged site profile") from None
+
+    @classmethod
+    def _from_arrays(cls, data: dict) -> "SiteProfile":
         profile = cls()
         line_end = np.cumsum(data["n_lines"])
         fp_end = np.cumsum(data["n_fingerprints"])
         for i, host in enumerate(data["hosts"].tolist()):
             lo, hi = line_end[i] - data["n_lines"][i], line_end[i]
             flo, fhi = fp_end[i] - data["n_fingerprints"][i], fp_end[i]
-            profile.hosts[host] = HostStats(
+            profile.hosts[str(host)] = HostStats(
                 int(data["pages"][i]),
                 Counter(dict(zip(data["line_hashes"][lo:hi].tolist(), data["line_pages"][lo:hi].tolist()))),
                 set(data["fingerprints"][flo:fhi].tolist()),

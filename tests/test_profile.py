@@ -86,6 +86,9 @@ def test_load_rejects_other_files(tmp_path):
     np.savez(tmp_path / "old.npz", format=np.array([99]))
     with pytest.raises(ValueError, match="format"):
         SiteProfile.load(tmp_path / "old.npz")
+    np.savez(tmp_path / "cut.npz", format=np.array([1]), hosts=np.array(["a"]))
+    with pytest.raises(ValueError, match="damaged"):
+        SiteProfile.load(tmp_path / "cut.npz")
     with pytest.raises(ValueError, match="not found"):
         SiteProfile.load(tmp_path / "missing.profile")
 
