@@ -19,8 +19,9 @@ from .features import featurize, region_keys
 from .model import Detector
 from .train import SOURCES, with_site_profiles
 
-EXTRA_ITER = 30  # extra trees per stage; chosen on wcxb-dev multi-page sites (docs/sites.md)
-LEARNING_RATE = 0.1
+# Small steps: on real multi-page sites larger ones overfit the few labelled pages (docs/sites.md).
+EXTRA_ITER = 30  # extra trees per stage
+LEARNING_RATE = 0.01  # of the extra trees
 
 
 def _continue(booster: HistGradientBoostingClassifier, X: np.ndarray, y: np.ndarray, extra: int, learning_rate: float):

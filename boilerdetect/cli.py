@@ -400,11 +400,13 @@ def train(
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bars on stderr."),
     base: Optional[Path] = typer.Option(None, "--base", help="Adapt this model to the site of DATA (a few labelled pages, e.g. label files) instead of training from scratch."),
     extra_iter: int = typer.Option(30, "--extra-iter", min=1, help="With --base: extra boosting iterations fitted on DATA."),
+    learning_rate: float = typer.Option(0.01, "--learning-rate", min=1e-6, max=1.0, help="With --base: learning rate of the extra iterations."),
 ) -> None:
     """Train a model from labelled pages, cross-validate it, and save it with its model card.
 
-    With --base, the base model is adapted instead: boosting continues for --extra-iter trees on
-    the lines of DATA (typically a few pages of one site labelled with 'boilerdetect label').
+    With --base, the base model is adapted instead: boosting continues for --extra-iter trees at
+    --learning-rate on the lines of DATA (typically a few pages of one site labelled with
+    'boilerdetect label').
     """
     from .evaluate import format_report
     from .train import cross_validate, fit_detector, model_card
@@ -418,11 +420,11 @@ def train(
 
         detector = _load_detector(base)
         try:
-            adapted = adapt_detector(detector, examples, features, extra_iter=extra_iter)
+            adapted = adapt_detector(detector, examples, features, extra_iter=extra_iter, learning_rate=learning_rate)
         except ValueError as exc:
             _fail(str(exc))
         adapted.card["adapted"] = {"base": str(base), "base_sha256": detector.card.get("sha256"), "data": [str(d) for d in data],
-                                   "pages": len(examples), "extra_iter": extra_iter}  # fmt: skip
+                                   "pages": len(examples), "extra_iter": extra_iter, "learning_rate": learning_rate}  # fmt: skip
         adapted.save(out)
         typer.echo(f"adapted model written to {out} ({len(examples)} pages)", err=True)
         return
