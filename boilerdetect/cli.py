@@ -104,6 +104,83 @@ def _show_progress(force: Optional[bool]) -> bool:
     return sys.stderr.isatty() if force is None else force
 
 
+def _load_profile(path: Path):
+    from .profile import SiteProfile
+
+    try:
+        return SiteProfile.load(path)
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+def _profile_inputs(paths: list[str], input_format: str, progress: bool, note=None):
+    """A SiteProfile of every page of the inputs (streamed: one page in memory at a time), and counts.
+
+    Records that cannot be read or segmented are counted as failed (and reported with ``note``).
+    """
+    from .profile import SiteProfile
+    from .readers import page_from_record
+
+    profile = SiteProfile()
+    counts = {"read": 0, "profiled": 0, "failed": 0, "skipped": 0}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(desc="profiling", unit="page", file=sys.stderr, dynamic_ncols=True)
+    for path in paths:
+        for record in read_records(path, input_format):
+            if "_skipped" in record:
+                counts["skipped"] += 1
+                continue
+            counts["read"] += 1
+            try:
+                profile.add(page_from_record(record))
+                counts["profiled"] += 1
+            except (ValueError, RecursionError, MemoryError) as exc:
+                counts["failed"] += 1
+                if note is not None:
+                    note(f"error: {record.get('id') or 'record'}: {exc}")
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
+    return profile, counts
+
+
+@app.command()
+def profile(
+    inputs: list[str] = typer.Argument(..., help="Files, directories (walked) or '-' for stdin, as for predict."),
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write the profile (.profile, a compressed npz)."),
+    input_format: InputFormat = typer.Option(InputFormat.auto, "--input-format", help="Force the input kind, as for predict."),
+    progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bar on stderr (default: when stderr is a terminal)."),
+) -> None:
+    """Count, per site (URL host), on how many pages each line occurs; use it with predict --profile.
+
+    Pages without a URL (plain files, stdin) are counted together under one unnamed site. The
+    profile keeps 8-byte hashes of the normalised lines (numbers, dates and counters blanked),
+    not their text. Exit code 1 when some pages could not be read.
+    """
+    try:
+        paths = expand_inputs(inputs)
+    except InputError as exc:
+        _fail(str(exc))
+    if not out.parent.is_dir():
+        _fail(f"cannot write {out}: directory {out.parent} does not exist")
+    site, counts = _profile_inputs(paths, input_format.value, _show_progress(progress), lambda m: typer.echo(m, err=True))
+    try:
+        site.save(out)
+    except OSError as exc:
+        _fail(f"cannot write {out}: {exc.strerror or exc}")
+    typer.echo(
+        f"pages read {counts['read']}, profiled {counts['profiled']}, failed {counts['failed']}, "
+        f"skipped {counts['skipped']}; {site.describe()}; written to {out}",
+        err=True,
+    )
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
 @app.command()
 def predict(
     inputs: list[str] = typer.Argument(..., help="Files, directories (walked) or '-' for stdin."),
@@ -121,6 +198,8 @@ def predict(
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bar on stderr (default: when stderr is a terminal)."),
     explain: bool = typer.Option(False, "--explain", help="With --format jsonl, give every line an \"explanation\": the features that pushed its label most (slow: about one prediction per feature)."),
     top_features: int = typer.Option(5, "--top-features", min=1, help="Features per line in an explanation."),
+    site_profile: Optional[Path] = typer.Option(None, "--profile", help="Site profile (from 'boilerdetect profile'): lines common on a site's other pages read as template."),
+    auto_profile: bool = typer.Option(False, "--auto-profile", help="Read the inputs twice: profile the sites of this batch first, then predict with that profile (not with stdin)."),
 ) -> None:
     """Label every line of every page and print the main content (or JSONL records).
 
@@ -177,6 +256,9 @@ def predict(
             groups.append((paths, single))
     except InputError as exc:
         _fail(str(exc))
+    all_paths = [p for paths, _ in groups for p in paths]
+    if auto_profile and "-" in all_paths:
+        _fail("--auto-profile reads the inputs twice and cannot read stdin ('-'); save the input to a file first")
     if resume:
         if output in (None, "-"):
             _fail("--resume needs --output")
@@ -184,6 +266,14 @@ def predict(
         resumed = len(groups) - len(kept_groups) if to_dir else sum(len(g[0]) for g in groups if g not in kept_groups)
         groups = kept_groups
     detector = _load_detector(model, trust_model, model_sha256)
+    site = _load_profile(site_profile) if site_profile is not None else None
+    if auto_profile:  # every input, resumed ones included: the output must not depend on where a run stopped
+        try:
+            batch, _ = _profile_inputs(all_paths, input_format.value, _show_progress(progress))
+        except KeyboardInterrupt:
+            typer.echo("interrupted while profiling; nothing written", err=True)
+            raise typer.Exit(130)
+        site = batch if site is None else site.merge(batch)
     if to_dir:
         try:
             Path(output).mkdir(parents=True, exist_ok=True)
@@ -244,7 +334,7 @@ def predict(
     shown = [0.0]
     interrupted = crashed = False
     limits = {"max_page_bytes": max_page_bytes or None, "max_page_lines": max_page_lines or None}
-    results = iter(detector.predict_many(records(), n_jobs=jobs, explain=top_features if explain else 0, **limits))
+    results = iter(detector.predict_many(records(), n_jobs=jobs, explain=top_features if explain else 0, profile=site, **limits))
     res = pending = object()  # nothing fetched yet: the first output is created before the first batch
     try:
         for g, (_, target) in enumerate(groups):
@@ -356,12 +446,19 @@ def show(
 
 
 def _examples(data: list[str], jobs: int, progress: Optional[bool]):
+    import warnings
+
     from .datasets import load_examples
 
-    try:
-        return load_examples(data, n_jobs=jobs, progress=_show_progress(progress))
-    except InputError as exc:
-        _fail(str(exc))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            examples = load_examples(data, n_jobs=jobs, progress=_show_progress(progress))
+        except InputError as exc:
+            _fail(str(exc))
+    for w in caught:  # e.g. a label file whose HTML page changed
+        typer.echo(f"note: {w.message}", err=True)
+    return examples
 
 
 def _featurize(examples, progress: bool) -> list:
@@ -384,16 +481,39 @@ def train(
     stacking: bool = typer.Option(False, "--stacking/--no-stacking", help="Add the second stage over neighbours' scores (about 6x the training time)."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Processes for reading the data."),
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bars on stderr."),
+    base: Optional[Path] = typer.Option(None, "--base", help="Adapt this model to the site of DATA (a few labelled pages, e.g. label files) instead of training from scratch."),
+    extra_iter: int = typer.Option(30, "--extra-iter", min=1, help="With --base: extra boosting iterations fitted on DATA."),
+    learning_rate: float = typer.Option(0.01, "--learning-rate", min=1e-6, max=1.0, help="With --base: learning rate of the extra iterations."),
+    trust_model: bool = _TRUST,
+    model_sha256: Optional[str] = _SHA256,
 ) -> None:
-    """Train a model from labelled pages, cross-validate it, and save it with its model card."""
+    """Train a model from labelled pages, cross-validate it, and save it with its model card.
+
+    With --base, the base model is adapted instead: boosting continues for --extra-iter trees at
+    --learning-rate on the lines of DATA (typically a few pages of one site labelled with
+    'boilerdetect label').
+    """
     from .evaluate import format_report
     from .train import cross_validate, fit_detector, model_card
 
     examples = _examples(data, jobs, progress)
     if not examples:
         _fail("no training pages found")
-    params = {"max_iter": max_iter, "stacking": stacking}
     features = _featurize(examples, _show_progress(progress))
+    if base is not None:
+        from .adapt import adapt_detector
+
+        detector = _load_detector(base, trust_model, model_sha256)
+        try:
+            adapted = adapt_detector(detector, examples, features, extra_iter=extra_iter, learning_rate=learning_rate)
+        except ValueError as exc:
+            _fail(str(exc))
+        adapted.card["adapted"] = {"base": str(base), "base_sha256": detector.card.get("sha256"), "data": [str(d) for d in data],
+                                   "pages": len(examples), "extra_iter": extra_iter, "learning_rate": learning_rate}  # fmt: skip
+        adapted.save(out)
+        typer.echo(f"adapted model written to {out} ({len(examples)} pages)", err=True)
+        return
+    params = {"max_iter": max_iter, "stacking": stacking}
     report = None
     if cv >= 2:
         try:
@@ -434,6 +554,45 @@ def evaluate(
         typer.echo(json.dumps(report, indent=2))
     else:
         typer.echo("\n".join(format_report(source, r) for source, r in report.items()))
+
+
+@app.command()
+def label(
+    page: str = typer.Argument(..., help="One page: an HTML or text file (or a JSONL/WARC file holding one page)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Label file to write (.tsv)."),
+    model: Optional[Path] = _MODEL,
+    trust_model: bool = _TRUST,
+    model_sha256: Optional[str] = _SHA256,
+    input_format: InputFormat = typer.Option(InputFormat.auto, "--input-format", help="Force the input kind, as for predict."),
+    site_profile: Optional[Path] = typer.Option(None, "--profile", help="Site profile to predict with, as for predict."),
+) -> None:
+    """Write an editable label file of PAGE (label, text, score per line) pre-filled with the prediction.
+
+    Correct the first column, then adapt a model to the site with
+    'boilerdetect train a.tsv b.tsv --base MODEL --out site.joblib'. The header lists the rows
+    whose prediction is least certain (score nearest 0.5).
+    """
+    from .labelfile import format_label_file
+    from .readers import detect_format, page_from_record
+
+    if page == "-" or not os.path.isfile(page):
+        _fail(f"{page}: not a file (label takes one page file)")
+    records = [r for r in read_records(page, input_format.value) if "_skipped" not in r]
+    if len(records) != 1:
+        _fail(f"{page}: holds {len(records)} pages; label takes a file with one page")
+    try:
+        parsed = page_from_record(records[0])
+    except ValueError as exc:
+        _fail(str(exc))
+    detector = _load_detector(model, trust_model, model_sha256)
+    site = _load_profile(site_profile) if site_profile is not None else None
+    res = detector.predict_pages([parsed], profile=site)[0]
+    kind = input_format.value if input_format is not InputFormat.auto else detect_format(page)
+    html_path = os.path.abspath(page) if parsed.source == "html" and kind == "html" else None
+    labels, scores = [l.label for l in res.lines], [l.score for l in res.lines]
+    with _output(out) as fh:
+        fh.write(format_label_file(parsed, labels, scores, html_path))
+    typer.echo(f"{len(labels)} lines written to {out}", err=True)
 
 
 @app.command()

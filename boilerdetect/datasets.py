@@ -5,7 +5,8 @@ Accepted inputs (the training-data contract):
 1. line-labelled JSONL: ``{"url", "lines": [...], "labels": [...]}``;
 2. page + gold JSONL: ``{"url", "html" | "text", "main_content"}`` — labels come from :mod:`align`;
 3. a directory in the WCXB layout: ``html/NNNN.html.gz`` + ``ground-truth/NNNN.json``
-   (+ ``metadata.json`` for page type and domain).
+   (+ ``metadata.json`` for page type and domain);
+4. label files (``.tsv``) written by ``boilerdetect label`` and corrected by hand (:mod:`labelfile`).
 
 Every HTML page also yields a plain-text twin rendered by an ordinary HTML-to-text converter
 (inscriptis), so that one dataset trains both the HTML and the plain-text classifier.
@@ -19,10 +20,11 @@ import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from .align import align, transfer_labels
 from .document import LABELS, Line, Page
+from .labelfile import is_label_file, read_label_file
+from .profile import host_of
 from .readers import InputError, decode, page_from_record, text_page
 
 
@@ -45,18 +47,21 @@ def html_to_text(html: str) -> str:
     return get_text(html, ParserConfig(display_images=False, display_links=False))
 
 
-def _host(url: str | None) -> str:
-    host = urlsplit(url or "").hostname or ""
-    return host.removeprefix("www.")
-
-
 def examples_from_page(
-    record: dict, gold: str, group: str = "", page_type: str | None = None, text_twin: bool = True
+    record: dict,
+    gold: str,
+    group: str = "",
+    page_type: str | None = None,
+    text_twin: bool = True,
+    labels: list[str] | None = None,
 ) -> list[Example]:
-    """Examples of one page with gold main text: the page itself and (for HTML) its text twin."""
+    """Examples of one page with gold main text: the page itself and (for HTML) its text twin.
+
+    ``labels`` (one per line of the page) replace the labels aligned from ``gold``.
+    """
     page = page_from_record(record)
-    labels = align(page, gold)
-    out = [Example(page, labels, gold, group or _host(page.url), page_type)]
+    labels = labels if labels is not None else align(page, gold)
+    out = [Example(page, labels, gold, group or host_of(page.url), page_type)]
     if text_twin and page.source == "html":
         twin = text_page(html_to_text(record["html"]), url=page.url, id=page.id)
         twin_labels = align(twin, gold)
@@ -104,7 +109,7 @@ def wcxb_pages(root: str) -> Iterator[tuple[dict, str, str, str | None]]:
         gold = truth.get("ground_truth", {}).get("main_content") or ""
         url = truth.get("url")
         page_type = info.get("page_type") or truth.get("_internal", {}).get("page_type", {}).get("primary")
-        yield {"id": fid, "url": url, "html": html}, gold, info.get("domain") or _host(url), page_type
+        yield {"id": fid, "url": url, "html": html}, gold, info.get("domain") or host_of(url), page_type
 
 
 def jsonl_examples(path: str, text_twin: bool = True) -> Iterator[Example]:
@@ -127,7 +132,7 @@ def jsonl_examples(path: str, text_twin: bool = True) -> Iterator[Example]:
                     raise InputError(f"{where}: 'lines' and 'labels' must be lists of the same length")
                 keep = [(str(t).strip(), lab) for t, lab in zip(lines, labels) if str(t).strip()]
                 page = Page([Line(" ".join(t.split())) for t, _ in keep], "text", rec.get("url"), rec.get("id"))
-                yield Example(page, [lab for _, lab in keep], None, _host(rec.get("url")) or where)
+                yield Example(page, [lab for _, lab in keep], None, host_of(rec.get("url")) or where)
             elif "main_content" in rec:
                 try:
                     yield from examples_from_page(rec, rec["main_content"] or "", text_twin=text_twin)
@@ -137,8 +142,21 @@ def jsonl_examples(path: str, text_twin: bool = True) -> Iterator[Example]:
                 raise InputError(f"{where}: expected 'lines'+'labels' or 'main_content' with 'html'/'text'")
 
 
+def label_file_examples(path: str, text_twin: bool = True) -> list[Example]:
+    """Examples of a hand-corrected label file; its site (group) is its URL's host, ``""`` without URL.
+
+    The content rows are the gold text; an HTML page also yields its text twin, as in
+    :func:`examples_from_page`.
+    """
+    page, labels, html = read_label_file(path)
+    gold = "\n".join(t for t, lab in zip(page.texts, labels) if lab == "content")
+    if html is None:
+        return [Example(page, labels, gold, host_of(page.url))]
+    return examples_from_page({"id": path, "url": page.url, "html": html}, gold, host_of(page.url), None, text_twin, labels)
+
+
 def load_examples(paths: list[str], text_twin: bool = True, n_jobs: int = 1, progress: bool = False) -> list[Example]:
-    """All examples from JSONL files and WCXB directories, in order. Raises InputError."""
+    """All examples from JSONL files, label files and WCXB directories, in order. Raises InputError."""
     from joblib import Parallel, delayed
 
     examples: list[Example] = []
@@ -157,6 +175,8 @@ def load_examples(paths: list[str], text_twin: bool = True, n_jobs: int = 1, pro
                 parts = tqdm(parts, desc=f"reading {os.path.basename(path.rstrip('/'))}", unit="page")
             for part in parts:
                 examples.extend(part)
+        elif os.path.isfile(path) and is_label_file(path):
+            examples.extend(label_file_examples(path, text_twin))
         elif os.path.isfile(path):
             found = jsonl_examples(path, text_twin)
             if progress:

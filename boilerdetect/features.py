@@ -7,7 +7,9 @@ Three families, each feature named and documented in :data:`TEXT_FEATURES` / :da
   over windows of neighbouring lines;
 * markup facts for HTML pages (link density, tags, class/id tokens, DOM-region statistics).
 
-Plain-text pages use the first two families; HTML pages use all three. String work is one pass over
+Plain-text pages use the first two families; HTML pages use all three. Both end with the site
+family (:data:`PROFILE_FEATURES`): how common the line is on the other pages of its site, from an
+optional :class:`~boilerdetect.profile.SiteProfile` (NaN without one). String work is one pass over
 the lines; everything after that is numpy over the page.
 """
 
@@ -192,8 +194,13 @@ MARKUP_FEATURES = (
     }
 )
 
-TEXT_FEATURES = LINE_FEATURES | PAGE_FEATURES | CONTEXT_FEATURES
-HTML_FEATURES = TEXT_FEATURES | MARKUP_FEATURES
+PROFILE_FEATURES = {  # NaN without a profile, or when it knows no other page of the line's host
+    "site_page_fraction": "share of the host's other profiled pages containing this normalised line",
+    "site_pages_seen": "log(1 + the host's other profiled pages)",
+}
+
+TEXT_FEATURES = LINE_FEATURES | PAGE_FEATURES | CONTEXT_FEATURES | PROFILE_FEATURES
+HTML_FEATURES = LINE_FEATURES | PAGE_FEATURES | CONTEXT_FEATURES | MARKUP_FEATURES | PROFILE_FEATURES
 TEXT_FEATURE_NAMES = tuple(TEXT_FEATURES)
 HTML_FEATURE_NAMES = tuple(HTML_FEATURES)
 
@@ -367,12 +374,15 @@ def _title_words(page: Page) -> frozenset:
     return frozenset(w.lower() for w in _WORD.findall(title)) - STOPWORDS
 
 
+_TEXT_ONLY = len(TEXT_FEATURES) - len(PROFILE_FEATURES)
+
+
 def text_features(page: Page) -> np.ndarray:
-    """Line, page and context features; shape (n_lines, len(TEXT_FEATURE_NAMES)), float32."""
+    """Line, page and context features; shape (n_lines, len(TEXT_FEATURE_NAMES) - 2), float32."""
     texts = page.texts
     n = len(texts)
     if n == 0:
-        return np.zeros((0, len(TEXT_FEATURE_NAMES)), dtype=np.float32)
+        return np.zeros((0, _TEXT_ONLY), dtype=np.float32)
     title_words = _title_words(page)
     line = _line_features(texts, title_words)
     col = {name: line[:, i] for i, name in enumerate(LINE_FEATURES)}
@@ -535,12 +545,31 @@ def _region_keys(ancestors: np.ndarray, n_ancestors: np.ndarray) -> np.ndarray:
     return np.stack(cols, axis=1).reshape(len(ancestors), len(REGION_LEVELS))
 
 
-def featurize(page: Page) -> np.ndarray:
-    """All features for ``page``: TEXT_FEATURE_NAMES for text pages, HTML_FEATURE_NAMES for HTML."""
+def profile_features(page: Page, profile=None) -> np.ndarray:
+    """PROFILE_FEATURES of every line from a :class:`~boilerdetect.profile.SiteProfile`; shape (n_lines, 2).
+
+    The page's own copy in the profile (if any) is left out, so that a page profiled with its
+    site reads the same as one seen for the first time. All NaN when ``profile`` is None or has
+    no other page of the host: the trees then take their learned no-profile branch.
+    """
+    n = len(page.lines)
+    if profile is None:
+        return np.full((n, len(PROFILE_FEATURES)), np.nan, dtype=np.float32)
+    counts, others = profile.lookup(page)
+    if others == 0:
+        return np.full((n, len(PROFILE_FEATURES)), np.nan, dtype=np.float32)
+    return np.column_stack([counts / others, np.full(n, math.log1p(others))]).astype(np.float32).reshape(n, 2)
+
+
+def featurize(page: Page, profile=None) -> np.ndarray:
+    """All features for ``page``: TEXT_FEATURE_NAMES for text pages, HTML_FEATURE_NAMES for HTML.
+
+    ``profile`` (a :class:`~boilerdetect.profile.SiteProfile`, optional) fills the last two
+    columns, :data:`PROFILE_FEATURES`.
+    """
     base = text_features(page)
-    if page.source != "html":
-        return base
-    return np.hstack([base, markup_features(page, base)])
+    parts = [base] if page.source != "html" else [base, markup_features(page, base)]
+    return np.hstack(parts + [profile_features(page, profile)])
 
 
 def feature_names(source: str) -> tuple[str, ...]:

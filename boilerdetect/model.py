@@ -28,6 +28,7 @@ from .classifier import LineClassifier
 from .document import LABELS, Page
 from .features import HTML_FEATURE_NAMES, TEXT_FEATURE_NAMES, featurize, region_keys
 from .nesting import MAX_DEPTH
+from .profile import SiteProfile
 from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, page_from_record
 from .result import Result
 from .verify import (
@@ -212,16 +213,19 @@ class Detector:
     def _model_for(self, source: str) -> LineClassifier:
         return self.html_model if source == "html" else self.text_model
 
-    def predict_pages(self, pages: list[Page], features: list[np.ndarray] | None = None) -> list[Result]:
+    def predict_pages(
+        self, pages: list[Page], features: list[np.ndarray] | None = None, profile: SiteProfile | None = None
+    ) -> list[Result]:
         """Label many pages with one classifier call per page kind (per-call overhead dominates).
 
-        ``features`` optionally gives each page's precomputed :func:`featurize` matrix.
+        ``features`` optionally gives each page's precomputed :func:`featurize` matrix;
+        ``profile`` (a :class:`SiteProfile`, optional) tells how common each line is on its site.
         """
         probas: list[np.ndarray | None] = [None] * len(pages)
         for source in ("html", "text"):
             idx = [i for i, p in enumerate(pages) if (p.source == "html") == (source == "html")]
             if idx:
-                feats = [features[i] if features is not None else featurize(pages[i]) for i in idx]
+                feats = [features[i] if features is not None else featurize(pages[i], profile) for i in idx]
                 regions = [region_keys(pages[i]) for i in idx]
                 # One OpenMP thread: tree prediction on a few hundred lines gains nothing from more,
                 # and on a loaded machine (or with worker processes) extra threads cost seconds.
@@ -244,16 +248,18 @@ class Detector:
         id: str | None = None,
         max_page_bytes: int | None = MAX_PAGE_BYTES,
         max_page_lines: int | None = MAX_PAGE_LINES,
+        profile: SiteProfile | None = None,
     ) -> Result:
         """Label one page given as ``text=`` (plain text) or ``html=``.
 
         A page over ``max_page_bytes`` (UTF-8) or ``max_page_lines`` is cut to them and its
         ``Result.truncated`` says so; None lifts a limit. HTML nested deeper than
         :data:`nesting.MAX_DEPTH` levels is flattened (its parse would take minutes).
+        ``profile`` is as in :meth:`predict_pages`.
         """
-        return self.predict_pages([_page(text, html, url, id, max_page_bytes, max_page_lines)])[0]
+        return self.predict_pages([_page(text, html, url, id, max_page_bytes, max_page_lines)], profile=profile)[0]
 
-    def explain_pages(self, pages: list[Page], top_k: int = 5) -> list[Result]:
+    def explain_pages(self, pages: list[Page], top_k: int = 5, profile: SiteProfile | None = None) -> list[Result]:
         """:meth:`predict_pages`, plus ``Result.explanations``: per line the ``top_k`` features whose
         occlusion changes its label's probability most (method in :mod:`boilerdetect.explain`).
 
@@ -261,7 +267,7 @@ class Detector:
         """
         from .explain import explain_lines
 
-        features = [featurize(page) for page in pages]
+        features = [featurize(page, profile) for page in pages]
         results = self.predict_pages(pages, features)
         for page, X, res in zip(pages, features, results):
             res.explanations = explain_lines(self._model_for(page.source), X, region_keys(page), page.source, top_k)
@@ -276,9 +282,10 @@ class Detector:
         top_k: int = 5,
         max_page_bytes: int | None = MAX_PAGE_BYTES,
         max_page_lines: int | None = MAX_PAGE_LINES,
+        profile: SiteProfile | None = None,
     ) -> Result:
         """Label one page, as :meth:`predict`, with per-line explanations (see :meth:`explain_pages`)."""
-        return self.explain_pages([_page(text, html, url, id, max_page_bytes, max_page_lines)], top_k)[0]
+        return self.explain_pages([_page(text, html, url, id, max_page_bytes, max_page_lines)], top_k, profile)[0]
 
     def predict_records(
         self,
@@ -286,11 +293,12 @@ class Detector:
         explain: int = 0,
         max_page_bytes: int | None = MAX_PAGE_BYTES,
         max_page_lines: int | None = MAX_PAGE_LINES,
+        profile: SiteProfile | None = None,
     ) -> list[Result]:
         """Label JSONL-style records; a bad record gets an error Result, never an exception.
 
         ``explain > 0`` adds explanations with that many features per line (:meth:`explain_pages`).
-        Pages are cut to the size limits as in :meth:`predict`.
+        Pages are cut to the size limits as in :meth:`predict`; ``profile`` as in :meth:`predict_pages`.
         """
         pages, slots, results = [], [], []
         for record in records:
@@ -305,7 +313,7 @@ class Detector:
             except Exception as exc:  # a parser failure nobody foresaw still only fails its own record
                 error = f"cannot read the page: {type(exc).__name__}: {exc}"
                 results.append(Result(id=None if rid is None else str(rid), url=url, error=error))
-        run = partial(self.explain_pages, top_k=explain) if explain > 0 else self.predict_pages
+        run = partial(self.explain_pages, top_k=explain, profile=profile) if explain > 0 else partial(self.predict_pages, profile=profile)
         try:
             labelled = run(pages)
         except Exception:  # one pathological page must not sink its batch: retry page by page
@@ -328,23 +336,24 @@ class Detector:
         explain: int = 0,
         max_page_bytes: int | None = MAX_PAGE_BYTES,
         max_page_lines: int | None = MAX_PAGE_LINES,
+        profile: SiteProfile | None = None,
     ) -> Iterator[Result]:
         """Yield one Result per record, in input order; pages are cut to the size limits as in :meth:`predict`.
 
         Records are taken ``batch_size`` at a time (memory stays bounded however long the input);
         with ``n_jobs > 1`` batches of ``batch_size // n_jobs`` go to worker processes that each
-        load this detector once (smaller batches keep the workers evenly busy up to the end).
-        ``explain`` is as in :meth:`predict_records`.
+        load this detector (and ``profile``, optional, as in :meth:`predict_pages`) once (smaller
+        batches keep the workers evenly busy up to the end). ``explain`` is as in :meth:`predict_records`.
         """
         it = iter(records)
         limits = (max_page_bytes, max_page_lines)
         if n_jobs <= 1:
             while batch := list(islice(it, batch_size)):
-                yield from self.predict_records(batch, explain, *limits)
+                yield from self.predict_records(batch, explain, *limits, profile)
             return
         # spawn, not fork: forking after OpenMP (used by the trees) has started can deadlock the child
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(self,)) as pool:
+        with ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(self, profile)) as pool:
             pending = []
             chunk = max(1, batch_size // n_jobs)
             while True:
@@ -356,15 +365,16 @@ class Detector:
 
 
 _WORKER: Detector | None = None
+_WORKER_PROFILE: SiteProfile | None = None
 
 
-def _init_worker(detector: Detector) -> None:
-    global _WORKER
-    _WORKER = detector
+def _init_worker(detector: Detector, profile: SiteProfile | None) -> None:
+    global _WORKER, _WORKER_PROFILE
+    _WORKER, _WORKER_PROFILE = detector, profile
 
 
 def _worker_predict(batch: list[dict], explain: int, limits: tuple[int | None, int | None]) -> list[Result]:
-    return _WORKER.predict_records(batch, explain, *limits)
+    return _WORKER.predict_records(batch, explain, *limits, _WORKER_PROFILE)
 
 
 def _page(

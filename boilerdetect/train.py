@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import sys
+import zlib
 from datetime import datetime, timezone
 
 import numpy as np
@@ -13,10 +14,36 @@ from .classifier import REGION_STACK_FEATURES, STACK_FEATURES, LineClassifier
 from .datasets import Example
 from .document import LABELS
 from .evaluate import summarize, word_f1
-from .features import HTML_FEATURES, TEXT_FEATURES, featurize, region_keys
+from .features import HTML_FEATURES, PROFILE_FEATURES, TEXT_FEATURES, featurize, profile_features, region_keys
 from .model import Detector
+from .profile import SiteProfile
 
 SOURCES = ("html", "text")
+PROFILE_SHARE = 0.5  # share of training pages that see their site profile; the rest learn to do without
+
+
+def with_site_profiles(examples: list[Example], features: list[np.ndarray], share: float = PROFILE_SHARE) -> list[np.ndarray]:
+    """The feature matrices with the site columns filled for ``share`` of the pages.
+
+    Each chosen page (a stable hash of its id or URL decides, so a page and its text twin agree)
+    gets :data:`PROFILE_FEATURES` from a profile of the other given pages of the same site
+    (``Example.group``) and kind. Only pages passed in are profiled: given one side of a
+    site-grouped split, no page of the other side leaks in. ``features`` are left untouched.
+    """
+    profiles: dict[tuple[str, str], SiteProfile] = {}
+    for e in examples:
+        profiles.setdefault((e.group, e.page.source), SiteProfile()).add(e.page)
+    out = []
+    n_site = len(PROFILE_FEATURES)
+    for e, X in zip(examples, features):
+        key = (e.page.id or e.page.url or "").encode()
+        if share < 1 and zlib.crc32(key) % 1000 >= share * 1000:
+            out.append(X)
+            continue
+        X = X.copy()
+        X[:, -n_site:] = profile_features(e.page, profiles[(e.group, e.page.source)])
+        out.append(X)
+    return out
 
 
 def _fit(examples: list[Example], X: list[np.ndarray], params: dict) -> LineClassifier | None:
@@ -39,12 +66,14 @@ def fit_detector(
 ) -> Detector:
     """Fit the HTML and the plain-text classifier on the examples of each kind.
 
-    ``features`` (optional) are the examples' precomputed feature matrices. A kind with no
-    examples keeps ``base``'s classifier (or fails if there is no base). ``progress``: a bar on
+    ``features`` (optional) are the examples' precomputed feature matrices, without profile.
+    A kind with no examples keeps ``base``'s classifier (or fails if there is no base). Part of
+    the pages learn with their site profile (:func:`with_site_profiles`). ``progress``: a bar on
     stderr over the two fits.
     """
     params = params or {}
     features = features if features is not None else [featurize(e.page) for e in examples]
+    features = with_site_profiles(examples, features)
     models = {}
     sources = SOURCES
     if progress:
@@ -100,11 +129,14 @@ def cross_validate(
     progress: bool = False,
     features=None,
     only_folds: int | None = None,
+    site_profiles: bool = False,
 ) -> dict:
     """Grouped k-fold CV: each site's pages are validated by a model that never saw the site.
 
-    ``features`` optionally gives the examples' precomputed feature matrices; ``only_folds``
-    validates only the first K folds (quick comparisons), reporting on those pages alone.
+    ``features`` optionally gives the examples' precomputed feature matrices (without profile);
+    ``only_folds`` validates only the first K folds (quick comparisons), reporting on those
+    pages alone. ``site_profiles`` gives every validated page the profile of the other
+    validated pages of its site (as ``predict --auto-profile`` on a crawl would).
     """
     groups = np.asarray([e.group for e in examples])
     n_splits = min(n_splits, len(set(groups)))
@@ -120,7 +152,10 @@ def cross_validate(
     for train_idx, test_idx in folds:
         detector = fit_detector([examples[i] for i in train_idx], params, features=[features[i] for i in train_idx])
         test_pages = [examples[i].page for i in test_idx]
-        for i, res in zip(test_idx, detector.predict_pages(test_pages, [features[i] for i in test_idx])):
+        test_features = [features[i] for i in test_idx]
+        if site_profiles:
+            test_features = with_site_profiles([examples[i] for i in test_idx], test_features, share=1.0)
+        for i, res in zip(test_idx, detector.predict_pages(test_pages, test_features)):
             predicted[i] = res
     validated = [i for i, res in enumerate(predicted) if res is not None]
     examples = [examples[i] for i in validated]

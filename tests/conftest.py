@@ -115,3 +115,27 @@ def wcxb():
     if not (WCXB / "html").is_dir():
         pytest.skip("../shared/datasets/wcxb-dev is not available")
     return WCXB
+
+
+def site_examples(seeds=range(6), pages: int = 8) -> list[Example]:
+    """Labelled HTML and plain-text pages of synthetic template sites (tests/sitegen.py)."""
+    from sitegen import Site
+
+    examples = []
+    for seed in seeds:
+        site = Site(seed)
+        for p in range(pages):
+            html, labels = site.html(p)
+            examples.append(Example(segment_html(html, url=site.url(p), id=f"{seed}-{p}"), labels, None, site.host))
+            text, labels = site.text(p)
+            examples.append(Example(text_page(text, url=site.url(p), id=f"{seed}-{p}"), labels, None, site.host))
+    return examples
+
+
+@pytest.fixture(scope="session")
+def site_detector():
+    """A detector fitted on synthetic template sites, half of the pages with their site profile."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return fit_detector(site_examples(), {"max_iter": 40, "stacking": False})

@@ -96,10 +96,10 @@ def test_a_page_that_breaks_prediction_gets_an_error_record(tiny_detector, monke
 
     real = model.featurize
 
-    def fragile(page):
+    def fragile(page, *args):
         if any("POISON" in t for t in page.texts):
             raise RuntimeError("boom")
-        return real(page)
+        return real(page, *args)
 
     monkeypatch.setattr(model, "featurize", fragile)
     out = tiny_detector.predict_records([{"id": "a", "text": "Fine line."}, {"id": "b", "text": "POISON"}])

@@ -1,0 +1,93 @@
+"""Adapting a trained detector to one site from a few hand-labelled pages of it.
+
+Boosting continues on the site's lines (scikit-learn's warm start): the base model's trees stay,
+and a few extra trees correct its scores where the site differs. The labelled pages also form a
+site profile among themselves, so the extra trees can use "this line is on the other pages".
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
+
+from .classifier import LineClassifier, _split
+from .datasets import Example
+from .features import featurize, region_keys
+from .model import Detector
+from .train import SOURCES, with_site_profiles
+
+# Small steps: on real multi-page sites larger ones overfit the few labelled pages (docs/sites.md).
+EXTRA_ITER = 30  # extra trees per stage
+LEARNING_RATE = 0.01  # of the extra trees
+
+
+def _continue(booster: HistGradientBoostingClassifier, X: np.ndarray, y: np.ndarray, extra: int, learning_rate: float):
+    """A copy of ``booster`` with ``extra`` more trees fitted on (X, y)."""
+    model = copy.deepcopy(booster)
+    unknown = set(y) - set(model.classes_)
+    if unknown:
+        raise ValueError(f"the base model was not trained on the label(s) {', '.join(sorted(unknown))}")
+    # Weightless anchor rows, one per class of the base model: the label encoder is refitted on y and
+    # must keep every class, and the binner needs one value in columns that are NaN throughout
+    # (the site features of a single labelled page).
+    anchors = np.repeat(X[:1], len(model.classes_), axis=0)
+    anchors[:, np.isnan(X).all(axis=0)] = 0.0
+    X = np.vstack([X, anchors])
+    y = np.concatenate([y, model.classes_])
+    weight = np.concatenate([np.ones(len(y) - len(anchors)), np.full(len(anchors), 1e-9)])
+    model.set_params(warm_start=True, max_iter=model.n_iter_ + extra, learning_rate=learning_rate)
+    return model.fit(X, y, sample_weight=weight)
+
+
+def adapt_classifier(
+    clf: LineClassifier,
+    X_pages: list[np.ndarray],
+    y_pages: list[np.ndarray],
+    regions: list[np.ndarray] | None = None,
+    extra_iter: int = EXTRA_ITER,
+    learning_rate: float = LEARNING_RATE,
+) -> LineClassifier:
+    """A copy of ``clf`` whose stages (stage 2 on the adapted stage 1's scores) continue on the pages."""
+    out = copy.copy(clf)
+    X = np.vstack(X_pages)
+    y = np.concatenate([np.asarray(v) for v in y_pages])
+    out.stage1_ = _continue(clf.stage1_, X, y, extra_iter, learning_rate)
+    if getattr(clf, "stage2_", None) is not None:
+        proba = out._ordered(out.stage1_, out.stage1_.predict_proba(X))
+        S = out._stack(_split(proba, [len(x) for x in X_pages]), regions)
+        out.stage2_ = _continue(clf.stage2_, np.hstack([X, S]), y, extra_iter, learning_rate)
+    return out
+
+
+def adapt_detector(
+    base: Detector,
+    examples: list[Example],
+    features: list[np.ndarray] | None = None,
+    extra_iter: int = EXTRA_ITER,
+    learning_rate: float = LEARNING_RATE,
+) -> Detector:
+    """``base`` adapted to the labelled pages of one site; a page kind without pages keeps base's model.
+
+    ``features`` optionally gives the examples' :func:`featurize` matrices (without profile).
+    """
+    features = features if features is not None else [featurize(e.page) for e in examples]
+    features = with_site_profiles(examples, features, share=1.0)
+    models = {}
+    for source in SOURCES:
+        idx = [i for i, e in enumerate(examples) if (e.page.source == "html") == (source == "html")]
+        model = getattr(base, f"{source}_model")
+        if idx:
+            with threadpool_limits(limits=1, user_api="openmp"):
+                model = adapt_classifier(
+                    model,
+                    [features[i] for i in idx],
+                    [np.asarray(examples[i].labels) for i in idx],
+                    [region_keys(examples[i].page) for i in idx],
+                    extra_iter,
+                    learning_rate,
+                )
+        models[source] = model
+    return Detector(models["html"], models["text"], dict(base.card))

@@ -1,0 +1,102 @@
+"""Label files: writing, reading back as training data, errors, and adapting a model to a site."""
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from boilerdetect.adapt import adapt_detector
+from boilerdetect.cli import app
+from boilerdetect.datasets import Example, load_examples
+from boilerdetect.labelfile import format_label_file, read_label_file
+from boilerdetect.model import Detector
+from boilerdetect.readers import InputError, text_page
+
+from conftest import make_text_article
+from sitegen import Site
+
+runner = CliRunner()
+
+
+def test_label_file_round_trip(tmp_path):
+    text, labels = make_text_article(3)
+    page = text_page(text, url="https://news.example/a")
+    scores = list(np.linspace(0, 1, len(labels)))
+    path = tmp_path / "a.tsv"
+    path.write_text(format_label_file(page, labels, scores))
+    back, back_labels, html = read_label_file(str(path))
+    assert back.texts == page.texts and back_labels == labels and html is None and back.url == page.url
+    [example] = load_examples([str(path)])
+    assert example.labels == labels and example.group == "news.example"
+    # the least certain rows are listed by file line number, and they are the scores nearest 0.5
+    rows = path.read_text().splitlines()
+    listed = [int(n) for n in next(r for r in rows if r.startswith("# least certain")).split(":")[1].split()]
+    assert len(listed) == 10
+    middle = sorted(range(len(scores)), key=lambda i: abs(scores[i] - 0.5))[0]
+    assert rows[listed[0] - 1].split("\t")[1] == page.texts[middle]
+
+
+def test_bad_label_names_file_and_line(tmp_path):
+    path = tmp_path / "bad.tsv"
+    path.write_text("# boilerdetect labels 1\ncontent\tA good line.\nbolierplate\tMenu\n")
+    with pytest.raises(InputError, match=r"bad\.tsv:3: unknown label 'bolierplate'"):
+        read_label_file(str(path))
+    res = runner.invoke(app, ["train", str(path), "--out", str(tmp_path / "m.joblib"), "--cv", "0"])
+    assert res.exit_code == 2 and "bad.tsv:3" in res.stderr and "Traceback" not in res.output
+    path.write_text("content A line without a tab\n")
+    with pytest.raises(InputError, match=r":1: "):
+        read_label_file(str(path))
+
+
+def test_label_command_on_html_keeps_the_markup_for_training(site_detector, tmp_path):
+    site = Site(7)
+    doc, truth = site.html(0)
+    (tmp_path / "p.html").write_text(doc)
+    model = str(site_detector.save(tmp_path / "m.joblib"))
+    res = runner.invoke(app, ["label", str(tmp_path / "p.html"), "--out", str(tmp_path / "p.tsv"), "--model", model, "--trust-model"])
+    assert res.exit_code == 0, res.stderr
+    page, labels, html = read_label_file(str(tmp_path / "p.tsv"))
+    assert page.source == "html" and html == doc and len(labels) == len(truth)
+    examples = load_examples([str(tmp_path / "p.tsv")])
+    assert [e.page.source for e in examples] == ["html", "text"]  # and a text rendering for the text model
+    # once the HTML changes, the rows still train, as plain text, with a note
+    (tmp_path / "p.html").write_text(doc.replace("Privacy", "Privacy notice"))
+    with pytest.warns(UserWarning, match="no longer match"):
+        [example] = load_examples([str(tmp_path / "p.tsv")])
+    assert example.page.source == "text" and example.labels == labels
+    res = runner.invoke(app, ["label", str(tmp_path / "missing.html"), "--out", str(tmp_path / "x.tsv"), "--model", model, "--trust-model"])
+    assert res.exit_code == 2 and "not a file" in res.stderr
+
+
+def site_pages(site: Site, pages) -> list[Example]:
+    out = []
+    for p in pages:
+        text, labels = site.text(p)
+        out.append(Example(text_page(text, url=site.url(p), id=str(p)), labels, None, site.host))
+    return out
+
+
+def accuracy(detector: Detector, examples: list[Example]) -> float:
+    results = detector.predict_pages([e.page for e in examples])
+    return float(np.mean([l.label == t for r, e in zip(results, examples) for l, t in zip(r.lines, e.labels)]))
+
+
+def test_adaptation_improves_a_site_the_base_model_gets_wrong(tiny_detector, tmp_path):
+    # tiny_detector learned news pages whose menus and footers look nothing like this site's
+    site = Site(11)
+    labelled, held_out = site_pages(site, range(3)), site_pages(site, range(3, 10))
+    before = accuracy(tiny_detector, held_out)
+    adapted = adapt_detector(tiny_detector, labelled)
+    after = accuracy(adapted, held_out)
+    assert before < 0.9 and after > before + 0.05
+    assert adapted.html_model is tiny_detector.html_model  # no HTML pages given: the HTML model is kept
+
+    # the same through the command line, from label files
+    for i, e in enumerate(labelled):
+        (tmp_path / f"{i}.tsv").write_text(format_label_file(e.page, e.labels, [0.5] * len(e.labels)))
+    base = str(tiny_detector.save(tmp_path / "base.joblib"))
+    tsvs = [str(tmp_path / f"{i}.tsv") for i in range(3)]
+    res = runner.invoke(app, ["train", *tsvs, "--base", base, "--trust-model", "--out", str(tmp_path / "site.joblib")])
+    assert res.exit_code == 0, res.stderr
+    loaded = Detector.load(tmp_path / "site.joblib", trust=True)
+    assert loaded.card["adapted"]["pages"] == 3
+    assert accuracy(loaded, held_out) == pytest.approx(after)
