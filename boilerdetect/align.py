@@ -68,7 +68,7 @@ def content_mask(lines: list[str], gold: str) -> np.ndarray:
     return mask
 
 
-def _is_teaser(line) -> bool:
+def is_teaser(line) -> bool:
     """A link line that reads like a headline and is not part of the site's menus."""
     text_len = max(len(line.text), 1)
     if line.link_chars / text_len < MIN_LINK_SHARE or len(words(line.text)) < MIN_TEASER_WORDS:
@@ -81,7 +81,7 @@ def _is_teaser(line) -> bool:
 def related_mask(page: Page, content: np.ndarray) -> np.ndarray:
     """Boolean mask of lines in runs of teaser links (and their heading) outside the content."""
     n = len(page.lines)
-    teaser = np.array([not content[i] and _is_teaser(line) for i, line in enumerate(page.lines)], bool)
+    teaser = np.array([not content[i] and is_teaser(line) for i, line in enumerate(page.lines)], bool)
     mask = np.zeros(n, dtype=bool)
     i = 0
     while i < n:

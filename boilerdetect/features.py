@@ -24,6 +24,7 @@ from operator import itemgetter
 
 import numpy as np
 
+from .align import is_teaser
 from .document import Page
 
 # --- vocabularies ------------------------------------------------------------------------------
@@ -194,13 +195,34 @@ MARKUP_FEATURES = (
     }
 )
 
+# Lists of headlines ("Latest articles") from the text alone: in crawled text each headline often
+# appears twice in a row (image alt text + link text), and a short heading sits above the list.
+LIST_FEATURES = {
+    "headline_run": "log(1 + length of the run of headline-like lines (4-20 words, no end punctuation))",
+    "headline_run_pos": "position of the line inside its headline run (0 first .. 1 last)",
+    "dup_pair_run": "log(1 + length of the run of lines that repeat a neighbouring line)",
+    "heads_list": "short unpunctuated line directly above a run of >= 3 headline-like lines",
+    "below_list": "lines since the end of the nearest headline run above (log), 0 inside a run",
+}
+# Teaser links from the markup: the structure the related-links labels are made of.
+TEASER_FEATURES = {
+    "teaser": "a headline-sized link (>= 3 words, mostly link text) to another page, outside menus",
+    "teaser_run": "log(1 + length of the run of teaser lines holding this line)",
+    "teaser_run_words": "mean words of the teaser lines in that run",
+    "heads_teaser_run": "short link-free line directly above a run of >= 3 teaser lines",
+    "template_teasers": "share of the lines with this line's tag and class tokens that are teasers",
+}
+
 PROFILE_FEATURES = {  # NaN without a profile, or when it knows no other page of the line's host
     "site_page_fraction": "share of the host's other profiled pages containing this normalised line",
     "site_pages_seen": "log(1 + the host's other profiled pages)",
 }
 
-TEXT_FEATURES = LINE_FEATURES | PAGE_FEATURES | CONTEXT_FEATURES | PROFILE_FEATURES
-HTML_FEATURES = LINE_FEATURES | PAGE_FEATURES | CONTEXT_FEATURES | MARKUP_FEATURES | PROFILE_FEATURES
+# Column order: text pages LINE, PAGE, CONTEXT, LIST, PROFILE; HTML pages add MARKUP and TEASER before PROFILE.
+TEXT_FEATURES = LINE_FEATURES | PAGE_FEATURES | CONTEXT_FEATURES | LIST_FEATURES | PROFILE_FEATURES
+HTML_FEATURES = (
+    LINE_FEATURES | PAGE_FEATURES | CONTEXT_FEATURES | LIST_FEATURES | MARKUP_FEATURES | TEASER_FEATURES | PROFILE_FEATURES
+)
 TEXT_FEATURE_NAMES = tuple(TEXT_FEATURES)
 HTML_FEATURE_NAMES = tuple(HTML_FEATURES)
 
@@ -378,7 +400,7 @@ _TEXT_ONLY = len(TEXT_FEATURES) - len(PROFILE_FEATURES)
 
 
 def text_features(page: Page) -> np.ndarray:
-    """Line, page and context features; shape (n_lines, len(TEXT_FEATURE_NAMES) - 2), float32."""
+    """Line, page, context and list features; shape (n_lines, len(TEXT_FEATURE_NAMES) - len(PROFILE_FEATURES)), float32."""
     texts = page.texts
     n = len(texts)
     if n == 0:
@@ -435,7 +457,62 @@ def text_features(page: Page) -> np.ndarray:
         np.concatenate([term[1:], [0.0]]),
     ]
     out = np.column_stack([line, np.column_stack(page_feats), *context, np.column_stack(neighbours)])
-    return out.astype(np.float32)
+    return np.hstack([out, list_features(out)]).astype(np.float32)
+
+
+def _run_bounds(flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each i, the first and last index of the run of equal ``flag`` values that holds i."""
+    n = len(flag)
+    starts = np.flatnonzero(np.concatenate([[True], flag[1:] != flag[:-1]]))
+    ends = np.concatenate([starts[1:], [n]]) - 1
+    lengths = ends - starts + 1
+    return np.repeat(starts, lengths), np.repeat(ends, lengths)
+
+
+def _heads_run(run: np.ndarray, candidate: np.ndarray, min_run: int = 3) -> np.ndarray:
+    """``candidate`` lines directly followed by a run of length >= ``min_run`` (``run`` holds run lengths)."""
+    following = np.append(run[1:], 0)
+    return candidate & (run == 0) & (following >= min_run)
+
+
+def list_features(base: np.ndarray) -> np.ndarray:
+    """LIST_FEATURES from the other text features of a page (``base``: columns in TEXT_FEATURE_NAMES order)."""
+    n = len(base)
+    if n == 0:
+        return np.zeros((0, len(LIST_FEATURES)), dtype=np.float32)
+    col = lambda name: base[:, TEXT_FEATURE_NAMES.index(name)].astype(float)  # noqa: E731
+    words = np.expm1(col("log_words"))
+    unpunctuated = col("ends_terminal") == 0
+    headline = (words >= 4) & (words <= 20) & unpunctuated
+    run = _run_length(headline)
+    lo, hi = _run_bounds(headline)
+    pos = np.where(headline, (np.arange(n) - lo) / np.maximum(hi - lo, 1), 0.0)
+    pairs = _run_length(col("adjacent_dup") > 0)
+    heads = _heads_run(run, (words <= 6) & (words >= 1) & unpunctuated)
+    # distance to the end of the last headline run of >= 3 lines above (large when there is none)
+    idx = np.arange(n)
+    last_end = np.maximum.accumulate(np.where(run >= 3, idx, -1))
+    below = np.where(last_end >= 0, np.log1p(idx - last_end), np.log1p(n))
+    return np.column_stack([np.log1p(run), pos, np.log1p(pairs), heads, below]).astype(np.float32)
+
+
+def teaser_features(page: Page, base: np.ndarray) -> np.ndarray:
+    """TEASER_FEATURES of an HTML page; shape (n_lines, len(TEASER_FEATURES)), float32."""
+    lines = page.lines
+    n = len(lines)
+    if n == 0:
+        return np.zeros((0, len(TEASER_FEATURES)), dtype=np.float32)
+    teaser = np.array([is_teaser(l) for l in lines], dtype=bool)
+    words = np.expm1(base[:, TEXT_FEATURE_NAMES.index("log_words")].astype(float))
+    run = _run_length(teaser)
+    lo, hi = _run_bounds(teaser)
+    cum = np.concatenate([[0.0], np.cumsum(words)])
+    run_words = np.where(teaser, (cum[hi + 1] - cum[lo]) / np.maximum(run, 1), 0.0)
+    no_links = np.array([l.link_chars == 0 for l in lines], dtype=bool)
+    heads = _heads_run(run, no_links & (words >= 1) & (words <= 8))
+    template_keys = [hash((l.tag, l.attr_tokens)) for l in lines]
+    tcount, tsum = _group_stats(template_keys, teaser[:, None].astype(float))
+    return np.column_stack([teaser, np.log1p(run), run_words, heads, tsum[:, 0] / tcount]).astype(np.float32)
 
 
 def _block_tag_row(tag: str) -> tuple[bool, ...]:
@@ -568,7 +645,7 @@ def featurize(page: Page, profile=None) -> np.ndarray:
     columns, :data:`PROFILE_FEATURES`.
     """
     base = text_features(page)
-    parts = [base] if page.source != "html" else [base, markup_features(page, base)]
+    parts = [base] if page.source != "html" else [base, markup_features(page, base), teaser_features(page, base)]
     return np.hstack(parts + [profile_features(page, profile)])
 
 
