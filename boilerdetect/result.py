@@ -47,8 +47,11 @@ class Result:
                 continue
             if previous is None or previous != i - 1:
                 blocks.append({"heading": None, "items": [], "_seen": set()})
+                following = self.lines[i + 1] if i + 1 < len(self.lines) else None
+                # a short link-free line above more related lines heads them, unless the next line
+                # repeats it: then it is the first copy of a crawled-twice headline, an item
                 if not line.links and len(line.text.split()) <= MAX_HEADING_WORDS and (
-                    i + 1 < len(self.lines) and self.lines[i + 1].label == "related"
+                    following is not None and following.label == "related" and normalise(following.text) != normalise(line.text)
                 ):
                     blocks[-1]["heading"] = line.text
                     previous = i
