@@ -387,6 +387,7 @@ def show(
     model: Optional[Path] = _MODEL,
     trust_model: bool = _TRUST,
     model_sha256: Optional[str] = _SHA256,
+    site_profile: Optional[Path] = typer.Option(None, "--profile", help="Site profile (from 'boilerdetect profile') to predict with, as for predict."),
     top_features: int = typer.Option(5, "--top-features", min=0, help="Features named per line on hover (0: none, much faster)."),
     max_pages: int = typer.Option(100, "--max-pages", min=1, help="Pages to show at most; the rest of the input is not read."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes."),
@@ -410,6 +411,7 @@ def show(
     if str(out) != "-" and not out.parent.is_dir():
         _fail(f"cannot write {out}: directory {out.parent} does not exist")
     detector = _load_detector(model, trust_model, model_sha256)
+    site = _load_profile(site_profile) if site_profile is not None else None
     skipped = 0
 
     def records():
@@ -424,7 +426,7 @@ def show(
     stream = records()
     chosen = list(islice(stream, max_pages))
     more = next(stream, None) is not None
-    results = detector.predict_many(chosen, n_jobs=jobs, batch_size=8, explain=top_features)
+    results = detector.predict_many(chosen, n_jobs=jobs, batch_size=8, explain=top_features, profile=site)
     if _show_progress(progress):
         from tqdm import tqdm
 
@@ -433,7 +435,7 @@ def show(
     facts = model_facts(model.resolve() if model is not None else DEFAULT_MODEL, detector.card)
     note = f"only the first {max_pages} pages of the input are shown (--max-pages)" if more else None
     with _output(out) as fh:
-        fh.write(render_document(results, facts, note=note))
+        fh.write(render_document(results, facts, str(site_profile) if site_profile is not None else None, note=note))
     failed = sum(res.error is not None for res in results)
     typer.echo(
         f"pages shown {len(results)}, failed {failed}, skipped {skipped}"

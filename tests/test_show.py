@@ -194,3 +194,30 @@ def test_show_warc_one_section_per_page(tiny_detector, model, tmp_path):
     assert len(view.pages) == 3 and view.toc == ["#page-1", "#page-2", "#page-3"]
     assert all(escape(rid) in out.read_text() for rid in ids)  # each section is titled with its record id
     assert "Café crème" in [l["text"] for l in view.pages[1]["lines"]]
+
+
+
+def test_show_with_a_site_profile(site_detector, tmp_path):
+    from sitegen import Site
+
+    from boilerdetect.profile import SiteProfile
+    from boilerdetect.readers import text_page
+
+    site = Site(99)  # a site the detector was not fitted on
+    # the site's other pages, without URLs like the page file shown (pages with no URL share one host)
+    profile = SiteProfile.from_pages(text_page(site.text(p)[0]) for p in range(1, 8))
+    profile_path = profile.save(tmp_path / "site.profile")
+    model = str(site_detector.save(tmp_path / "site.joblib"))
+    (tmp_path / "page.txt").write_text(site.text(0)[0])
+    out = tmp_path / "view.html"
+    res = runner.invoke(app, ["show", str(tmp_path / "page.txt"), "-o", str(out), "-m", model, "--trust-model",
+                              "--profile", str(profile_path), "--top-features", "0"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    view = parse(out.read_text(encoding="utf-8"))
+    assert str(profile_path) in " ".join(view.summary)
+    page = text_page(site.text(0)[0])
+    want = site_detector.predict_pages([page], profile=profile)[0]
+    alone = site_detector.predict_pages([page])[0]
+    got = [l["score"] for l in view.pages[0]["lines"]]
+    assert got == pytest.approx([l.score for l in want.lines], abs=1e-4)
+    assert got != pytest.approx([l.score for l in alone.lines], abs=1e-4)  # the profile was used
