@@ -55,7 +55,7 @@ def adapt_classifier(
     X = np.vstack(X_pages)
     y = np.concatenate([np.asarray(v) for v in y_pages])
     out.stage1_ = _continue(clf.stage1_, X, y, extra_iter, learning_rate)
-    if getattr(clf, "stage2_", None) is not None:
+    if clf.stacked:
         proba = out._ordered(out.stage1_, out.stage1_.predict_proba(X))
         S = out._stack(_split(proba, [len(x) for x in X_pages]), regions)
         out.stage2_ = _continue(clf.stage2_, np.hstack([X, S]), y, extra_iter, learning_rate)
@@ -85,7 +85,7 @@ def adapt_detector(
                     model,
                     [features[i] for i in idx],
                     [np.asarray(examples[i].labels) for i in idx],
-                    [region_keys(examples[i].page) for i in idx],
+                    [region_keys(examples[i].page) for i in idx] if model.stacked else None,
                     extra_iter,
                     learning_rate,
                 )

@@ -142,6 +142,11 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
             out[:, LABELS.index(cls)] = proba[:, j]
         return out
 
+    @property
+    def stacked(self) -> bool:
+        """Fitted with the second, stacked stage (the only part that reads the pages' DOM regions)."""
+        return getattr(self, "stage2_", None) is not None
+
     def predict_proba(self, X_pages: list[np.ndarray], regions=None) -> list[np.ndarray]:
         """Per page an array (n_lines_i, 3) of probabilities in LABELS order. One model call per stage.
 
@@ -152,7 +157,7 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
             return [np.zeros((0, len(LABELS))) for _ in X_pages]
         X = np.vstack(X_pages)
         proba = self._ordered(self.stage1_, self.stage1_.predict_proba(_column_major(X)))
-        if getattr(self, "stage2_", None) is not None:
+        if self.stacked:
             S = self._stack(_split(proba, sizes), regions)
             proba = self._ordered(self.stage2_, self.stage2_.predict_proba(_column_major(np.hstack([X, S]))))
         return _split(proba, sizes)

@@ -113,6 +113,18 @@ def _load_profile(path: Path):
         _fail(str(exc))
 
 
+def _records(paths: list[str], input_format: str, counts: dict, on_read=None):
+    """The records of the inputs, in order; records a WARC holds but that are no pages are only
+    counted (``counts["skipped"]``), the others counted in ``counts["read"]`` and yielded."""
+    for path in paths:
+        for record in read_records(path, input_format, on_read=on_read):
+            if "_skipped" in record:
+                counts["skipped"] += 1
+                continue
+            counts["read"] += 1
+            yield record
+
+
 def _profile_inputs(paths: list[str], input_format: str, progress: bool, note=None):
     """A SiteProfile of every page of the inputs (streamed: one page in memory at a time), and counts.
 
@@ -128,21 +140,16 @@ def _profile_inputs(paths: list[str], input_format: str, progress: bool, note=No
         from tqdm import tqdm
 
         bar = tqdm(desc="profiling", unit="page", file=sys.stderr, dynamic_ncols=True)
-    for path in paths:
-        for record in read_records(path, input_format):
-            if "_skipped" in record:
-                counts["skipped"] += 1
-                continue
-            counts["read"] += 1
-            try:
-                profile.add(page_from_record(record))
-                counts["profiled"] += 1
-            except (ValueError, RecursionError, MemoryError) as exc:
-                counts["failed"] += 1
-                if note is not None:
-                    note(f"error: {record.get('id') or 'record'}: {exc}")
-            if bar is not None:
-                bar.update(1)
+    for record in _records(paths, input_format, counts):
+        try:
+            profile.add(page_from_record(record))
+            counts["profiled"] += 1
+        except (ValueError, RecursionError, MemoryError) as exc:
+            counts["failed"] += 1
+            if note is not None:
+                note(f"error: {record.get('id') or 'record'}: {exc}")
+        if bar is not None:
+            bar.update(1)
     if bar is not None:
         bar.close()
     return profile, counts
@@ -289,14 +296,9 @@ def predict(
 
     def records():
         for g, (paths, _) in enumerate(groups):
-            for path in paths:
-                for record in read_records(path, input_format.value, on_read=on_read):
-                    if "_skipped" in record:
-                        counts["skipped"] += 1
-                        continue
-                    counts["read"] += 1
-                    owner.append(g)
-                    yield record
+            for record in _records(paths, input_format.value, counts, on_read):
+                owner.append(g)
+                yield record
 
     bar = None
     if _show_progress(progress):
@@ -412,18 +414,8 @@ def show(
         _fail(f"cannot write {out}: directory {out.parent} does not exist")
     detector = _load_detector(model, trust_model, model_sha256)
     site = _load_profile(site_profile) if site_profile is not None else None
-    skipped = 0
-
-    def records():
-        nonlocal skipped
-        for path in paths:
-            for record in read_records(path, input_format.value):
-                if "_skipped" in record:
-                    skipped += 1
-                else:
-                    yield record
-
-    stream = records()
+    counts = {"read": 0, "skipped": 0}
+    stream = _records(paths, input_format.value, counts)
     chosen = list(islice(stream, max_pages))
     more = next(stream, None) is not None
     results = detector.predict_many(chosen, n_jobs=jobs, batch_size=8, explain=top_features, profile=site)
@@ -438,7 +430,7 @@ def show(
         fh.write(render_document(results, facts, str(site_profile) if site_profile is not None else None, note=note))
     failed = sum(res.error is not None for res in results)
     typer.echo(
-        f"pages shown {len(results)}, failed {failed}, skipped {skipped}"
+        f"pages shown {len(results)}, failed {failed}, skipped {counts['skipped']}"
         + (f"; more pages not read (--max-pages {max_pages})" if more else "")
         + f"; written to {out}",
         err=True,

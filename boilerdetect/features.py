@@ -346,14 +346,19 @@ def window_mean(x: np.ndarray, w: int) -> np.ndarray:
     return (c[hi] - c[lo]) / span
 
 
+def _run_bounds(flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each i, the first and last index of the run of equal ``flag`` values that holds i."""
+    n = len(flag)
+    starts = np.flatnonzero(np.concatenate([[True], flag[1:] != flag[:-1]]))
+    ends = np.concatenate([starts[1:], [n]]) - 1
+    lengths = ends - starts + 1
+    return np.repeat(starts, lengths), np.repeat(ends, lengths)
+
+
 def _run_length(flag: np.ndarray) -> np.ndarray:
     """For each i, the length of the run of equal ``flag`` values that holds i (0 where flag is False)."""
-    n = len(flag)
-    if n == 0:
-        return np.zeros(0)
-    starts = np.flatnonzero(np.concatenate([[True], flag[1:] != flag[:-1]]))
-    lengths = np.diff(np.concatenate([starts, [n]]))
-    return np.repeat(lengths, lengths) * flag
+    lo, hi = _run_bounds(flag)
+    return (hi - lo + 1) * flag
 
 
 def _ids(keys: Iterable[Hashable]) -> np.ndarray:
@@ -460,15 +465,6 @@ def text_features(page: Page) -> np.ndarray:
     return np.hstack([out, list_features(out)]).astype(np.float32)
 
 
-def _run_bounds(flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each i, the first and last index of the run of equal ``flag`` values that holds i."""
-    n = len(flag)
-    starts = np.flatnonzero(np.concatenate([[True], flag[1:] != flag[:-1]]))
-    ends = np.concatenate([starts[1:], [n]]) - 1
-    lengths = ends - starts + 1
-    return np.repeat(starts, lengths), np.repeat(ends, lengths)
-
-
 def _heads_run(run: np.ndarray, candidate: np.ndarray, min_run: int = 3) -> np.ndarray:
     """``candidate`` lines directly followed by a run of length >= ``min_run`` (``run`` holds run lengths)."""
     following = np.append(run[1:], 0)
@@ -484,8 +480,8 @@ def list_features(base: np.ndarray) -> np.ndarray:
     words = np.expm1(col("log_words"))
     unpunctuated = col("ends_terminal") == 0
     headline = (words >= 4) & (words <= 20) & unpunctuated
-    run = _run_length(headline)
     lo, hi = _run_bounds(headline)
+    run = (hi - lo + 1) * headline  # as _run_length, from the bounds already at hand
     pos = np.where(headline, (np.arange(n) - lo) / np.maximum(hi - lo, 1), 0.0)
     pairs = _run_length(col("adjacent_dup") > 0)
     heads = _heads_run(run, (words <= 6) & (words >= 1) & unpunctuated)
@@ -504,8 +500,8 @@ def teaser_features(page: Page, base: np.ndarray) -> np.ndarray:
         return np.zeros((0, len(TEASER_FEATURES)), dtype=np.float32)
     teaser = np.array([is_teaser(l) for l in lines], dtype=bool)
     words = np.expm1(base[:, TEXT_FEATURE_NAMES.index("log_words")].astype(float))
-    run = _run_length(teaser)
     lo, hi = _run_bounds(teaser)
+    run = (hi - lo + 1) * teaser  # as _run_length, from the bounds already at hand
     cum = np.concatenate([[0.0], np.cumsum(words)])
     run_words = np.where(teaser, (cum[hi + 1] - cum[lo]) / np.maximum(run, 1), 0.0)
     no_links = np.array([l.link_chars == 0 for l in lines], dtype=bool)

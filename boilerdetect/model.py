@@ -226,11 +226,12 @@ class Detector:
             idx = [i for i, p in enumerate(pages) if (p.source == "html") == (source == "html")]
             if idx:
                 feats = [features[i] if features is not None else featurize(pages[i], profile) for i in idx]
-                regions = [region_keys(pages[i]) for i in idx]
+                model = self._model_for(source)
+                regions = [region_keys(pages[i]) for i in idx] if model.stacked else None
                 # One OpenMP thread: tree prediction on a few hundred lines gains nothing from more,
                 # and on a loaded machine (or with worker processes) extra threads cost seconds.
                 with _openmp_controller().limit(limits=1, user_api="openmp"):
-                    found = self._model_for(source).predict_proba(feats, regions)
+                    found = model.predict_proba(feats, regions)
                 for i, proba in zip(idx, found):
                     probas[i] = proba
         results = []
@@ -270,7 +271,9 @@ class Detector:
         features = [featurize(page, profile) for page in pages]
         results = self.predict_pages(pages, features)
         for page, X, res in zip(pages, features, results):
-            res.explanations = explain_lines(self._model_for(page.source), X, region_keys(page), page.source, top_k)
+            model = self._model_for(page.source)
+            regions = region_keys(page) if model.stacked else None
+            res.explanations = explain_lines(model, X, regions, page.source, top_k)
         return results
 
     def explain(

@@ -54,7 +54,7 @@ def _fit(examples: list[Example], X: list[np.ndarray], params: dict) -> LineClas
     clf = LineClassifier(**params)
     if params.get("stacking", True) and len(set(groups)) < clf.cv:
         clf.set_params(stacking=False)  # too few sites to make honest out-of-fold scores
-    return clf.fit(X, y, groups, [region_keys(e.page) for e in examples])
+    return clf.fit(X, y, groups, [region_keys(e.page) for e in examples] if clf.stacking else None)
 
 
 def fit_detector(
