@@ -91,7 +91,7 @@ def _sklearn_version(record: dict) -> str | None:
     return found if isinstance(found, str) else None
 
 
-def _read_card(path: Path) -> dict:
+def read_card(path: Path) -> dict:
     """The model's card (``{}`` without one); ModelError when it is not a JSON object."""
     cpath = card_path(path)
     if not cpath.is_file():
@@ -145,7 +145,7 @@ class Detector:
             raise ModelError(f"model file not found: {path}")
         trust, sha256 = trust_from_env(trust), sha256_from_env(sha256)
         data = path.read_bytes()  # hashed and unpickled from the same bytes: no swap in between
-        card = _read_card(path)
+        card = read_card(path)
         shipped = path.resolve() == DEFAULT_MODEL.resolve()
         check_trusted(path, hashlib.sha256(data).hexdigest(), shipped, card.get("sha256"), trust, sha256)
         return cls._unpickle(data, card, path)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -35,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from boilerdetect.model import DEFAULT_MODEL, Detector, ModelError, card_path
+from boilerdetect.model import DEFAULT_MODEL, Detector, ModelError, read_card
 from boilerdetect.readers import read_records
 
 if TYPE_CHECKING:
@@ -105,7 +104,7 @@ class ShippedModel:
         if not path.is_file():
             raise ModelError(f"model file not found: {path}")
         data = path.read_bytes()
-        self.card = json.loads(card_path(path).read_text()) if card_path(path).is_file() else {}
+        self.card = read_card(path)
         # verified (as Detector.load does) on the driver, so a refused file fails here, not in every task
         Detector.from_bytes(data, self.card, origin=str(path), trust=trust, sha256=sha256)
         self.key = hashlib.sha256(data).hexdigest()
