@@ -11,9 +11,8 @@ import copy
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
-from threadpoolctl import threadpool_limits
 
-from .classifier import LineClassifier, _split
+from .classifier import LineClassifier, _split, one_openmp_thread
 from .datasets import Example
 from .features import featurize, region_keys
 from .model import Detector
@@ -80,7 +79,7 @@ def adapt_detector(
         idx = [i for i, e in enumerate(examples) if (e.page.source == "html") == (source == "html")]
         model = getattr(base, f"{source}_model")
         if idx:
-            with threadpool_limits(limits=1, user_api="openmp"):
+            with one_openmp_thread():
                 model = adapt_classifier(
                     model,
                     [features[i] for i in idx],

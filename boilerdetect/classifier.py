@@ -8,10 +8,13 @@ by site) so that it learns how far stage 1 can be trusted on unseen pages.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GroupKFold
+from threadpoolctl import ThreadpoolController
 
 from .document import LABELS
 from .explain import contrast_reference
@@ -23,6 +26,18 @@ STACK_FEATURES = (
     + ("p_content", "p_related", "page_mean_p_content", "page_max_p_content", "p_content_rank")
 )  # columns stage 2 adds for every page, documented in stack_features()
 REGION_STACK_FEATURES = ("region_p_content", "region_p_related")  # per region level, HTML only
+
+
+@lru_cache(maxsize=1)
+def _thread_pools() -> ThreadpoolController:
+    """The process's thread pools, looked up once: a lookup scans the loaded libraries (ms per call)."""
+    return ThreadpoolController()
+
+
+def one_openmp_thread():
+    """Context manager: tree prediction on one OpenMP thread. Calls are small (a few pages), and on
+    a loaded machine, or with worker processes, extra threads cost seconds rather than saving time."""
+    return _thread_pools().limit(limits=1, user_api="openmp")
 
 
 def stack_features(proba: np.ndarray, regions: np.ndarray | None = None) -> np.ndarray:

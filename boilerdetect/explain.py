@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .document import LABELS
 from .features import HTML_FEATURES, TEXT_FEATURES, feature_names
@@ -119,6 +118,8 @@ def occlusion_deltas(classifier: LineClassifier, X: np.ndarray, regions: np.ndar
     (n_lines, n_features) for each line's predicted label, and the reference value each line was
     compared with (n_lines, n_features).
     """
+    from .classifier import one_openmp_thread  # here: classifier imports this module
+
     n, n_features = X.shape
     if n == 0:
         empty = np.zeros((0, n_features))
@@ -126,7 +127,7 @@ def occlusion_deltas(classifier: LineClassifier, X: np.ndarray, regions: np.ndar
     def regions_of(k: int) -> list | None:  # the page's regions for each of k copies of it
         return None if regions is None else [regions] * k
 
-    with threadpool_limits(limits=1, user_api="openmp"):  # as in prediction: small calls, shared cores
+    with one_openmp_thread():  # as in prediction
         proba = classifier.predict_proba([X], regions_of(1))[0]
     predicted = proba.argmax(axis=1)
     ref_rows = _reference(classifier, X, predicted)[predicted]
@@ -143,7 +144,7 @@ def occlusion_deltas(classifier: LineClassifier, X: np.ndarray, regions: np.ndar
             occluded = X.copy()
             occluded[:, f] = ref_rows[:, f]
             pages.append(occluded)
-        with threadpool_limits(limits=1, user_api="openmp"):
+        with one_openmp_thread():
             found = classifier.predict_proba(pages, regions_of(len(pages)))
         for f, p in zip(batch, found):
             deltas[:, f] = base - p[rows, predicted]

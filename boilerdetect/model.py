@@ -15,16 +15,15 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from functools import lru_cache, partial
+from functools import partial
 from itertools import islice
 from pathlib import Path
 
 import joblib
 from sklearn.exceptions import InconsistentVersionWarning
-from threadpoolctl import ThreadpoolController
 import numpy as np
 
-from .classifier import LineClassifier
+from .classifier import LineClassifier, one_openmp_thread
 from .document import LABELS, Page
 from .features import HTML_FEATURE_NAMES, TEXT_FEATURE_NAMES, featurize, region_keys
 from .nesting import MAX_DEPTH
@@ -103,12 +102,6 @@ def read_card(path: Path) -> dict:
     if not isinstance(card, dict):
         raise ModelError(f"{cpath}: model card is not a JSON object")
     return card
-
-
-@lru_cache(maxsize=1)
-def _openmp_controller() -> ThreadpoolController:
-    """The process's thread pools, looked up once: a lookup scans the loaded libraries (ms per call)."""
-    return ThreadpoolController()
 
 
 class Detector:
@@ -228,9 +221,7 @@ class Detector:
                 feats = [features[i] if features is not None else featurize(pages[i], profile) for i in idx]
                 model = self._model_for(source)
                 regions = [region_keys(pages[i]) for i in idx] if model.stacked else None
-                # One OpenMP thread: tree prediction on a few hundred lines gains nothing from more,
-                # and on a loaded machine (or with worker processes) extra threads cost seconds.
-                with _openmp_controller().limit(limits=1, user_api="openmp"):
+                with one_openmp_thread():
                     found = model.predict_proba(feats, regions)
                 for i, proba in zip(idx, found):
                     probas[i] = proba
