@@ -76,7 +76,7 @@ def adapt_detector(
     features = with_site_profiles(examples, features, share=1.0)
     models = {}
     for source in SOURCES:
-        idx = [i for i, e in enumerate(examples) if (e.page.source == "html") == (source == "html")]
+        idx = [i for i, e in enumerate(examples) if e.page.source == source]
         model = getattr(base, f"{source}_model")
         if idx:
             with one_openmp_thread():

@@ -216,7 +216,7 @@ class Detector:
         """
         probas: list[np.ndarray | None] = [None] * len(pages)
         for source in ("html", "text"):
-            idx = [i for i, p in enumerate(pages) if (p.source == "html") == (source == "html")]
+            idx = [i for i, p in enumerate(pages) if p.source == source]
             if idx:
                 feats = [features[i] if features is not None else featurize(pages[i], profile) for i in idx]
                 model = self._model_for(source)

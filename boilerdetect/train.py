@@ -81,7 +81,7 @@ def fit_detector(
 
         sources = tqdm(SOURCES, desc="fitting html, text models", unit="model", file=sys.stderr)
     for source in sources:
-        idx = [i for i, e in enumerate(examples) if (e.page.source == "html") == (source == "html")]
+        idx = [i for i, e in enumerate(examples) if e.page.source == source]
         models[source] = _fit([examples[i] for i in idx], [features[i] for i in idx], params) or (getattr(base, f"{source}_model") if base else None)
         if models[source] is None:
             raise ValueError(f"no {source} training pages and no base model to take its classifier from")
@@ -92,7 +92,7 @@ def report(examples: list[Example], results: list) -> dict[str, dict]:
     """Reports per page kind (``html``/``text``): word-F1 (where gold exists) and line scores."""
     rows = {s: [] for s in SOURCES}
     for e, res in zip(examples, results):
-        rows["html" if e.page.source == "html" else "text"].append(
+        rows[e.page.source].append(
             {
                 "f1": word_f1(res.content, e.gold) if e.gold is not None else None,
                 "page_type": e.page_type,
@@ -115,7 +115,7 @@ def oracle(examples: list[Example]) -> dict[str, float]:
         f1s = [
             word_f1("\n".join(t for t, lab in zip(e.page.texts, e.labels) if lab == "content"), e.gold)
             for e in examples
-            if e.gold is not None and (e.page.source == "html") == (source == "html")
+            if e.gold is not None and e.page.source == source
         ]
         if f1s:
             out[source] = float(np.mean(f1s))
@@ -181,7 +181,7 @@ def model_card(examples: list[Example], data: list[str], params: dict, cv: dict 
         "labels": list(LABELS),
         "training_data": {
             "sources": data,
-            "pages": {s: sum((e.page.source == "html") == (s == "html") for e in examples) for s in SOURCES},
+            "pages": {s: sum(e.page.source == s for e in examples) for s in SOURCES},
             "sites": len({e.group for e in examples}),
             "lines_per_label": {lab: sum(e.labels.count(lab) for e in examples) for lab in LABELS},
         },
