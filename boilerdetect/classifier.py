@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GroupKFold
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 from threadpoolctl import ThreadpoolController
 
 from .document import LABELS
@@ -67,13 +68,27 @@ def stack_features(proba: np.ndarray, regions: np.ndarray | None = None) -> np.n
 
 
 def _column_major(X: np.ndarray) -> np.ndarray:
-    """X as the float64 the trees compare, stored column by column.
-
-    The trees are evaluated one at a time over all rows, each reading a few features per row:
-    with columns contiguous those reads stay in cache, which makes prediction ~3x faster than
-    on row-major data for batches of thousands of lines. The values are the same either way.
-    """
+    """X as the float64 the trees' bin thresholds are, stored column by column: binning goes
+    feature by feature, twice as fast with columns contiguous. The values are the same either way."""
     return np.asfortranarray(X, dtype=np.float64)
+
+
+def _tree_proba(booster: HistGradientBoostingClassifier, X: np.ndarray) -> np.ndarray:
+    """``booster.predict_proba(X)``, with the trees reading X binned as in training (one byte a value).
+
+    A tree sends x left when x <= threshold[b], which is exactly when bin(x) <= b, so the leaves
+    reached are the same; their values are added tree by tree in sklearn's order, so the result is
+    the same to the bit. Bytes instead of float64 make the tree walks ~1/3 faster. (These are
+    scikit-learn internals: Detector.load refuses another scikit-learn major.minor.)
+    """
+    binned = booster._bin_mapper.transform(_column_major(X))
+    raw = np.zeros((len(X), booster.n_trees_per_iteration_), dtype=booster._baseline_prediction.dtype, order="F")
+    raw += booster._baseline_prediction
+    missing, n_threads = booster._bin_mapper.missing_values_bin_idx_, _openmp_effective_n_threads()
+    for trees in booster._predictors:
+        for k, tree in enumerate(trees):
+            raw[:, k] += tree.predict_binned(binned, missing, n_threads)
+    return booster._loss.predict_proba(raw)
 
 
 def _split(values: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
@@ -171,10 +186,10 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         if sum(sizes) == 0:
             return [np.zeros((0, len(LABELS))) for _ in X_pages]
         X = np.vstack(X_pages)
-        proba = self._ordered(self.stage1_, self.stage1_.predict_proba(_column_major(X)))
+        proba = self._ordered(self.stage1_, _tree_proba(self.stage1_, X))
         if self.stacked:
             S = self._stack(_split(proba, sizes), regions)
-            proba = self._ordered(self.stage2_, self.stage2_.predict_proba(_column_major(np.hstack([X, S]))))
+            proba = self._ordered(self.stage2_, _tree_proba(self.stage2_, np.hstack([X, S])))
         return _split(proba, sizes)
 
     def predict(self, X_pages: list[np.ndarray], regions=None) -> list[np.ndarray]:

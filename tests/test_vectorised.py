@@ -95,3 +95,27 @@ def test_deep_pages_keep_the_facts_of_their_innermost_ancestors_only():
     assert line.ancestor_tags == {"div", "p"}
     shallow = segment_html('<div class="outerwrap" hidden><p class="inner">near</p></div>').lines[0]
     assert shallow.attr_tokens == {"outerwrap", "inner"} and shallow.hidden
+
+
+def test_binned_tree_prediction_is_sklearns_to_the_bit(shipped_detector, tiny_detector):
+    from conftest import synthetic_examples
+
+    from boilerdetect.classifier import _tree_proba
+
+    rng = np.random.default_rng(0)
+    pages = [e.page for e in synthetic_examples(6)]
+    for detector in (shipped_detector, tiny_detector):
+        for source in ("html", "text"):
+            model = detector._model_for(source)
+            X = np.vstack([featurize(p) for p in pages if p.source == source]).astype(float)
+            for booster in [model.stage1_] + ([model.stage2_] if model.stacked else []):
+                Xb = np.hstack([X, rng.random((len(X), booster.n_features_in_ - X.shape[1]))])
+                # values exactly on, just off and far from the bin thresholds, missing and infinite ones
+                for j, edges in enumerate(booster._bin_mapper.bin_thresholds_):
+                    if len(edges):
+                        near = rng.choice(edges, len(X)) + rng.choice([-1e-9, 0.0, 1e-9], len(X))
+                        Xb[:, j] = np.where(rng.random(len(X)) < 0.5, Xb[:, j], near)
+                Xb[rng.random(Xb.shape) < 0.02] = np.nan
+                Xb[0], Xb[1] = np.inf, -np.inf
+                for values in (Xb, Xb.astype(np.float32)):
+                    assert np.array_equal(_tree_proba(booster, values), booster.predict_proba(values))
