@@ -18,9 +18,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Hashable, Iterable
-from functools import lru_cache
+from functools import lru_cache, reduce
 from itertools import chain
-from operator import itemgetter
+from operator import itemgetter, or_
 
 import numpy as np
 
@@ -519,10 +519,25 @@ def _ancestor_tag_row(tags: frozenset) -> tuple[bool, ...]:
     return tuple(t in tags for t in ANCESTOR_TAGS)
 
 
+# A group pattern made of letters and \b only matches the space-joined tokens where it matches one
+# token: those groups are looked up token by token (tokens recur across sites), the rest searched.
+_TOKEN_LOCAL = tuple(bool(re.fullmatch(r"(?:[a-z|?]|\\b)+", rx)) for rx in ATTR_GROUPS.values())
+
+
+@lru_cache(maxsize=65536)
+def _token_bits(token: str) -> int:
+    """Bit i set when the i-th token-local ATTR_GROUPS pattern matches ``token``."""
+    return sum(1 << i for i, (local, rx) in enumerate(zip(_TOKEN_LOCAL, _ATTR_RE.values())) if local and rx.search(token))
+
+
 @lru_cache(maxsize=4096)  # the pages of a site share their templates, hence their class/id tokens
 def _attr_row(tokens: frozenset) -> tuple[bool, ...]:
+    bits = reduce(or_, map(_token_bits, tokens), 0)
     joined = " ".join(sorted(tokens))
-    return tuple(bool(joined and rx.search(joined)) for rx in _ATTR_RE.values())
+    return tuple(
+        bool(bits >> i & 1) if local else bool(joined and rx.search(joined))
+        for i, (local, rx) in enumerate(zip(_TOKEN_LOCAL, _ATTR_RE.values()))
+    )
 
 
 def markup_features(page: Page, base: np.ndarray) -> np.ndarray:

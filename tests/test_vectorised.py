@@ -119,3 +119,19 @@ def test_binned_tree_prediction_is_sklearns_to_the_bit(shipped_detector, tiny_de
                 Xb[0], Xb[1] = np.inf, -np.inf
                 for values in (Xb, Xb.astype(np.float32)):
                     assert np.array_equal(_tree_proba(booster, values), booster.predict_proba(values))
+
+
+def test_attribute_groups_token_by_token_match_a_search_of_the_joined_tokens():
+    from boilerdetect.features import _ATTR_RE, _attr_row
+
+    vocabulary = (
+        "nav menu ads ad adsense shadow tags tag stage sign up design signup sr only asr screen reader "
+        "visually hidden header sidebar content item related popup popular x".split()
+    )
+    rng = np.random.default_rng(0)
+    sets = [frozenset(), frozenset({"design", "up"}), frozenset({"asr", "only"}), frozenset({"ad", "s"})]
+    sets += [frozenset(rng.choice(vocabulary, rng.integers(1, 6))) for _ in range(500)]
+    for tokens in sets:
+        joined = " ".join(sorted(tokens))
+        assert _attr_row(tokens) == tuple(bool(joined and rx.search(joined)) for rx in _ATTR_RE.values()), tokens
+
