@@ -135,3 +135,21 @@ def test_attribute_groups_token_by_token_match_a_search_of_the_joined_tokens():
         joined = " ".join(sorted(tokens))
         assert _attr_row(tokens) == tuple(bool(joined and rx.search(joined)) for rx in _ATTR_RE.values()), tokens
 
+
+def test_lines_matching_a_word_alternation_agree_with_finditer():
+    from boilerdetect.features import BOILERPLATE_WORDS, DATE, _lines_matching, _literal_prefix, _matches_per_line
+
+    assert [_literal_prefix(a) for a in (r"log ?in", r"comments?\b", r"\(c\)", r"home\b", r"\bx", "ab*")] == [
+        "log", "comment", "(c)", "home", "", "a",
+    ]  # fmt: skip
+    lines = LINES + [
+        "log in or login", "homes and home", "comments", "(c) 2024 © acme", "see all sharepoint menus",
+        "posted by  a", "share", "no match here", "hom", "e", "mentions légales", "shared 3 days ago 12:30",
+    ]  # fmt: skip
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        texts = [t.lower() for t in rng.choice(lines, rng.integers(1, 12))]
+        joined = "\n".join(texts)
+        starts = np.concatenate([[0], np.cumsum([len(t) + 1 for t in texts])[:-1]])
+        for pattern in (BOILERPLATE_WORDS, DATE):
+            assert np.array_equal(_lines_matching(pattern, joined, starts), _matches_per_line(pattern, joined, starts) > 0)
