@@ -91,46 +91,68 @@ def _collect_article_body(obj, out: list) -> None:
 
 
 class _Open(NamedTuple):
-    """An open element, with what the lines inside it inherit from it and its ancestors.
-
-    The inherited facts are computed once when the element opens (from its parent's), so that
-    ending a line costs the same at any depth, and lines of one element share the same objects.
-    """
+    """An open element, as its lines and its children need it."""
 
     node: LexborNode
     tag: str
+    element_id: int
+    attrs: dict
+    block_tag: str  # innermost block tag among it and its ancestors ("" when none)
+
+
+class _Facts(NamedTuple):
+    """What the lines inside an element inherit from it and its ancestors.
+
+    Computed from its parent's facts, so that ending a line costs the same at any depth and lines of
+    one element share the same objects; and only once a line inside it needs them: about half of
+    the elements (inline ones, empty ones) never hold a line.
+    """
+
     tokens: frozenset  # its own class/id/role tokens
     hidden: bool  # itself marked hidden
-    block_tag: str  # innermost block tag among it and its ancestors ("" when none)
     ancestors: tuple  # ids of the innermost MAX_ANCESTORS open elements, outermost first
     ancestor_tags: frozenset  # tags of those elements
     attr_tokens: frozenset  # union of their tokens
     any_hidden: bool  # one of them is hidden
 
 
-def _open(stack: list[_Open], node: LexborNode, tag: str, element_id: int, attrs: dict) -> _Open:
-    """The entry for ``node`` opening on top of ``stack`` (not yet pushed)."""
-    tokens, hidden = _attr_tokens(attrs), _is_hidden(attrs)
-    block = tag if tag in BLOCK_TAGS else (stack[-1].block_tag if stack else "")
-    if not stack:
-        return _Open(node, tag, tokens, hidden, block, (element_id,), frozenset((tag,)), tokens, hidden)
-    parent = stack[-1]
-    if len(stack) < MAX_ANCESTORS:  # the whole stack is the window: extend the parent's facts
-        return _Open(
-            node, tag, tokens, hidden, block,
-            parent.ancestors + (element_id,),
+def _facts(stack: list[_Open], facts: list[_Facts | None]) -> _Facts:
+    """The facts of the innermost open element, filling ``facts`` (parallel to ``stack``) up to it.
+
+    The elements with facts are always the outermost ones: a child's need its parent's.
+    """
+    first = len(stack)
+    while first > 0 and facts[first - 1] is None:
+        first -= 1
+    for depth in range(first, len(stack)):
+        facts[depth] = _element_facts(stack, facts, depth)
+    return facts[-1]
+
+
+def _element_facts(stack: list[_Open], facts: list[_Facts], depth: int) -> _Facts:
+    """The facts of ``stack[depth]``, from those of its ancestors."""
+    element = stack[depth]
+    attrs, tag = element.attrs, element.tag
+    tokens, hidden = (_attr_tokens(attrs), _is_hidden(attrs)) if attrs else (_NO_TOKENS, False)
+    if depth == 0:
+        return _Facts(tokens, hidden, (element.element_id,), frozenset((tag,)), tokens, hidden)
+    parent = facts[depth - 1]
+    if depth < MAX_ANCESTORS:  # the whole stack is the window: extend the parent's facts
+        return _Facts(
+            tokens, hidden,
+            parent.ancestors + (element.element_id,),
             parent.ancestor_tags if tag in parent.ancestor_tags else parent.ancestor_tags | {tag},
             parent.attr_tokens if tokens <= parent.attr_tokens else parent.attr_tokens | tokens,
             parent.any_hidden or hidden,
         )  # fmt: skip
     # deeper: the outermost element leaves the window, so its facts are recomputed from the window
-    window = stack[1 - MAX_ANCESTORS :]
-    return _Open(
-        node, tag, tokens, hidden, block,
-        parent.ancestors[1:] + (element_id,),
-        frozenset(e.tag for e in window) | {tag},
-        frozenset().union(tokens, *(e.tokens for e in window)),
-        hidden or any(e.hidden for e in window),
+    window = range(depth + 1 - MAX_ANCESTORS, depth)
+    return _Facts(
+        tokens, hidden,
+        parent.ancestors[1:] + (element.element_id,),
+        frozenset(stack[i].tag for i in window) | {tag},
+        frozenset().union(tokens, *(facts[i].tokens for i in window)),
+        hidden or any(facts[i].hidden for i in window),
     )  # fmt: skip
 
 
@@ -159,14 +181,14 @@ class _LineBuilder:
             self.anchors.append(anchor[0])
             self.links.append((stripped, anchor[1]))
 
-    def flush(self, stack: list[_Open]) -> None:
+    def flush(self, stack: list[_Open], facts: list[_Facts | None]) -> None:
         if not self.parts:
             return
         text = " ".join("".join(self.parts).split())
         if text:
             if stack:
-                top = stack[-1]
-                context = (top.block_tag, top.ancestors, top.ancestor_tags, top.attr_tokens, top.any_hidden)
+                top = _facts(stack, facts)
+                context = (stack[-1].block_tag, top.ancestors, top.ancestor_tags, top.attr_tokens, top.any_hidden)
             else:
                 context = ("", (), frozenset(), _NO_TOKENS, False)
             block_tag, ancestors, ancestor_tags, attr_tokens, hidden = context
@@ -196,6 +218,7 @@ def segment_html(html: str, url: str | None = None, id: str | None = None, max_l
     tree = LexborHTMLParser(html)
     builder = _LineBuilder()
     stack: list[_Open] = []  # open elements, outermost first
+    facts: list[_Facts | None] = []  # their facts, None until a line needs them
     anchors: list[tuple[int, str] | None] = [None]
     next_id = 0
     limit = float("inf") if max_lines is None else max_lines
@@ -203,10 +226,11 @@ def segment_html(html: str, url: str | None = None, id: str | None = None, max_l
     def close() -> None:
         tag = stack[-1].tag
         if tag in BLOCK_TAGS:
-            builder.flush(stack)
+            builder.flush(stack, facts)
         if tag == "a":
             anchors.pop()
         stack.pop()
+        facts.pop()
 
     # Depth-first walk along first-child / next-sibling pointers: no recursion, and no list of
     # children per element. Only entered elements are descended into, so the parent of every
@@ -218,11 +242,13 @@ def segment_html(html: str, url: str | None = None, id: str | None = None, max_l
             builder.add(node.text_content or "", anchors[-1])
         elif not (tag is None or tag.startswith(("-", "!", "_")) or tag in SKIP_TAGS):
             if tag in BLOCK_TAGS:
-                builder.flush(stack)
+                builder.flush(stack, facts)
             if tag != "br" and tag != "hr":
                 attrs = node.attributes
                 next_id += 1
-                stack.append(_open(stack, node, tag, next_id, attrs))
+                block = tag if tag in BLOCK_TAGS else (stack[-1].block_tag if stack else "")
+                stack.append(_Open(node, tag, next_id, attrs, block))
+                facts.append(None)
                 if tag == "a":
                     anchors.append((next_id, attrs.get("href") or ""))
                 child = node.first_child
@@ -241,7 +267,7 @@ def segment_html(html: str, url: str | None = None, id: str | None = None, max_l
                 break
             node = stack[-1].node
             close()
-    builder.flush(stack)
+    builder.flush(stack, facts)
     page = Page(lines=builder.lines, source="html", url=url, id=id, meta=_page_meta(tree))
     if len(page.lines) > limit:
         del page.lines[max_lines:]
