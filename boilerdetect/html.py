@@ -36,16 +36,20 @@ _NO_TOKENS: frozenset = frozenset()
 
 
 def _attr_tokens(attrs: dict) -> frozenset:
-    values = (attrs.get("class"), attrs.get("id"), attrs.get("role"))
-    return _NO_TOKENS if values == (None, None, None) else _tokens(values)
+    tokens = _NO_TOKENS
+    for name in ("class", "id", "role"):
+        if value := attrs.get(name):
+            tokens = tokens | _tokens(value) if tokens else _tokens(value)
+    return tokens
 
 
-@lru_cache(maxsize=8192)  # pages of a site repeat the same class strings over and over
-def _tokens(values: tuple[str | None, ...]) -> frozenset:
-    raw = " ".join(v for v in values if v)
-    lower = raw.lower()
-    if lower != raw:  # split camelCase words first (only possible when there are capitals)
-        lower = _CAMEL.sub(" ", raw).lower()
+# Cached per attribute value, not per element: class strings recur (on a page and across a site's
+# pages) even where ids are unique. The tokens of a class, id and role joined are the union of theirs.
+@lru_cache(maxsize=16384)
+def _tokens(value: str) -> frozenset:
+    lower = value.lower()
+    if lower != value:  # split camelCase words first (only possible when there are capitals)
+        lower = _CAMEL.sub(" ", value).lower()
     # generated ids and hashes ("elementor-1243", "c0adf900") carry no meaning: keep alphabetic words
     return frozenset(_ALPHA_TOKEN.findall(lower))
 

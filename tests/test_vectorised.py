@@ -153,3 +153,19 @@ def test_lines_matching_a_word_alternation_agree_with_finditer():
         starts = np.concatenate([[0], np.cumsum([len(t) + 1 for t in texts])[:-1]])
         for pattern in (BOILERPLATE_WORDS, DATE):
             assert np.array_equal(_lines_matching(pattern, joined, starts), _matches_per_line(pattern, joined, starts) > 0)
+
+
+def test_class_id_role_tokens_per_value_are_those_of_the_joined_values():
+    from boilerdetect.html import _ALPHA_TOKEN, _CAMEL, _attr_tokens
+
+    def joined_tokens(values):
+        raw = " ".join(v for v in values if v)
+        lower = raw.lower() if raw.lower() == raw else _CAMEL.sub(" ", raw).lower()
+        return frozenset(_ALPHA_TOKEN.findall(lower))
+
+    values = [None, "", "main-nav", "postBody", "ÉtéMenu x9", "elementor-1243 c0adf900", "navBar HEADER", "a"]
+    for cls in values:
+        for id_ in values:
+            for role in values[:4]:
+                attrs = {k: v for k, v in (("class", cls), ("id", id_), ("role", role)) if v is not None}
+                assert _attr_tokens(attrs) == joined_tokens((cls, id_, role)), attrs
