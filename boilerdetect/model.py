@@ -346,9 +346,7 @@ class Detector:
             while batch := list(islice(it, batch_size)):
                 yield from self.predict_records(batch, explain, *limits, profile)
             return
-        # spawn, not fork: forking after OpenMP (used by the trees) has started can deadlock the child
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(self, profile)) as pool:
+        with ProcessPoolExecutor(n_jobs, mp_context=_worker_context(), initializer=_init_worker, initargs=(self, profile)) as pool:
             pending = []
             chunk = max(1, batch_size // n_jobs)
             while True:
@@ -357,6 +355,24 @@ class Detector:
                 if not pending:
                     return
                 yield from _unpack(pending.pop(0).result())
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """How worker processes start: forked from a server process that imported this package once.
+
+    Not forked from this process: forking after OpenMP (used by the trees) has started can deadlock
+    the child. A spawned worker imports scikit-learn & co. itself (~2 s of CPU each, on the cores
+    the other workers predict on); the forkserver, a fresh process that only imports, pays that
+    once per process (later pools reuse it) and forks workers that are ready at once. Spawn where
+    there is no forkserver (Windows, macOS spawn-only setups).
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    # "__main__" is the default preload (the main script, imported once rather than per worker);
+    # this only takes effect if the forkserver of this process has not started yet
+    ctx.set_forkserver_preload(["__main__", __name__])
+    return ctx
 
 
 _WORKER: Detector | None = None
