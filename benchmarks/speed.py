@@ -141,10 +141,40 @@ def stage_profile(detector, records: list[dict], source: str) -> dict[str, tuple
     return {stage: (wall[stage], cpu[stage]) for stage in STAGES}
 
 
+WORKER_PEAK_MB = [0.0]  # largest peak RSS of a worker process seen by jobs_rate
+
+
+def _workers_peak_mb() -> float:
+    """The largest peak RSS (VmHWM) among the live worker processes, in MB.
+
+    Workers are forked by multiprocessing's forkserver (not our children, so not in
+    RUSAGE_CHILDREN) or spawned by this process; the forkserver itself is no worker.
+    """
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    parents, peak = {str(os.getpid()), str(server)}, 0.0
+    for pid in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not pid.isdigit() or pid == str(server):
+            continue
+        try:
+            with open(f"/proc/{pid}/status") as fh:
+                status = dict(line.split(":", 1) for line in fh if ":" in line)
+        except OSError:
+            continue
+        if status.get("PPid", "").strip() in parents and "VmHWM" in status:
+            peak = max(peak, int(status["VmHWM"].split()[0]) / 1024)
+    return peak
+
+
 def jobs_rate(detector, records: list[dict], n_jobs: int) -> tuple[float, float]:
     """(seconds, pages/s) of predict_many(n_jobs) over the records, start-up included."""
     t0 = time.perf_counter()
-    n = sum(1 for _ in detector.predict_many(records, n_jobs=n_jobs, batch_size=64))
+    n = 0
+    for _ in detector.predict_many(records, n_jobs=n_jobs, batch_size=64):
+        n += 1
+        if n_jobs > 1 and n == len(records):  # the workers are still alive: note their peak memory
+            WORKER_PEAK_MB[0] = max(WORKER_PEAK_MB[0], _workers_peak_mb())
     dt = time.perf_counter() - t0
     return dt, n / dt
 
@@ -213,8 +243,12 @@ def main() -> None:
 
     if not args.skip_jobs:
         many = list(islice(cycle(html_records), args.jobs_pages))
+        # the first pool of a process may cost more to start than later ones (the forkserver that
+        # forks the workers imports the package once per process): the runs below are later ones
+        first_startup, _ = jobs_rate(detector, many[:1], 2)
         startup, _ = jobs_rate(detector, many[:1], 2)
-        print(f"\npredict_many on {len(many)} HTML pages, batch_size=64 (start-up of 2 workers, each loading the model: {startup:.1f} s):")
+        print(f"\npredict_many on {len(many)} HTML pages, batch_size=64 (start-up of the workers, each loading the model: "
+              f"{startup:.1f} s; {first_startup:.1f} s for the first pool of a process):")
         results = {}
         for n_jobs in (1, 2):
             results[n_jobs] = jobs_rate(detector, many, n_jobs)
@@ -223,12 +257,13 @@ def main() -> None:
             print(f"  --jobs {n_jobs}: {total:7.2f} s  {pps:7.1f} pages/s  ({len(many) / net:.1f} pages/s without the start-up)")
         ratio = results[2][1] / results[1][1]
         net_ratio = (results[1][0]) / max(results[2][0] - startup, 1e-9)
-        print(f"target jobs-2 >= {TARGETS['jobs']}x jobs-1: {ratio:.2f}x with start-up, {net_ratio:.2f}x without  "
-              f"{'met' if ratio >= TARGETS['jobs'] else 'NOT met'}")
+        cold_ratio = results[1][0] / (results[2][0] - startup + first_startup)
+        print(f"target jobs-2 >= {TARGETS['jobs']}x jobs-1: {ratio:.2f}x with start-up, {net_ratio:.2f}x without, "
+              f"{cold_ratio:.2f}x with a first pool's start-up  {'met' if ratio >= TARGETS['jobs'] else 'NOT met'}")
 
     # ru_maxrss is in kilobytes on Linux; children: the largest worker process of the --jobs runs
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    workers = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, WORKER_PEAK_MB[0])
     print(f"\npeak memory: this process {own:.0f} MB (holds all {len(html_records)} pages and their text), "
           f"largest worker {workers:.0f} MB")
 

@@ -6,6 +6,7 @@ one for plain-text pages (text features only) — and picks by ``Page.source``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -24,7 +25,7 @@ from sklearn.exceptions import InconsistentVersionWarning
 import numpy as np
 
 from .classifier import LineClassifier, one_openmp_thread
-from .document import LABELS, Page
+from .document import LABELS, Line, Page
 from .features import HTML_FEATURE_NAMES, TEXT_FEATURE_NAMES, featurize, region_keys
 from .nesting import MAX_DEPTH
 from .profile import SiteProfile
@@ -345,9 +346,7 @@ class Detector:
             while batch := list(islice(it, batch_size)):
                 yield from self.predict_records(batch, explain, *limits, profile)
             return
-        # spawn, not fork: forking after OpenMP (used by the trees) has started can deadlock the child
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(self, profile)) as pool:
+        with ProcessPoolExecutor(n_jobs, mp_context=_worker_context(), initializer=_init_worker, initargs=(self, profile)) as pool:
             pending = []
             chunk = max(1, batch_size // n_jobs)
             while True:
@@ -355,7 +354,25 @@ class Detector:
                     pending.append(pool.submit(_worker_predict, batch, explain, limits))
                 if not pending:
                     return
-                yield from pending.pop(0).result()
+                yield from _unpack(pending.pop(0).result())
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """How worker processes start: forked from a server process that imported this package once.
+
+    Not forked from this process: forking after OpenMP (used by the trees) has started can deadlock
+    the child. A spawned worker imports scikit-learn & co. itself (~2 s of CPU each, on the cores
+    the other workers predict on); the forkserver, a fresh process that only imports, pays that
+    once per process (later pools reuse it) and forks workers that are ready at once. Spawn where
+    there is no forkserver (Windows, macOS spawn-only setups).
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    # "__main__" is the default preload (the main script, imported once rather than per worker);
+    # this only takes effect if the forkserver of this process has not started yet
+    ctx.set_forkserver_preload(["__main__", __name__])
+    return ctx
 
 
 _WORKER: Detector | None = None
@@ -367,8 +384,56 @@ def _init_worker(detector: Detector, profile: SiteProfile | None) -> None:
     _WORKER, _WORKER_PROFILE = detector, profile
 
 
-def _worker_predict(batch: list[dict], explain: int, limits: tuple[int | None, int | None]) -> list[Result]:
-    return _WORKER.predict_records(batch, explain, *limits, _WORKER_PROFILE)
+def _worker_predict(batch: list[dict], explain: int, limits: tuple[int | None, int | None]) -> list:
+    return _pack(_WORKER.predict_records(batch, explain, *limits, _WORKER_PROFILE))
+
+
+# --- results from the workers --------------------------------------------------------------------
+# Pickled as they are, a batch's Results cost the main process (which shares the cores with the
+# workers) more to unpickle than a tenth of what the workers spent predicting them: one state dict
+# per line, and thousands of frozensets (ancestor tags, class tokens) rebuilt and re-hashed although
+# most are equal to another line's. So a worker sends each page's lines as one column per Line
+# field, with equal frozensets made the same object first (pickle then writes each once). Nothing
+# is dropped: the main process rebuilds equal Lines (their facts included, for library users).
+
+_LINE_FIELDS = tuple(f.name for f in dataclasses.fields(Line))
+_SHARED_FIELDS = ("ancestor_tags", "attr_tokens")  # frozensets that recur across a page's lines
+
+
+def _pack(results: list[Result]) -> list:
+    """``results`` for the trip to the main process: ``(lines as columns or None, Result)`` pairs.
+
+    A result keeps its lines as they are (column ``None``) unless every line is a plain
+    :class:`Line` with exactly the dataclass fields (a subclass or an extra attribute would not
+    survive the columns).
+    """
+    same: dict = {}
+    fields = set(_LINE_FIELDS)
+    packed = []
+    for res in results:
+        lines = res.lines
+        if not lines or not all(type(line) is Line and line.__dict__.keys() == fields for line in lines):
+            packed.append((None, res))
+            continue
+        dicts = [line.__dict__ for line in lines]
+        columns = []
+        for name in _LINE_FIELDS:
+            column = [d[name] for d in dicts]
+            if name in _SHARED_FIELDS:
+                column = [same.setdefault(v, v) for v in column]
+            columns.append(column)
+        packed.append((columns, dataclasses.replace(res, lines=[])))
+    return packed
+
+
+def _unpack(packed: list) -> list[Result]:
+    """The results :func:`_pack` packed, with lines equal to the worker's."""
+    results = []
+    for columns, res in packed:
+        if columns is not None:
+            res.lines = [Line(*values) for values in zip(*columns)]  # __init__ only assigns the fields
+        results.append(res)
+    return results
 
 
 def _page(

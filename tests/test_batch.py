@@ -5,11 +5,13 @@ import json
 import os
 import stat
 import threading
+from dataclasses import dataclass
 
 import pytest
 from typer.testing import CliRunner
 
 from boilerdetect.cli import app
+from boilerdetect.document import Line
 from boilerdetect.model import Detector
 
 from conftest import make_article, make_text_article
@@ -64,6 +66,58 @@ def test_predict_many_small_batches_in_order(tiny_detector):
     got = list(tiny_detector.predict_many(iter(records), n_jobs=2, batch_size=3))
     assert [r.id for r in got] == [r["id"] for r in records]
     assert got[7].error and all(r.error is None for i, r in enumerate(got) if i != 7)
+
+
+@dataclass
+class Marked(Line):
+    mark: str = ""
+
+
+def test_worker_results_equal_in_process_ones(tiny_detector):
+    # workers send lines packed as columns (model._pack): the main process must rebuild the very same
+    # Results, segmentation facts included, and so the same records, related links and explanations
+    records = [{"id": f"h{i}", "url": f"https://s.example/{i}", "html": make_article(i)[0]} for i in range(12)]
+    records += jsonl_records(6) + [{"id": "bad", "html": 3}, "not a dict"]
+    for explain in (0, 2):
+        alone = list(tiny_detector.predict_many(records, batch_size=8, explain=explain))
+        workers = list(tiny_detector.predict_many(records, n_jobs=2, batch_size=8, explain=explain))
+        assert workers == alone
+        assert [r.to_record() for r in workers] == [r.to_record() for r in alone]
+        assert any(r.related_links for r in alone)
+        assert all(r.explanations for r in workers[:-2]) == bool(explain)
+        lines = [line for r in workers for line in r.lines]
+        assert any(line.ancestors and line.attr_tokens and line.links for line in lines)
+
+
+def test_pack_round_trip_keeps_lines_and_related_links():
+    import pickle
+
+    from boilerdetect.model import _pack, _unpack
+    from boilerdetect.result import Result
+
+    tags, tokens = frozenset({"html", "body", "aside", "ul", "li"}), frozenset({"related", "posts"})
+    lines = [
+        Line("Latest articles", tag="h3", ancestors=(1, 2, 3), ancestor_tags=tags, attr_tokens=tokens, label="related", score=0.1),
+        Line("A headline", tag="li", link_chars=10, n_links=1, links=(("A headline", "/a"),), depth=5,
+             ancestors=(1, 2, 3, 4), ancestor_tags=frozenset(tags), attr_tokens=frozenset(tokens), label="related", score=0.2),
+        Line("Hidden", hidden=True, label="boilerplate", score=0.0),
+    ]  # fmt: skip
+
+    odd = Line("extra attribute", label="content", score=1.0)
+    odd.note = "kept"
+    results = [
+        Result(lines=lines, id="a", url="https://s.example/x/", truncated={"kept_lines": 3}),
+        Result(id="b", error="bad"),
+        Result(lines=[Marked("subclass", label="content", score=0.9, mark="m")], id="c"),
+        Result(lines=[odd], id="d"),
+    ]
+    back = _unpack(pickle.loads(pickle.dumps(_pack(results))))
+    assert back == results and [type(l) for r in back for l in r.lines] == [type(l) for r in results for l in r.lines]
+    assert back[0].related_links == results[0].related_links == [
+        {"heading": "Latest articles", "items": [{"text": "A headline", "url": "https://s.example/a"}]}
+    ]
+    assert back[3].lines[0].note == "kept" and back[2].lines[0].mark == "m"
+    assert [r.to_record() for r in back] == [r.to_record() for r in results]
 
 
 def test_output_dir_one_file_per_input(model, tmp_path):
