@@ -58,16 +58,6 @@ BOILERPLATE_WORDS = re.compile(  # matched against lower-cased text
     r"comments?\b|reply|posted by|written by|contact us|about us|home\b|"
     r"impressum|datenschutz|mentions légales|politique de|aviso legal|política de",
 )
-RELATED_WORDS = re.compile(  # headings of lists of other articles, matched against lower-cased text
-    r"related|latest|recent|more from|more on |more stories|more articles|more news|more like this|"
-    r"you may also|you might also|may also like|most read|most popular|most viewed|popular|recommended|"
-    r"read also|also read|read more|read next|see also|trending|top stories|further reading|don't miss|"
-    r"editor's pick|editors' pick|similar|other articles|other news|other stories|"
-    r"lire aussi|à lire|voir aussi|sur le même sujet|auch interessant|mehr zum thema|weitere artikel|"
-    r"das könnte|leer más|lee también|te puede interesar|relacionad|potrebbe interessarti|leggi anche|"
-    r"correlati|leia também|veja também|lees ook|meer nieuws|читайте также|похожие|czytaj także|"
-    r"zobacz też|läs också|ilgili haber|baca juga|berita terkait",
-)
 DATE = re.compile(
     r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b|\b\d{1,2}:\d{2}\b|"
     r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}\b|"
@@ -222,26 +212,17 @@ TEASER_FEATURES = {
     "heads_teaser_run": "short link-free line directly above a run of >= 3 teaser lines",
     "template_teasers": "share of the lines with this line's tag and class tokens that are teasers",
 }
-# Plain text only: what markup would otherwise say about a page's layout. (Measured on HTML pages,
-# where markup already says it, they lowered word-F1 on two folds of two, so HTML pages go without.)
-PLAIN_FEATURES = {
-    "to_first_sentence": "log(1 + lines down to the first sentence-like line), 0 from it on (a headline sits just above)",
-    "related_words": "a short line (< 80 characters) naming other articles (related, latest, read also... 14 languages)",
-    "page_list_share": "share of the page's lines in headline runs of >= 3 (pages that are lists)",
-    "headline_run_share": "share of the page's words in the line's headline run (a list that is the page)",
-}
 
 PROFILE_FEATURES = {  # NaN without a profile, or when it knows no other page of the line's host
     "site_page_fraction": "share of the host's other profiled pages containing this normalised line",
     "site_pages_seen": "log(1 + the host's other profiled pages)",
 }
 
-# Column order: text pages LINE, PAGE, CONTEXT, LIST, PLAIN, PROFILE; HTML pages LINE, PAGE, CONTEXT, LIST,
-# MARKUP, TEASER, PROFILE. The first four families are shared (BASE_FEATURE_NAMES).
-BASE_FEATURES = LINE_FEATURES | PAGE_FEATURES | CONTEXT_FEATURES | LIST_FEATURES
-BASE_FEATURE_NAMES = tuple(BASE_FEATURES)
-TEXT_FEATURES = BASE_FEATURES | PLAIN_FEATURES | PROFILE_FEATURES
-HTML_FEATURES = BASE_FEATURES | MARKUP_FEATURES | TEASER_FEATURES | PROFILE_FEATURES
+# Column order: text pages LINE, PAGE, CONTEXT, LIST, PROFILE; HTML pages add MARKUP and TEASER before PROFILE.
+TEXT_FEATURES = LINE_FEATURES | PAGE_FEATURES | CONTEXT_FEATURES | LIST_FEATURES | PROFILE_FEATURES
+HTML_FEATURES = (
+    LINE_FEATURES | PAGE_FEATURES | CONTEXT_FEATURES | LIST_FEATURES | MARKUP_FEATURES | TEASER_FEATURES | PROFILE_FEATURES
+)
 TEXT_FEATURE_NAMES = tuple(TEXT_FEATURES)
 HTML_FEATURE_NAMES = tuple(HTML_FEATURES)
 
@@ -499,12 +480,15 @@ def _title_words(page: Page) -> frozenset:
     return frozenset(w.lower() for w in _WORD.findall(title)) - STOPWORDS
 
 
-def base_features(page: Page) -> np.ndarray:
-    """Line, page, context and list features, shared by text and HTML pages; shape (n_lines, len(BASE_FEATURE_NAMES)), float32."""
+_TEXT_ONLY = len(TEXT_FEATURES) - len(PROFILE_FEATURES)
+
+
+def text_features(page: Page) -> np.ndarray:
+    """Line, page, context and list features; shape (n_lines, len(TEXT_FEATURE_NAMES) - len(PROFILE_FEATURES)), float32."""
     texts = page.texts
     n = len(texts)
     if n == 0:
-        return np.zeros((0, len(BASE_FEATURES)), dtype=np.float32)
+        return np.zeros((0, _TEXT_ONLY), dtype=np.float32)
     title_words = _title_words(page)
     line = _line_features(texts, title_words)
     col = {name: line[:, i] for i, name in enumerate(LINE_FEATURES)}
@@ -522,7 +506,7 @@ def base_features(page: Page) -> np.ndarray:
     total = chars.sum()
     idx = np.arange(n, dtype=float)
     words = np.expm1(col["log_words"])
-    sentence_like = _sentences(words, col["ends_terminal"])
+    sentence_like = (words >= 10) & (col["ends_terminal"] > 0)
     span = np.flatnonzero(sentence_like)
     in_span = (idx >= span[0]) & (idx <= span[-1]) if len(span) else np.zeros(n, bool)
     density = window_mean(words * (col["stopword_ratio"] + 0.1), 5)
@@ -566,25 +550,15 @@ def _heads_run(run: np.ndarray, candidate: np.ndarray, min_run: int = 3) -> np.n
     return candidate & (run == 0) & (following >= min_run)
 
 
-def _sentences(words: np.ndarray, ends_terminal: np.ndarray) -> np.ndarray:
-    """Sentence-like lines: >= 10 words ending with sentence punctuation."""
-    return (words >= 10) & (ends_terminal > 0)
-
-
-def _headlines(words: np.ndarray, ends_terminal: np.ndarray) -> np.ndarray:
-    """Headline-like lines: 4-20 words, no sentence punctuation at the end."""
-    return (words >= 4) & (words <= 20) & (ends_terminal == 0)
-
-
 def list_features(base: np.ndarray) -> np.ndarray:
-    """LIST_FEATURES from the other base features of a page (``base``: columns in BASE_FEATURE_NAMES order)."""
+    """LIST_FEATURES from the other text features of a page (``base``: columns in TEXT_FEATURE_NAMES order)."""
     n = len(base)
     if n == 0:
         return np.zeros((0, len(LIST_FEATURES)), dtype=np.float32)
-    col = lambda name: base[:, BASE_FEATURE_NAMES.index(name)].astype(float)  # noqa: E731
+    col = lambda name: base[:, TEXT_FEATURE_NAMES.index(name)].astype(float)  # noqa: E731
     words = np.expm1(col("log_words"))
     unpunctuated = col("ends_terminal") == 0
-    headline = _headlines(words, col("ends_terminal"))
+    headline = (words >= 4) & (words <= 20) & unpunctuated
     lo, hi = _run_bounds(headline)
     run = (hi - lo + 1) * headline  # as _run_length, from the bounds already at hand
     pos = np.where(headline, (np.arange(n) - lo) / np.maximum(hi - lo, 1), 0.0)
@@ -597,27 +571,6 @@ def list_features(base: np.ndarray) -> np.ndarray:
     return np.column_stack([np.log1p(run), pos, np.log1p(pairs), heads, below]).astype(np.float32)
 
 
-def plain_features(page: Page, base: np.ndarray) -> np.ndarray:
-    """PLAIN_FEATURES of a plain-text page from its base features; shape (n_lines, len(PLAIN_FEATURES)), float32."""
-    n = len(base)
-    if n == 0:
-        return np.zeros((0, len(PLAIN_FEATURES)), dtype=np.float32)
-    col = lambda name: base[:, BASE_FEATURE_NAMES.index(name)].astype(float)  # noqa: E731
-    words = np.expm1(col("log_words"))
-    sentence = np.flatnonzero(_sentences(words, col("ends_terminal")))
-    to_first = np.log1p(np.maximum((sentence[0] if len(sentence) else n) - np.arange(n), 0))
-    texts = page.texts
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
-    starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
-    related = _lines_matching(RELATED_WORDS, "\n".join(texts).lower(), starts) & (lengths < 80)
-    headline = _headlines(words, col("ends_terminal"))
-    lo, hi = _run_bounds(headline)
-    cum = np.concatenate([[0.0], np.cumsum(words)])
-    run_share = np.where(headline, (cum[hi + 1] - cum[lo]) / max(cum[-1], 1.0), 0.0)
-    page_share = np.full(n, ((hi - lo + 1) * headline >= 3).mean())
-    return np.column_stack([to_first, related, page_share, run_share]).astype(np.float32)
-
-
 def teaser_features(page: Page, base: np.ndarray) -> np.ndarray:
     """TEASER_FEATURES of an HTML page; shape (n_lines, len(TEASER_FEATURES)), float32."""
     lines = page.lines
@@ -625,7 +578,7 @@ def teaser_features(page: Page, base: np.ndarray) -> np.ndarray:
     if n == 0:
         return np.zeros((0, len(TEASER_FEATURES)), dtype=np.float32)
     teaser = np.array([is_teaser(l) for l in lines], dtype=bool)
-    words = np.expm1(base[:, BASE_FEATURE_NAMES.index("log_words")].astype(float))
+    words = np.expm1(base[:, TEXT_FEATURE_NAMES.index("log_words")].astype(float))
     lo, hi = _run_bounds(teaser)
     run = (hi - lo + 1) * teaser  # as _run_length, from the bounds already at hand
     cum = np.concatenate([[0.0], np.cumsum(words)])
@@ -669,7 +622,7 @@ def _attr_row(tokens: frozenset) -> tuple[bool, ...]:
 def markup_features(page: Page, base: np.ndarray) -> np.ndarray:
     """Markup features of an HTML page; shape (n_lines, len(MARKUP_FEATURES)), float32.
 
-    ``base`` is :func:`base_features` of the same page (its word counts are reused).
+    ``base`` is :func:`text_features` of the same page (its word counts are reused).
     """
     lines = page.lines
     n = len(lines)
@@ -678,8 +631,8 @@ def markup_features(page: Page, base: np.ndarray) -> np.ndarray:
     chars = np.array([len(l.text) for l in lines], dtype=float)
     link = np.array([l.link_chars for l in lines], dtype=float) / chars
     depth = np.array([l.depth for l in lines], dtype=float)
-    log_words = base[:, BASE_FEATURE_NAMES.index("log_words")].astype(float)
-    terminal = base[:, BASE_FEATURE_NAMES.index("ends_terminal")].astype(float)
+    log_words = base[:, TEXT_FEATURE_NAMES.index("log_words")].astype(float)
+    terminal = base[:, TEXT_FEATURE_NAMES.index("ends_terminal")].astype(float)
 
     body = page.meta.get("article_body")
     body_words = frozenset(w.lower() for w in _WORD.findall(body)) if body else frozenset()
@@ -781,11 +734,8 @@ def featurize(page: Page, profile=None) -> np.ndarray:
     ``profile`` (a :class:`~boilerdetect.profile.SiteProfile`, optional) fills the last two
     columns, :data:`PROFILE_FEATURES`.
     """
-    base = base_features(page)
-    if page.source == "html":
-        parts = [base, markup_features(page, base), teaser_features(page, base)]
-    else:
-        parts = [base, plain_features(page, base)]
+    base = text_features(page)
+    parts = [base] if page.source != "html" else [base, markup_features(page, base), teaser_features(page, base)]
     return np.hstack(parts + [profile_features(page, profile)])
 
 

@@ -3,7 +3,6 @@ import numpy as np
 from boilerdetect.features import (
     HTML_FEATURE_NAMES,
     HTML_FEATURES,
-    PLAIN_FEATURES,
     TEXT_FEATURE_NAMES,
     feature_names,
     featurize,
@@ -70,36 +69,3 @@ def test_markup_features():
     assert col(X, "attr_nav", "html")[0] == 1 and col(X, "attr_content", "html")[2] == 1
     assert col(X, "in_footer", "html").tolist() == [0, 0, 0, 1]
     assert col(X, "tag_h2_h3", "html")[1] == 1 and col(X, "tag_p", "html")[2] == 1
-
-
-HEADLINES = [f"Council approves the new budget for district {k} this spring" for k in range(5)]
-
-
-def test_related_words_name_lists_of_articles_only_on_short_lines():
-    lines = ["Latest articles", "Lire aussi", "Weitere Artikel zum Thema", "Contact", "Most popular"]
-    lines.append("The related findings were published in a long report by the council last week, said the mayor.")
-    X = featurize(text_page("\n".join(lines)))
-    assert col(X, "related_words").tolist() == [1, 1, 1, 0, 1, 0]
-
-
-def test_to_first_sentence_counts_down_to_the_body():
-    body = "The council met on Monday and approved the budget for the coming year after a long debate."
-    X = featurize(text_page("\n".join(["Menu", "Budget approved", "12 May 2024", body, "Short", body])))
-    assert np.allclose(col(X, "to_first_sentence"), np.log1p([3, 2, 1, 0, 0, 0]))
-
-
-def test_list_shares_tell_a_list_page_from_an_article_with_a_list():
-    article = ["The council met on Monday and approved the budget for the coming year after a long debate."] * 4
-    listing = featurize(text_page("\n".join(["News"] + HEADLINES)))
-    mixed = featurize(text_page("\n".join(article + ["More news"] + HEADLINES)))
-    assert col(listing, "page_list_share")[0] == 5 / 6 and col(mixed, "page_list_share")[0] == 5 / 10
-    # the list holds nearly all of the listing page's words, under half of the article page's
-    assert col(listing, "headline_run_share")[1] > 0.9 and 0.2 < col(mixed, "headline_run_share")[-1] < 0.5
-    assert col(listing, "headline_run_share")[0] == 0  # the heading is not in the run
-
-
-
-def test_plain_features_are_for_plain_text_only():
-    page = segment_html("<html><body><h1>Latest articles</h1><p>Some words here.</p></body></html>")
-    assert not set(PLAIN_FEATURES) & set(HTML_FEATURE_NAMES) and set(PLAIN_FEATURES) <= set(TEXT_FEATURE_NAMES)
-    assert featurize(page).shape == (2, len(HTML_FEATURE_NAMES))
