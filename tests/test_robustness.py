@@ -304,7 +304,7 @@ def test_library_predict_reports_truncation(tiny_detector):
     assert res[0].truncated == {"kept_lines": 5} and res[1].truncated is None
     # worker processes (-j N) get the limits with every batch
     model._init_worker(tiny_detector, None)
-    res = model._worker_predict([{"text": "a\nb\nc"}], 0, (None, 2))
+    res = model._unpack(model._worker_predict([{"text": "a\nb\nc"}], 0, (None, 2)))
     assert res[0].truncated == {"kept_lines": 2}
 
 
