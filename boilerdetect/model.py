@@ -297,17 +297,14 @@ class Detector:
         """
         pages, slots, results = [], [], []
         for record in records:
-            rid = record.get("id") if isinstance(record, dict) else None
-            url = record.get("url") if isinstance(record, dict) and isinstance(record.get("url"), str) else None
             try:
                 pages.append(page_from_record(record, max_page_bytes, max_page_lines, MAX_DEPTH))
                 slots.append(len(results))
                 results.append(None)
             except (ValueError, RecursionError, MemoryError) as exc:
-                results.append(Result(id=None if rid is None else str(rid), url=url, error=str(exc) or type(exc).__name__))
+                results.append(Result.failed(record, str(exc) or type(exc).__name__))
             except Exception as exc:  # a parser failure nobody foresaw still only fails its own record
-                error = f"cannot read the page: {type(exc).__name__}: {exc}"
-                results.append(Result(id=None if rid is None else str(rid), url=url, error=error))
+                results.append(Result.failed(record, f"cannot read the page: {type(exc).__name__}: {exc}"))
         run = partial(self.explain_pages, top_k=explain, profile=profile) if explain > 0 else partial(self.predict_pages, profile=profile)
         try:
             labelled = run(pages)

@@ -25,6 +25,13 @@ class Result:
     explanations: list[list] | None = None
     truncated: dict | None = None
 
+    @classmethod
+    def failed(cls, record, error: str) -> "Result":
+        """The error result of an input record: with its id and url wherever they can be read."""
+        rid = record.get("id") if isinstance(record, dict) else None
+        url = record.get("url") if isinstance(record, dict) else None
+        return cls(id=None if rid is None else str(rid), url=url if isinstance(url, str) else None, error=error)
+
     @property
     def content(self) -> str | None:
         """Main content: the content lines joined with newlines (None for a failed record)."""

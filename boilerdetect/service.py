@@ -256,10 +256,7 @@ def _predict_records(detector: Detector, records: list) -> tuple[list[Result], i
             results.extend(detector.predict_records([record]))
         except Exception as exc:
             failed += 1
-            rid = record.get("id") if isinstance(record, dict) else None
-            url = record.get("url") if isinstance(record, dict) and isinstance(record.get("url"), str) else None
-            err = f"internal error: {type(exc).__name__}: {exc}"
-            results.append(Result(id=None if rid is None else str(rid), url=url, error=err))
+            results.append(Result.failed(record, f"internal error: {type(exc).__name__}: {exc}"))
     return results, failed
 
 
