@@ -425,19 +425,20 @@ def window_mean(x: np.ndarray, w: int) -> np.ndarray:
     return (c[hi] - c[lo]) / span
 
 
-def _run_bounds(flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each i, the first and last index of the run of equal ``flag`` values that holds i."""
+def _runs(flag: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each i: the first and last index of the run of equal ``flag`` values that holds i, and
+    the length of that run where ``flag`` is True (0 elsewhere)."""
     n = len(flag)
     starts = np.flatnonzero(np.concatenate([[True], flag[1:] != flag[:-1]]))
     ends = np.concatenate([starts[1:], [n]]) - 1
     lengths = ends - starts + 1
-    return np.repeat(starts, lengths), np.repeat(ends, lengths)
+    lo, hi = np.repeat(starts, lengths), np.repeat(ends, lengths)
+    return lo, hi, (hi - lo + 1) * flag
 
 
 def _run_length(flag: np.ndarray) -> np.ndarray:
     """For each i, the length of the run of equal ``flag`` values that holds i (0 where flag is False)."""
-    lo, hi = _run_bounds(flag)
-    return (hi - lo + 1) * flag
+    return _runs(flag)[2]
 
 
 def _ids(keys: Iterable[Hashable]) -> np.ndarray:
@@ -559,8 +560,7 @@ def list_features(base: np.ndarray) -> np.ndarray:
     words = np.expm1(col("log_words"))
     unpunctuated = col("ends_terminal") == 0
     headline = (words >= 4) & (words <= 20) & unpunctuated
-    lo, hi = _run_bounds(headline)
-    run = (hi - lo + 1) * headline  # as _run_length, from the bounds already at hand
+    lo, hi, run = _runs(headline)
     pos = np.where(headline, (np.arange(n) - lo) / np.maximum(hi - lo, 1), 0.0)
     pairs = _run_length(col("adjacent_dup") > 0)
     heads = _heads_run(run, (words <= 6) & (words >= 1) & unpunctuated)
@@ -571,22 +571,28 @@ def list_features(base: np.ndarray) -> np.ndarray:
     return np.column_stack([np.log1p(run), pos, np.log1p(pairs), heads, below]).astype(np.float32)
 
 
-def teaser_features(page: Page, base: np.ndarray) -> np.ndarray:
-    """TEASER_FEATURES of an HTML page; shape (n_lines, len(TEASER_FEATURES)), float32."""
+def template_keys(page: Page) -> list[int]:
+    """Per line, a key shared by the lines of one template: the same block tag and class/id tokens."""
+    return [hash((l.tag, l.attr_tokens)) for l in page.lines]
+
+
+def teaser_features(page: Page, base: np.ndarray, templates: list[int]) -> np.ndarray:
+    """TEASER_FEATURES of an HTML page; shape (n_lines, len(TEASER_FEATURES)), float32.
+
+    ``base`` and ``templates`` are as in :func:`markup_features`.
+    """
     lines = page.lines
     n = len(lines)
     if n == 0:
         return np.zeros((0, len(TEASER_FEATURES)), dtype=np.float32)
     teaser = np.array([is_teaser(l) for l in lines], dtype=bool)
     words = np.expm1(base[:, TEXT_FEATURE_NAMES.index("log_words")].astype(float))
-    lo, hi = _run_bounds(teaser)
-    run = (hi - lo + 1) * teaser  # as _run_length, from the bounds already at hand
+    lo, hi, run = _runs(teaser)
     cum = np.concatenate([[0.0], np.cumsum(words)])
     run_words = np.where(teaser, (cum[hi + 1] - cum[lo]) / np.maximum(run, 1), 0.0)
     no_links = np.array([l.link_chars == 0 for l in lines], dtype=bool)
     heads = _heads_run(run, no_links & (words >= 1) & (words <= 8))
-    template_keys = [hash((l.tag, l.attr_tokens)) for l in lines]
-    tcount, tsum = _group_stats(template_keys, teaser[:, None].astype(float))
+    tcount, tsum = _group_stats(templates, teaser[:, None].astype(float))
     return np.column_stack([teaser, np.log1p(run), run_words, heads, tsum[:, 0] / tcount]).astype(np.float32)
 
 
@@ -619,10 +625,11 @@ def _attr_row(tokens: frozenset) -> tuple[bool, ...]:
     )
 
 
-def markup_features(page: Page, base: np.ndarray) -> np.ndarray:
+def markup_features(page: Page, base: np.ndarray, templates: list[int]) -> np.ndarray:
     """Markup features of an HTML page; shape (n_lines, len(MARKUP_FEATURES)), float32.
 
-    ``base`` is :func:`text_features` of the same page (its word counts are reused).
+    ``base`` is :func:`text_features` of the same page (its word counts are reused), ``templates``
+    its :func:`template_keys`.
     """
     lines = page.lines
     n = len(lines)
@@ -647,8 +654,7 @@ def markup_features(page: Page, base: np.ndarray) -> np.ndarray:
     anc_cols = _rows([l.ancestor_tags for l in lines], _ancestor_tag_row)
     attr_cols = _rows([l.attr_tokens for l in lines], _attr_row)
 
-    template_keys = [hash((l.tag, l.attr_tokens)) for l in lines]
-    tcount, tsum = _group_stats(template_keys, log_words[:, None])
+    tcount, tsum = _group_stats(templates, log_words[:, None])
 
     ancestors, n_ancestors = _ancestor_matrix(page)
     values = np.column_stack([np.ones(n), np.expm1(log_words), link * chars, chars, terminal])
@@ -720,9 +726,7 @@ def profile_features(page: Page, profile=None) -> np.ndarray:
     no other page of the host: the trees then take their learned no-profile branch.
     """
     n = len(page.lines)
-    if profile is None:
-        return np.full((n, len(PROFILE_FEATURES)), np.nan, dtype=np.float32)
-    counts, others = profile.lookup(page)
+    counts, others = profile.lookup(page) if profile is not None else (None, 0)
     if others == 0:
         return np.full((n, len(PROFILE_FEATURES)), np.nan, dtype=np.float32)
     return np.column_stack([counts / others, np.full(n, math.log1p(others))]).astype(np.float32).reshape(n, 2)
@@ -735,7 +739,10 @@ def featurize(page: Page, profile=None) -> np.ndarray:
     columns, :data:`PROFILE_FEATURES`.
     """
     base = text_features(page)
-    parts = [base] if page.source != "html" else [base, markup_features(page, base), teaser_features(page, base)]
+    parts = [base]
+    if page.source == "html":
+        templates = template_keys(page)
+        parts += [markup_features(page, base, templates), teaser_features(page, base, templates)]
     return np.hstack(parts + [profile_features(page, profile)])
 
 
