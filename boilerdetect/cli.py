@@ -125,11 +125,16 @@ def _records(paths: list[str], input_format: str, counts: dict, on_read=None):
             yield record
 
 
-def _profile_inputs(paths: list[str], input_format: str, progress: bool, note=None):
+def _profile_inputs(
+    paths: list[str], input_format: str, progress: bool, note=None, limits: tuple = (MAX_PAGE_BYTES, MAX_PAGE_LINES)
+):
     """A SiteProfile of every page of the inputs (streamed: one page in memory at a time), and counts.
 
+    Pages are cut to ``limits`` (max bytes, max lines) and flattened as predict does, so that the
+    profile holds the lines predict will see, and a hostile page costs no more here than there.
     Records that cannot be read or segmented are counted as failed (and reported with ``note``).
     """
+    from .nesting import MAX_DEPTH
     from .profile import SiteProfile
     from .readers import page_from_record
 
@@ -142,7 +147,7 @@ def _profile_inputs(paths: list[str], input_format: str, progress: bool, note=No
         bar = tqdm(desc="profiling", unit="page", file=sys.stderr, dynamic_ncols=True)
     for record in _records(paths, input_format, counts):
         try:
-            profile.add(page_from_record(record))
+            profile.add(page_from_record(record, *limits, MAX_DEPTH))
             counts["profiled"] += 1
         except (ValueError, RecursionError, MemoryError) as exc:
             counts["failed"] += 1
@@ -276,7 +281,7 @@ def predict(
     site = _load_profile(site_profile) if site_profile is not None else None
     if auto_profile:  # every input, resumed ones included: the output must not depend on where a run stopped
         try:
-            batch, _ = _profile_inputs(all_paths, input_format.value, _show_progress(progress))
+            batch, _ = _profile_inputs(all_paths, input_format.value, _show_progress(progress), limits=(max_page_bytes or None, max_page_lines or None))
         except KeyboardInterrupt:
             typer.echo("interrupted while profiling; nothing written", err=True)
             raise typer.Exit(130)
