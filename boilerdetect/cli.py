@@ -15,6 +15,7 @@ from typing import Optional
 
 import typer
 
+from .atomic import atomic_file
 from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, InputError, expand_inputs, read_records
 
 app = typer.Typer(
@@ -70,8 +71,6 @@ def _output(path: Optional[Path]):
     An interrupted or failed run leaves the previous file (or none) and no temporary file.
     ``-`` is stdout; an existing non-regular file (``/dev/null``, a named pipe) is written directly.
     """
-    import tempfile
-
     if path is None or str(path) == "-":
         yield sys.stdout
         return
@@ -84,20 +83,11 @@ def _output(path: Optional[Path]):
         with fh:
             yield fh
         return
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with atomic_file(path, "w", encoding="utf-8") as fh:
             yield fh
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the output ordinary permissions
-        os.replace(tmp, path)
     except OSError as exc:
         _fail(f"cannot write {path}: {exc.strerror or exc}")
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _show_progress(force: Optional[bool]) -> bool:

@@ -12,7 +12,6 @@ import io
 import json
 import multiprocessing
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +23,7 @@ import joblib
 from sklearn.exceptions import InconsistentVersionWarning
 import numpy as np
 
+from .atomic import atomic_file
 from .classifier import LineClassifier, one_openmp_thread
 from .document import LABELS, Line, Page
 from .features import HTML_FEATURE_NAMES, TEXT_FEATURE_NAMES, featurize, region_keys
@@ -67,21 +67,6 @@ def sha256_file(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file ordinary permissions
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def _sklearn_version(record: dict) -> str | None:
@@ -192,14 +177,18 @@ class Detector:
             "html": self.html_model,
             "text": self.text_model,
         }
-        _atomic_write(path, lambda fh: joblib.dump(blob, fh, compress=3))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(path) as fh:
+            joblib.dump(blob, fh, compress=3)
         sha256 = sha256_file(path)
         self.card.update(sha256=sha256, model_file=path.name, model_format=MODEL_FORMAT)
         self.card["boilerdetect_version"] = versions["boilerdetect"]
         self.card["versions"] = {**self.card.get("versions", {}), "scikit-learn": versions["scikit-learn"]}
-        _atomic_write(card_path(path), lambda fh: fh.write(json.dumps(self.card, indent=2).encode() + b"\n"))
+        with atomic_file(card_path(path)) as fh:
+            fh.write(json.dumps(self.card, indent=2).encode() + b"\n")
         if path.resolve() == DEFAULT_MODEL.resolve():
-            _atomic_write(PIN_FILE, lambda fh: fh.write(pin_line(sha256, path.name).encode()))
+            with atomic_file(PIN_FILE) as fh:
+                fh.write(pin_line(sha256, path.name).encode())
         return path
 
     # --- prediction ----------------------------------------------------------------------------

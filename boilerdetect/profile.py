@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from .atomic import atomic_file
 from .document import Page
 
 PROFILE_FORMAT = 1
@@ -138,8 +139,6 @@ class SiteProfile:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the profile atomically as a compressed ``.npz`` (hashes and counts, no text)."""
-        from .model import _atomic_write
-
         hosts = sorted(self.hosts)
         stats = [self.hosts[h] for h in hosts]
         arrays = {
@@ -153,7 +152,9 @@ class SiteProfile:
             "fingerprints": np.array([f for s in stats for f in s.fingerprints], dtype=np.uint64),
         }
         path = Path(path)
-        _atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(path) as fh:
+            np.savez_compressed(fh, **arrays)
         return path
 
     @classmethod
