@@ -156,9 +156,9 @@ def explain_lines(classifier: LineClassifier, X: np.ndarray, regions: np.ndarray
     names = feature_names(source)
     if X.shape[1] != len(names):
         raise ValueError(f"{X.shape[1]} feature columns but {len(names)} {source} feature names")
-    _, deltas, ref_rows = occlusion_deltas(classifier, X, regions)
-    if top_k <= 0 or len(X) == 0:
+    if top_k <= 0 or len(X) == 0:  # before the occlusion: its ~n_features predictions would go unused
         return [[] for _ in range(len(X))]
+    _, deltas, ref_rows = occlusion_deltas(classifier, X, regions)
     order = np.argsort(-np.abs(deltas), axis=1, kind="stable")[:, :top_k]
     return [
         [Contribution(names[f], float(deltas[i, f]), float(X[i, f]), float(ref_rows[i, f])) for f in top if deltas[i, f] != 0]
