@@ -131,6 +131,16 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
             random_state=self.random_state,
         )
 
+    def _fit_booster(self, X: np.ndarray, y: np.ndarray) -> HistGradientBoostingClassifier:
+        # scikit-learn's binner fails on a column that is NaN throughout (the site columns of a
+        # small inner fold where no page has a profile); such a column cannot be split on, so any
+        # constant stands in for it
+        empty = np.isnan(X).all(axis=0)
+        if empty.any():
+            X = X.copy()
+            X[:, empty] = 0.0
+        return self._booster().fit(X, y)
+
     def fit(self, X_pages: list[np.ndarray], y_pages: list[np.ndarray], groups=None, regions=None) -> "LineClassifier":
         """Fit on pages.
 
@@ -148,16 +158,16 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         self.classes_ = np.array(LABELS)
         # what explanations compare a line with: per label, the median line of the other labels
         self.reference_ = contrast_reference(X, y)
-        self.stage1_ = self._booster().fit(X, y)
+        self.stage1_ = self._fit_booster(X, y)
         if self.stacking:
             oof = np.zeros((len(X), len(LABELS)))
             page_groups = np.asarray(groups if groups is not None else np.arange(len(X_pages)))
             line_groups = np.repeat(page_groups, sizes)
             for train, test in GroupKFold(n_splits=self.cv).split(X, y, line_groups):
-                model = self._booster().fit(X[train], y[train])
+                model = self._fit_booster(X[train], y[train])
                 oof[test] = self._ordered(model, model.predict_proba(X[test]))
             S = self._stack(_split(oof, sizes), regions)
-            self.stage2_ = self._booster().fit(np.hstack([X, S]), y)
+            self.stage2_ = self._fit_booster(np.hstack([X, S]), y)
         return self
 
     @staticmethod

@@ -133,3 +133,20 @@ def test_an_unforeseen_parser_failure_fails_only_its_record(tiny_detector, monke
     results = tiny_detector.predict_records([{"id": "a", "html": "<p>explode</p>"}, {"id": "b", "html": "<p>fine</p>"}])
     assert results[0].id == "a" and results[0].error == "cannot read the page: TypeError: unexpected node"
     assert results[1].error is None and results[1].lines
+
+
+def test_fit_with_a_column_that_is_nan_throughout():
+    """The site columns of pages without a profile are all NaN; scikit-learn's binner alone fails on that."""
+    from boilerdetect.classifier import LineClassifier
+
+    rng = np.random.default_rng(0)
+    X_pages, y_pages = [], []
+    for _ in range(6):
+        X = rng.normal(size=(30, 4)).astype(np.float32)
+        X[:, 3] = np.nan
+        X_pages.append(X)
+        y_pages.append(np.where(X[:, 0] > 0.3, "content", np.where(X[:, 1] > 0.5, "related", "boilerplate")))
+    clf = LineClassifier(max_iter=10, cv=2).fit(X_pages, y_pages, groups=np.arange(6))
+    assert clf.stacked
+    predicted = np.concatenate(clf.predict(X_pages))
+    assert (predicted == np.concatenate(y_pages)).mean() > 0.8
