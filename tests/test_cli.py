@@ -71,7 +71,8 @@ def test_train_evaluate_info(tmp_path):
     data = tmp_path / "train.jsonl"
     data.write_text("\n".join(records) + "\n")
     model = tmp_path / "m.joblib"
-    res = runner.invoke(app, ["train", str(data), "--out", str(model), "--cv", "2", "--max-iter", "20", "--quiet"])
+    res = runner.invoke(app, ["train", str(data), "--out", str(model), "--cv", "2", "--max-iter", "20", "--quiet",
+                              "--stacking", "--stack-folds", "2"])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "cross-validated html" in res.stderr
     res = runner.invoke(app, ["evaluate", str(data), "--model", str(model), "--trust-model", "--json"])
@@ -81,6 +82,7 @@ def test_train_evaluate_info(tmp_path):
     card = json.loads(res.stdout)
     assert card["training_data"]["pages"] == {"html": 12, "text": 24} and "sha256" in card
     assert card["cross_validation"]["folds"] == 2
+    assert card["params"] == {"max_iter": 20, "stacking": True, "cv": 2}
 
     (tmp_path / "bad.jsonl").write_text(json.dumps({"lines": ["a"], "labels": ["junk"]}) + "\n")
     res = runner.invoke(app, ["train", str(tmp_path / "bad.jsonl"), "--out", str(model)])
