@@ -322,9 +322,11 @@ class Detector:
         """Yield one Result per record, in input order; pages are cut to the size limits as in :meth:`predict`.
 
         Records are taken ``batch_size`` at a time (memory stays bounded however long the input);
-        with ``n_jobs > 1`` batches of ``batch_size // n_jobs`` go to worker processes that each
-        load this detector (and ``profile``, optional, as in :meth:`predict_pages`) once (smaller
-        batches keep the workers evenly busy up to the end). ``explain`` is as in :meth:`predict_records`.
+        with ``n_jobs > 1`` tasks of ``batch_size // (4 n_jobs)`` pages go to worker processes that
+        each load this detector (and ``profile``, optional, as in :meth:`predict_pages`) once, with
+        at most ``2 batch_size`` pages in flight. Small tasks keep the workers evenly busy up to the
+        end, and a window of many tasks lets one worker go on while the next result in input order
+        is still on the other. ``explain`` is as in :meth:`predict_records`.
         """
         it = iter(records)
         limits = (max_page_bytes, max_page_lines)
@@ -334,9 +336,10 @@ class Detector:
             return
         with ProcessPoolExecutor(n_jobs, mp_context=_worker_context(), initializer=_init_worker, initargs=(self, profile)) as pool:
             pending = []
-            chunk = max(1, batch_size // n_jobs)
+            chunk = max(1, batch_size // (4 * n_jobs))
+            window = max(2 * n_jobs, 2 * batch_size // chunk)
             while True:
-                while len(pending) < 2 * n_jobs and (batch := list(islice(it, chunk))):
+                while len(pending) < window and (batch := list(islice(it, chunk))):
                     pending.append(pool.submit(_worker_predict, batch, explain, limits))
                 if not pending:
                     return
