@@ -269,9 +269,10 @@ def predict(
         groups = kept_groups
     detector = _load_detector(model, trust_model, model_sha256)
     site = _load_profile(site_profile) if site_profile is not None else None
+    limits = (max_page_bytes or None, max_page_lines or None)  # 0: no limit
     if auto_profile:  # every input, resumed ones included: the output must not depend on where a run stopped
         try:
-            batch, _ = _profile_inputs(all_paths, input_format.value, _show_progress(progress), limits=(max_page_bytes or None, max_page_lines or None))
+            batch, _ = _profile_inputs(all_paths, input_format.value, _show_progress(progress), limits=limits)
         except KeyboardInterrupt:
             typer.echo("interrupted while profiling; nothing written", err=True)
             raise typer.Exit(130)
@@ -330,8 +331,8 @@ def predict(
 
     shown = [0.0]
     interrupted = crashed = False
-    limits = {"max_page_bytes": max_page_bytes or None, "max_page_lines": max_page_lines or None}
-    results = iter(detector.predict_many(records(), n_jobs=jobs, explain=top_features if explain else 0, profile=site, **limits))
+    results = iter(detector.predict_many(records(), n_jobs=jobs, explain=top_features if explain else 0, profile=site,
+                                         max_page_bytes=limits[0], max_page_lines=limits[1]))  # fmt: skip
     res = pending = object()  # nothing fetched yet: the first output is created before the first batch
     try:
         for g, (_, target) in enumerate(groups):
