@@ -103,7 +103,11 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
     Parameters
     ----------
     max_iter : int, default=300
-        Boosting iterations of each stage.
+        Boosting iterations of the last stage (the only one without stacking).
+    stage1_iter : int or None, default=None
+        With stacking, boosting iterations of stage 1 and of its out-of-fold copies (None: max_iter).
+        Stage 2 reads every feature too, so a short stage 1 keeps the trees walked per line near a
+        single stage's.
     learning_rate : float, default=0.1
     max_leaf_nodes : int, default=31
     stacking : bool, default=True
@@ -113,17 +117,18 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
     random_state : int, default=0
     """
 
-    def __init__(self, max_iter=300, learning_rate=0.1, max_leaf_nodes=31, stacking=True, cv=4, random_state=0):
+    def __init__(self, max_iter=300, stage1_iter=None, learning_rate=0.1, max_leaf_nodes=31, stacking=True, cv=4, random_state=0):
         self.max_iter = max_iter
+        self.stage1_iter = stage1_iter
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
         self.stacking = stacking
         self.cv = cv
         self.random_state = random_state
 
-    def _booster(self) -> HistGradientBoostingClassifier:
+    def _booster(self, max_iter: int) -> HistGradientBoostingClassifier:
         return HistGradientBoostingClassifier(
-            max_iter=self.max_iter,
+            max_iter=max_iter,
             learning_rate=self.learning_rate,
             max_leaf_nodes=self.max_leaf_nodes,
             l2_regularization=1.0,
@@ -131,7 +136,7 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
             random_state=self.random_state,
         )
 
-    def _fit_booster(self, X: np.ndarray, y: np.ndarray) -> HistGradientBoostingClassifier:
+    def _fit_booster(self, X: np.ndarray, y: np.ndarray, max_iter: int) -> HistGradientBoostingClassifier:
         # scikit-learn's binner fails on a column that is NaN throughout (the site columns of a
         # small inner fold where no page has a profile); such a column cannot be split on, so any
         # constant stands in for it
@@ -139,7 +144,7 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         if empty.any():
             X = X.copy()
             X[:, empty] = 0.0
-        return self._booster().fit(X, y)
+        return self._booster(max_iter).fit(X, y)
 
     def fit(self, X_pages: list[np.ndarray], y_pages: list[np.ndarray], groups=None, regions=None) -> "LineClassifier":
         """Fit on pages.
@@ -158,16 +163,17 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         self.classes_ = np.array(LABELS)
         # what explanations compare a line with: per label, the median line of the other labels
         self.reference_ = contrast_reference(X, y)
-        self.stage1_ = self._fit_booster(X, y)
+        first = self.stage1_iter if self.stacking and self.stage1_iter else self.max_iter
+        self.stage1_ = self._fit_booster(X, y, first)
         if self.stacking:
             oof = np.zeros((len(X), len(LABELS)))
             page_groups = np.asarray(groups if groups is not None else np.arange(len(X_pages)))
             line_groups = np.repeat(page_groups, sizes)
             for train, test in GroupKFold(n_splits=self.cv).split(X, y, line_groups):
-                model = self._fit_booster(X[train], y[train])
+                model = self._fit_booster(X[train], y[train], first)
                 oof[test] = self._ordered(model, model.predict_proba(X[test]))
             S = self._stack(_split(oof, sizes), regions)
-            self.stage2_ = self._fit_booster(np.hstack([X, S]), y)
+            self.stage2_ = self._fit_booster(np.hstack([X, S]), y, self.max_iter)
         return self
 
     @staticmethod

@@ -150,3 +150,15 @@ def test_fit_with_a_column_that_is_nan_throughout():
     assert clf.stacked
     predicted = np.concatenate(clf.predict(X_pages))
     assert (predicted == np.concatenate(y_pages)).mean() > 0.8
+
+
+def test_stage1_iter_sets_the_first_stage_only_when_stacking():
+    from boilerdetect.classifier import LineClassifier
+
+    rng = np.random.default_rng(1)
+    X_pages = [rng.normal(size=(30, 3)).astype(np.float32) for _ in range(6)]
+    y_pages = [np.where(X[:, 0] > 0, "content", "boilerplate") for X in X_pages]
+    stacked = LineClassifier(max_iter=12, stage1_iter=5, cv=2).fit(X_pages, y_pages, groups=np.arange(6))
+    assert (stacked.stage1_.n_iter_, stacked.stage2_.n_iter_) == (5, 12)
+    single = LineClassifier(max_iter=12, stage1_iter=5, stacking=False).fit(X_pages, y_pages)
+    assert single.stage1_.n_iter_ == 12 and not single.stacked
