@@ -97,7 +97,10 @@ def _check_labels(labels, where: str) -> list[str]:
 def wcxb_pages(root: str) -> Iterator[tuple[dict, str, str, str | None]]:
     """(record, gold main text, domain, page type) for each page of a WCXB-layout directory."""
     meta_path = os.path.join(root, "metadata.json")
-    files = json.load(open(meta_path))["files"] if os.path.exists(meta_path) else {}
+    files = {}
+    if os.path.exists(meta_path):
+        with open(meta_path) as fh:
+            files = json.load(fh)["files"]
     html_dir = os.path.join(root, "html")
     for name in sorted(os.listdir(html_dir)):
         fid = name.split(".")[0]

@@ -56,3 +56,26 @@ def test_truncated_gzip_and_binary_are_error_records(tmp_path):
     (tmp_path / "bin.dat").write_bytes(b"\x00\x01\x02binary\x00")
     assert "gzip" in next(read_records(str(tmp_path / "t.html.gz")))["_error"]
     assert "unknown file type" in next(read_records(str(tmp_path / "bin.dat")))["_error"]
+
+
+def test_wcxb_layout_is_read_without_leaking_files(tmp_path):
+    """A training directory in the WCXB layout: pages, gold text, page type and domain, every file closed."""
+    import gc
+    import warnings
+
+    from boilerdetect.datasets import wcxb_pages
+
+    (tmp_path / "html").mkdir()
+    (tmp_path / "ground-truth").mkdir()
+    with gzip.open(tmp_path / "html" / "0001.html.gz", "wb") as fh:
+        fh.write(b"<html><body><p>Main text of the page.</p></body></html>")
+    truth = {"url": "https://news.example/a", "ground_truth": {"main_content": "Main text of the page."}}
+    (tmp_path / "ground-truth" / "0001.json").write_text(json.dumps(truth))
+    (tmp_path / "metadata.json").write_text(json.dumps({"files": {"0001": {"page_type": "article", "domain": "news.example"}}}))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pages = list(wcxb_pages(str(tmp_path)))
+        gc.collect()
+    assert [w.message for w in caught if issubclass(w.category, ResourceWarning)] == []
+    record, gold, domain, page_type = pages[0]
+    assert (record["id"], record["url"], gold, domain, page_type) == ("0001", "https://news.example/a", "Main text of the page.", "news.example", "article")
