@@ -80,7 +80,12 @@ def _tree_proba(booster: HistGradientBoostingClassifier, X: np.ndarray) -> np.nd
     reached are the same; their values are added tree by tree in sklearn's order, so the result is
     the same to the bit. Bytes instead of float64 make the tree walks ~1/3 faster. (These are
     scikit-learn internals: Detector.load refuses another scikit-learn major.minor.)
+
+    A warm-started booster (a model adapted to a site) re-bins at each fit, so its earlier trees'
+    bins are not its binner's: it is left to scikit-learn, which compares raw values.
     """
+    if booster.warm_start:
+        return booster.predict_proba(X)
     binned = booster._bin_mapper.transform(_column_major(X))
     raw = np.zeros((len(X), booster.n_trees_per_iteration_), dtype=booster._baseline_prediction.dtype, order="F")
     raw += booster._baseline_prediction

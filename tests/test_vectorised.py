@@ -169,3 +169,24 @@ def test_class_id_role_tokens_per_value_are_those_of_the_joined_values():
             for role in values[:4]:
                 attrs = {k: v for k, v in (("class", cls), ("id", id_), ("role", role)) if v is not None}
                 assert _attr_tokens(attrs) == joined_tokens((cls, id_, role)), attrs
+
+
+def test_an_adapted_model_predicts_as_sklearn_does(tiny_detector):
+    """Adaptation continues boosting on new data, which re-bins: the first trees' bins are the base model's."""
+    from conftest import synthetic_examples
+
+    from boilerdetect.adapt import adapt_detector
+    from boilerdetect.classifier import _split
+    from boilerdetect.features import region_keys
+
+    examples = synthetic_examples(4)
+    adapted = adapt_detector(tiny_detector, examples)
+    for source in ("html", "text"):
+        model = adapted._model_for(source)
+        pages = [e.page for e in examples if e.page.source == source]
+        X, regions = [featurize(p) for p in pages], [region_keys(p) for p in pages]
+        expected = model._ordered(model.stage1_, model.stage1_.predict_proba(np.vstack(X)))
+        assert model.stacked  # stage 2 reads stage 1's output: both must be right
+        S = model._stack(_split(expected, [len(x) for x in X]), regions)
+        expected = model._ordered(model.stage2_, model.stage2_.predict_proba(np.hstack([np.vstack(X), S])))
+        assert np.allclose(np.vstack(model.predict_proba(X, regions)), expected)
