@@ -13,6 +13,7 @@ from functools import lru_cache
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble._hist_gradient_boosting._binning import _map_to_bins
 from sklearn.model_selection import GroupKFold
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 from threadpoolctl import ThreadpoolController
@@ -73,8 +74,32 @@ def _column_major(X: np.ndarray) -> np.ndarray:
     return np.asfortranarray(X, dtype=np.float64)
 
 
-def _tree_proba(booster: HistGradientBoostingClassifier, X: np.ndarray) -> np.ndarray:
-    """``booster.predict_proba(X)``, with the trees reading X binned as in training (one byte a value).
+def _binned(booster: HistGradientBoostingClassifier, X: np.ndarray, done: tuple | None = None) -> np.ndarray:
+    """X binned as ``booster`` was trained: one byte a value, column-major.
+
+    ``done``: (binned, other booster) — X's first columns already binned by another booster, reused
+    when its bin edges are this booster's for those columns, so that only the rest is binned. That
+    holds for stage 2 over stage 1: fitted on the same rows with the same seed, its binner samples
+    the same values and finds the same edges (checked here, not assumed).
+    """
+    mapper = booster._bin_mapper
+    if done is not None:
+        binned, other = done
+        n, edges = binned.shape[1], list(mapper.bin_thresholds_)
+        if other._bin_mapper.missing_values_bin_idx_ == mapper.missing_values_bin_idx_ and all(
+            np.array_equal(a, b) for a, b in zip(other._bin_mapper.bin_thresholds_, edges[:n])
+        ):
+            out = np.empty(X.shape, dtype=binned.dtype, order="F")
+            out[:, :n] = binned
+            _map_to_bins(_column_major(X[:, n:]), edges[n:], mapper.is_categorical_[n:], mapper.missing_values_bin_idx_,
+                         _openmp_effective_n_threads(), out[:, n:])  # fmt: skip
+            return out
+    return mapper.transform(_column_major(X))
+
+
+def _tree_proba(booster: HistGradientBoostingClassifier, X: np.ndarray, done: tuple | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """``booster.predict_proba(X)``, with the trees reading X binned as in training (``done`` as in
+    :func:`_binned`), and X binned, for a later stage to reuse (None when not binned).
 
     A tree sends x left when x <= threshold[b], which is exactly when bin(x) <= b, so the leaves
     reached are the same; their values are added tree by tree in sklearn's order, so the result is
@@ -85,15 +110,15 @@ def _tree_proba(booster: HistGradientBoostingClassifier, X: np.ndarray) -> np.nd
     bins are not its binner's: it is left to scikit-learn, which compares raw values.
     """
     if booster.warm_start:
-        return booster.predict_proba(X)
-    binned = booster._bin_mapper.transform(_column_major(X))
+        return booster.predict_proba(X), None
+    binned = _binned(booster, X, done)
     raw = np.zeros((len(X), booster.n_trees_per_iteration_), dtype=booster._baseline_prediction.dtype, order="F")
     raw += booster._baseline_prediction
     missing, n_threads = booster._bin_mapper.missing_values_bin_idx_, _openmp_effective_n_threads()
     for trees in booster._predictors:
         for k, tree in enumerate(trees):
             raw[:, k] += tree.predict_binned(binned, missing, n_threads)
-    return booster._loss.predict_proba(raw)
+    return booster._loss.predict_proba(raw), binned
 
 
 def _split(values: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
@@ -207,10 +232,13 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         if sum(sizes) == 0:
             return [np.zeros((0, len(LABELS))) for _ in X_pages]
         X = np.vstack(X_pages)
-        proba = self._ordered(self.stage1_, _tree_proba(self.stage1_, X))
+        first, binned = _tree_proba(self.stage1_, X)
+        proba = self._ordered(self.stage1_, first)
         if self.stacked:
-            S = self._stack(_split(proba, sizes), regions)
-            proba = self._ordered(self.stage2_, _tree_proba(self.stage2_, np.hstack([X, S])))
+            XS = np.hstack([X, self._stack(_split(proba, sizes), regions)])
+            # stage 2 bins X as stage 1 did: only its own columns are binned anew
+            second, _ = _tree_proba(self.stage2_, XS, None if binned is None else (binned, self.stage1_))
+            proba = self._ordered(self.stage2_, second)
         return _split(proba, sizes)
 
     def predict(self, X_pages: list[np.ndarray], regions=None) -> list[np.ndarray]:

@@ -118,7 +118,7 @@ def test_binned_tree_prediction_is_sklearns_to_the_bit(shipped_detector, tiny_de
                 Xb[rng.random(Xb.shape) < 0.02] = np.nan
                 Xb[0], Xb[1] = np.inf, -np.inf
                 for values in (Xb, Xb.astype(np.float32)):
-                    assert np.array_equal(_tree_proba(booster, values), booster.predict_proba(values))
+                    assert np.array_equal(_tree_proba(booster, values)[0], booster.predict_proba(values))
 
 
 def test_attribute_groups_token_by_token_match_a_search_of_the_joined_tokens():
@@ -171,22 +171,54 @@ def test_class_id_role_tokens_per_value_are_those_of_the_joined_values():
                 assert _attr_tokens(attrs) == joined_tokens((cls, id_, role)), attrs
 
 
+def _sklearn_proba(model, X: list, regions: list) -> np.ndarray:
+    """A LineClassifier's probabilities computed by scikit-learn's own predict_proba, stage by stage."""
+    from boilerdetect.classifier import _split
+
+    proba = model._ordered(model.stage1_, model.stage1_.predict_proba(np.vstack(X)))
+    if model.stacked:
+        S = model._stack(_split(proba, [len(x) for x in X]), regions)
+        proba = model._ordered(model.stage2_, model.stage2_.predict_proba(np.hstack([np.vstack(X), S])))
+    return proba
+
+
+def _pages_of(examples, source: str) -> tuple[list, list]:
+    from boilerdetect.features import region_keys
+
+    pages = [e.page for e in examples if e.page.source == source]
+    return [featurize(p) for p in pages], [region_keys(p) for p in pages]
+
+
+def test_stage_two_reuses_stage_ones_bins_to_the_bit(tiny_detector):
+    from conftest import synthetic_examples
+
+    from boilerdetect.classifier import _binned, _split
+
+    examples = synthetic_examples(4)
+    for source in ("html", "text"):
+        model = tiny_detector._model_for(source)
+        X, regions = _pages_of(examples, source)
+        assert model.stacked
+        assert np.array_equal(np.vstack(model.predict_proba(X, regions)), _sklearn_proba(model, X, regions))
+        # the reused columns are binned exactly as stage 2's own binner bins them
+        first = model._ordered(model.stage1_, model.stage1_.predict_proba(np.vstack(X)))
+        XS = np.hstack([np.vstack(X), model._stack(_split(first, [len(x) for x in X]), regions)])
+        reused = _binned(model.stage2_, XS, (_binned(model.stage1_, np.vstack(X)), model.stage1_))
+        assert np.array_equal(reused, _binned(model.stage2_, XS))
+        n = len(X[0][0])
+        assert all(np.array_equal(a, b) for a, b in zip(model.stage1_._bin_mapper.bin_thresholds_, model.stage2_._bin_mapper.bin_thresholds_[:n]))
+
+
 def test_an_adapted_model_predicts_as_sklearn_does(tiny_detector):
     """Adaptation continues boosting on new data, which re-bins: the first trees' bins are the base model's."""
     from conftest import synthetic_examples
 
     from boilerdetect.adapt import adapt_detector
-    from boilerdetect.classifier import _split
-    from boilerdetect.features import region_keys
 
     examples = synthetic_examples(4)
     adapted = adapt_detector(tiny_detector, examples)
     for source in ("html", "text"):
         model = adapted._model_for(source)
-        pages = [e.page for e in examples if e.page.source == source]
-        X, regions = [featurize(p) for p in pages], [region_keys(p) for p in pages]
-        expected = model._ordered(model.stage1_, model.stage1_.predict_proba(np.vstack(X)))
+        X, regions = _pages_of(examples, source)
         assert model.stacked  # stage 2 reads stage 1's output: both must be right
-        S = model._stack(_split(expected, [len(x) for x in X]), regions)
-        expected = model._ordered(model.stage2_, model.stage2_.predict_proba(np.hstack([np.vstack(X), S])))
-        assert np.allclose(np.vstack(model.predict_proba(X, regions)), expected)
+        assert np.allclose(np.vstack(model.predict_proba(X, regions)), _sklearn_proba(model, X, regions))
