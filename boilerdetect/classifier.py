@@ -133,11 +133,11 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
     Parameters
     ----------
     max_iter : int, default=300
-        Boosting iterations of the last stage (the only one without stacking).
-    stage1_iter : int or None, default=None
-        With stacking, boosting iterations of stage 1 and of its out-of-fold copies (None: max_iter).
-        Stage 2 reads every feature too, so a short stage 1 keeps the trees walked per line near a
-        single stage's.
+        Boosting iterations of the single stage, and of each stacked stage not set below.
+    stage1_iter, stage2_iter : int or None, default=None
+        With stacking, boosting iterations of stage 1 (and of its out-of-fold copies) and of stage 2
+        (None: max_iter). Stage 2 reads every feature too, so a short stage 1 keeps the trees
+        walked per line near a single stage's.
     learning_rate : float, default=0.1
     max_leaf_nodes : int, default=31
     stacking : bool, default=True
@@ -147,9 +147,10 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
     random_state : int, default=0
     """
 
-    def __init__(self, max_iter=300, stage1_iter=None, learning_rate=0.1, max_leaf_nodes=31, stacking=True, cv=4, random_state=0):
+    def __init__(self, max_iter=300, stage1_iter=None, stage2_iter=None, learning_rate=0.1, max_leaf_nodes=31, stacking=True, cv=4, random_state=0):
         self.max_iter = max_iter
         self.stage1_iter = stage1_iter
+        self.stage2_iter = stage2_iter
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
         self.stacking = stacking
@@ -193,7 +194,7 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         self.classes_ = np.array(LABELS)
         # what explanations compare a line with: per label, the median line of the other labels
         self.reference_ = contrast_reference(X, y)
-        first = self.stage1_iter if self.stacking and self.stage1_iter else self.max_iter
+        first = (self.stage1_iter if self.stacking else None) or self.max_iter
         self.stage1_ = self._fit_booster(X, y, first)
         if self.stacking:
             oof = np.zeros((len(X), len(LABELS)))
@@ -203,7 +204,7 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
                 model = self._fit_booster(X[train], y[train], first)
                 oof[test] = self._ordered(model, model.predict_proba(X[test]))
             S = self._stack(_split(oof, sizes), regions)
-            self.stage2_ = self._fit_booster(np.hstack([X, S]), y, self.max_iter)
+            self.stage2_ = self._fit_booster(np.hstack([X, S]), y, self.stage2_iter or self.max_iter)
         return self
 
     @staticmethod

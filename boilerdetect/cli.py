@@ -43,6 +43,12 @@ class Keep(str, Enum):
     related = "related"
 
 
+class StackInputs(str, Enum):
+    both = "both"
+    html = "html"
+    text = "text"
+
+
 def _fail(message: str, code: int = 2):
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
@@ -467,9 +473,11 @@ def train(
     data: list[str] = typer.Argument(..., help="Labelled data: line-labelled or page+gold JSONL files, or WCXB-layout directories."),
     out: Path = typer.Option(..., "--out", "-o", help="Where to write the model (.joblib); its card goes next to it."),
     cv: int = typer.Option(5, "--cv", min=0, help="Folds of site-grouped cross-validation to report in the card (0: skip)."),
-    max_iter: int = typer.Option(200, "--max-iter", min=10, help="Boosting iterations of the last (with --stacking, the second) stage."),
-    stage1_iter: Optional[int] = typer.Option(None, "--stage1-iter", min=10, help="With --stacking: boosting iterations of stage 1 (default: --max-iter). Fewer keep prediction fast."),
-    stacking: bool = typer.Option(False, "--stacking/--no-stacking", help="Add the second stage over neighbours' scores (about 6x the training time with 4 --stack-folds, 3x with 2)."),
+    max_iter: int = typer.Option(200, "--max-iter", min=10, help="Boosting iterations of a single-stage model, and of each stacked stage not set below."),
+    stacking: bool = typer.Option(False, "--stacking/--no-stacking", help="Add the second stage over neighbours' scores; stage 1 is also fitted once per --stack-folds fold (--stage1-iter keeps those fits short)."),
+    stack_inputs: StackInputs = typer.Option(StackInputs.both, "--stack-inputs", help="With --stacking: the input kinds whose model gets the second stage; the other keeps a single stage."),
+    stage1_iter: Optional[int] = typer.Option(None, "--stage1-iter", min=10, help="With --stacking: boosting iterations of stage 1 (default: --max-iter)."),
+    stage2_iter: Optional[int] = typer.Option(None, "--stage2-iter", min=10, help="With --stacking: boosting iterations of stage 2 (default: --max-iter)."),
     stack_folds: int = typer.Option(4, "--stack-folds", min=2, help="With --stacking: site-grouped folds giving stage 2 its out-of-fold stage-1 scores."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Processes for reading the data."),
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bars on stderr."),
@@ -505,7 +513,10 @@ def train(
         adapted.save(out)
         typer.echo(f"adapted model written to {out} ({len(examples)} pages)", err=True)
         return
-    params = {"max_iter": max_iter, "stacking": stacking} | ({"cv": stack_folds, "stage1_iter": stage1_iter} if stacking else {})
+    params = {"max_iter": max_iter, "stacking": stacking}
+    if stacking:
+        kinds = ["html", "text"] if stack_inputs == "both" else [stack_inputs.value]
+        params |= {"cv": stack_folds, "stage1_iter": stage1_iter, "stage2_iter": stage2_iter, "stack_inputs": kinds}
     report = None
     if cv >= 2:
         try:

@@ -152,7 +152,7 @@ def test_fit_with_a_column_that_is_nan_throughout():
     assert (predicted == np.concatenate(y_pages)).mean() > 0.8
 
 
-def test_stage1_iter_sets_the_first_stage_only_when_stacking():
+def test_stage_iterations_apply_only_when_stacking():
     from boilerdetect.classifier import LineClassifier
 
     rng = np.random.default_rng(1)
@@ -160,5 +160,7 @@ def test_stage1_iter_sets_the_first_stage_only_when_stacking():
     y_pages = [np.where(X[:, 0] > 0, "content", "boilerplate") for X in X_pages]
     stacked = LineClassifier(max_iter=12, stage1_iter=5, cv=2).fit(X_pages, y_pages, groups=np.arange(6))
     assert (stacked.stage1_.n_iter_, stacked.stage2_.n_iter_) == (5, 12)
-    single = LineClassifier(max_iter=12, stage1_iter=5, stacking=False).fit(X_pages, y_pages)
+    stacked = LineClassifier(max_iter=12, stage1_iter=5, stage2_iter=8, cv=2).fit(X_pages, y_pages, groups=np.arange(6))
+    assert (stacked.stage1_.n_iter_, stacked.stage2_.n_iter_) == (5, 8)
+    single = LineClassifier(max_iter=12, stage1_iter=5, stage2_iter=8, stacking=False).fit(X_pages, y_pages)
     assert single.stage1_.n_iter_ == 12 and not single.stacked
