@@ -12,7 +12,7 @@ import copy
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from .classifier import LineClassifier, _split, one_openmp_thread
+from .classifier import LineClassifier, _split, binners, one_openmp_thread
 from .datasets import Example
 from .features import featurize, region_keys
 from .model import Detector
@@ -37,8 +37,12 @@ def _continue(booster: HistGradientBoostingClassifier, X: np.ndarray, y: np.ndar
     X = np.vstack([X, anchors])
     y = np.concatenate([y, model.classes_])
     weight = np.concatenate([np.ones(len(y) - len(anchors)), np.full(len(anchors), 1e-9)])
+    runs = binners(booster)
     model.set_params(warm_start=True, max_iter=model.n_iter_ + extra, learning_rate=learning_rate)
-    return model.fit(X, y, sample_weight=weight)
+    model.fit(X, y, sample_weight=weight)
+    if runs is not None:  # the new trees read the bins of this fit; the earlier ones keep theirs
+        model.binners_ = runs + [(booster.n_iter_, model._bin_mapper)]
+    return model
 
 
 def adapt_classifier(

@@ -74,20 +74,19 @@ def _column_major(X: np.ndarray) -> np.ndarray:
     return np.asfortranarray(X, dtype=np.float64)
 
 
-def _binned(booster: HistGradientBoostingClassifier, X: np.ndarray, done: tuple | None = None) -> np.ndarray:
-    """X binned as ``booster`` was trained: one byte a value, column-major.
+def _binned(mapper, X: np.ndarray, done: tuple | None = None) -> np.ndarray:
+    """X binned by ``mapper`` (a booster's binner): one byte a value, column-major.
 
-    ``done``: (binned, other booster) — X's first columns already binned by another booster, reused
-    when its bin edges are this booster's for those columns, so that only the rest is binned. That
+    ``done``: (binned, other binner) — X's first columns already binned by another binner, reused
+    when its bin edges are this one's for those columns, so that only the rest is binned. That
     holds for stage 2 over stage 1: fitted on the same rows with the same seed, its binner samples
     the same values and finds the same edges (checked here, not assumed).
     """
-    mapper = booster._bin_mapper
     if done is not None:
         binned, other = done
         n, edges = binned.shape[1], list(mapper.bin_thresholds_)
-        if other._bin_mapper.missing_values_bin_idx_ == mapper.missing_values_bin_idx_ and all(
-            np.array_equal(a, b) for a, b in zip(other._bin_mapper.bin_thresholds_, edges[:n])
+        if other.missing_values_bin_idx_ == mapper.missing_values_bin_idx_ and all(
+            np.array_equal(a, b) for a, b in zip(other.bin_thresholds_, edges[:n])
         ):
             out = np.empty(X.shape, dtype=binned.dtype, order="F")
             out[:, :n] = binned
@@ -97,27 +96,42 @@ def _binned(booster: HistGradientBoostingClassifier, X: np.ndarray, done: tuple 
     return mapper.transform(_column_major(X))
 
 
+def binners(booster: HistGradientBoostingClassifier) -> list[tuple[int, object]] | None:
+    """(first iteration, binner) for each run of the booster's trees fitted on the same bins.
+
+    One run, unless boosting was continued on other data (a model adapted to a site, which
+    records its runs in ``binners_``): each fit re-bins, so the earlier trees' bins are not the
+    booster's current binner's. None for a warm-started booster without that record.
+    """
+    if hasattr(booster, "binners_"):
+        return booster.binners_
+    return None if booster.warm_start else [(0, booster._bin_mapper)]
+
+
 def _tree_proba(booster: HistGradientBoostingClassifier, X: np.ndarray, done: tuple | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """``booster.predict_proba(X)``, with the trees reading X binned as in training (``done`` as in
-    :func:`_binned`), and X binned, for a later stage to reuse (None when not binned).
+    :func:`_binned`), and X binned by the booster's current binner, for a later stage to reuse
+    (None when not binned).
 
     A tree sends x left when x <= threshold[b], which is exactly when bin(x) <= b, so the leaves
     reached are the same; their values are added tree by tree in sklearn's order, so the result is
     the same to the bit. Bytes instead of float64 make the tree walks ~1/3 faster. (These are
-    scikit-learn internals: Detector.load refuses another scikit-learn major.minor.)
-
-    A warm-started booster (a model adapted to a site) re-bins at each fit, so its earlier trees'
-    bins are not its binner's: it is left to scikit-learn, which compares raw values.
+    scikit-learn internals: Detector.load refuses another scikit-learn major.minor.) Each run of
+    trees (:func:`binners`) reads X binned by its own binner; without that record a warm-started
+    booster is left to scikit-learn, which compares raw values.
     """
-    if booster.warm_start:
+    runs = binners(booster)
+    if runs is None:
         return booster.predict_proba(X), None
-    binned = _binned(booster, X, done)
     raw = np.zeros((len(X), booster.n_trees_per_iteration_), dtype=booster._baseline_prediction.dtype, order="F")
     raw += booster._baseline_prediction
-    missing, n_threads = booster._bin_mapper.missing_values_bin_idx_, _openmp_effective_n_threads()
-    for trees in booster._predictors:
-        for k, tree in enumerate(trees):
-            raw[:, k] += tree.predict_binned(binned, missing, n_threads)
+    n_threads = _openmp_effective_n_threads()
+    ends = [start for start, _ in runs[1:]] + [len(booster._predictors)]
+    for (start, mapper), end in zip(runs, ends):
+        binned = _binned(mapper, X, done)
+        for trees in booster._predictors[start:end]:
+            for k, tree in enumerate(trees):
+                raw[:, k] += tree.predict_binned(binned, mapper.missing_values_bin_idx_, n_threads)
     return booster._loss.predict_proba(raw), binned
 
 
@@ -238,7 +252,7 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         if self.stacked:
             XS = np.hstack([X, self._stack(_split(proba, sizes), regions)])
             # stage 2 bins X as stage 1 did: only its own columns are binned anew
-            second, _ = _tree_proba(self.stage2_, XS, None if binned is None else (binned, self.stage1_))
+            second, _ = _tree_proba(self.stage2_, XS, None if binned is None else (binned, self.stage1_._bin_mapper))
             proba = self._ordered(self.stage2_, second)
         return _split(proba, sizes)
 

@@ -203,8 +203,9 @@ def test_stage_two_reuses_stage_ones_bins_to_the_bit(tiny_detector):
         # the reused columns are binned exactly as stage 2's own binner bins them
         first = model._ordered(model.stage1_, model.stage1_.predict_proba(np.vstack(X)))
         XS = np.hstack([np.vstack(X), model._stack(_split(first, [len(x) for x in X]), regions)])
-        reused = _binned(model.stage2_, XS, (_binned(model.stage1_, np.vstack(X)), model.stage1_))
-        assert np.array_equal(reused, _binned(model.stage2_, XS))
+        first_bins, second_bins = model.stage1_._bin_mapper, model.stage2_._bin_mapper
+        reused = _binned(second_bins, XS, (_binned(first_bins, np.vstack(X)), first_bins))
+        assert np.array_equal(reused, _binned(second_bins, XS))
         n = len(X[0][0])
         assert all(np.array_equal(a, b) for a, b in zip(model.stage1_._bin_mapper.bin_thresholds_, model.stage2_._bin_mapper.bin_thresholds_[:n]))
 
@@ -221,4 +222,6 @@ def test_an_adapted_model_predicts_as_sklearn_does(tiny_detector):
         model = adapted._model_for(source)
         X, regions = _pages_of(examples, source)
         assert model.stacked  # stage 2 reads stage 1's output: both must be right
-        assert np.allclose(np.vstack(model.predict_proba(X, regions)), _sklearn_proba(model, X, regions))
+        # each run of trees reads its own bins: the base model's, then the adaptation's
+        assert [start for start, _ in model.stage1_.binners_] == [0, tiny_detector._model_for(source).stage1_.n_iter_]
+        assert np.array_equal(np.vstack(model.predict_proba(X, regions)), _sklearn_proba(model, X, regions))
