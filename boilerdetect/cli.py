@@ -494,7 +494,7 @@ def train(
     'boilerdetect label').
     """
     from .evaluate import format_report
-    from .train import cross_validate, fit_detector, model_card
+    from .train import SOURCES, cross_validate, fit_detector, model_card
 
     examples = _examples(data, jobs, progress)
     if not examples:
@@ -515,7 +515,7 @@ def train(
         return
     params = {"max_iter": max_iter, "stacking": stacking}
     if stacking:
-        kinds = ["html", "text"] if stack_inputs == "both" else [stack_inputs.value]
+        kinds = list(SOURCES) if stack_inputs == StackInputs.both else [stack_inputs.value]
         params |= {"cv": stack_folds, "stage1_iter": stage1_iter, "stage2_iter": stage2_iter, "stack_inputs": kinds}
     report = None
     if cv >= 2:

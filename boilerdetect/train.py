@@ -46,7 +46,7 @@ def with_site_profiles(examples: list[Example], features: list[np.ndarray], shar
     return out
 
 
-def source_params(params: dict, source: str) -> dict:
+def _source_params(params: dict, source: str) -> dict:
     """The LineClassifier parameters for one kind of page: ``params`` without ``stack_inputs``
     (the kinds that get the stacked stage, default both), stacking turned off for other kinds."""
     params = dict(params)
@@ -58,7 +58,7 @@ def source_params(params: dict, source: str) -> dict:
 def _fit(examples: list[Example], X: list[np.ndarray], params: dict) -> LineClassifier | None:
     if not examples:
         return None
-    params = source_params(params, examples[0].page.source)
+    params = _source_params(params, examples[0].page.source)
     y = [np.asarray(e.labels) for e in examples]
     groups = np.asarray([e.group for e in examples])
     clf = LineClassifier(**params)
