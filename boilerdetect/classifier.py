@@ -8,6 +8,7 @@ by site) so that it learns how far stage 1 can be trusted on unseen pages.
 
 from __future__ import annotations
 
+import inspect
 from functools import lru_cache
 
 import numpy as np
@@ -156,20 +157,30 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
     max_leaf_nodes : int, default=31
     stacking : bool, default=True
         Add the second stage over neighbouring stage-1 probabilities.
+    stage2_weight : float, default=1.0
+        Share of stage 2 in the probabilities returned by a stacked model, the rest being stage 1's
+        (1.0: stage 2 alone). Stage 2 learns from out-of-fold scores, where a confident stage 1 is
+        sometimes wrong, and can overrule it on page shapes rare in training; averaging keeps both.
     cv : int, default=4
         Folds used to produce out-of-fold stage-1 probabilities for stage 2.
     random_state : int, default=0
     """
 
-    def __init__(self, max_iter=300, stage1_iter=None, stage2_iter=None, learning_rate=0.1, max_leaf_nodes=31, stacking=True, cv=4, random_state=0):
+    def __init__(self, max_iter=300, stage1_iter=None, stage2_iter=None, learning_rate=0.1, max_leaf_nodes=31, stacking=True, stage2_weight=1.0, cv=4, random_state=0):
         self.max_iter = max_iter
         self.stage1_iter = stage1_iter
         self.stage2_iter = stage2_iter
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
         self.stacking = stacking
+        self.stage2_weight = stage2_weight
         self.cv = cv
         self.random_state = random_state
+
+    def __setstate__(self, state: dict) -> None:
+        # a model saved before a parameter existed gets its default, which is what it was fitted with
+        defaults = {k: v.default for k, v in inspect.signature(type(self).__init__).parameters.items() if k != "self"}
+        super().__setstate__(defaults | state)
 
     def _booster(self, max_iter: int) -> HistGradientBoostingClassifier:
         return HistGradientBoostingClassifier(
@@ -253,7 +264,7 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
             XS = np.hstack([X, self._stack(_split(proba, sizes), regions)])
             # stage 2 bins X as stage 1 did: only its own columns are binned anew
             second, _ = _tree_proba(self.stage2_, XS, None if binned is None else (binned, self.stage1_._bin_mapper))
-            proba = self._ordered(self.stage2_, second)
+            proba = self.stage2_weight * self._ordered(self.stage2_, second) + (1 - self.stage2_weight) * proba
         return _split(proba, sizes)
 
     def predict(self, X_pages: list[np.ndarray], regions=None) -> list[np.ndarray]:

@@ -164,3 +164,33 @@ def test_stage_iterations_apply_only_when_stacking():
     assert (stacked.stage1_.n_iter_, stacked.stage2_.n_iter_) == (5, 8)
     single = LineClassifier(max_iter=12, stage1_iter=5, stage2_iter=8, stacking=False).fit(X_pages, y_pages)
     assert single.stage1_.n_iter_ == 12 and not single.stacked
+
+
+def test_stage2_weight_averages_the_two_stages():
+    from boilerdetect.classifier import LineClassifier
+
+    rng = np.random.default_rng(2)
+    X_pages = [rng.normal(size=(30, 3)).astype(np.float32) for _ in range(6)]
+    y_pages = [np.where(X[:, 0] > 0, "content", np.where(X[:, 1] > 0.5, "related", "boilerplate")) for X in X_pages]
+    clf = LineClassifier(max_iter=12, cv=2).fit(X_pages, y_pages, groups=np.arange(6))
+    full = np.vstack(clf.predict_proba(X_pages))
+    first = clf._ordered(clf.stage1_, clf.stage1_.predict_proba(np.vstack(X_pages)))
+    assert np.abs(full - first).max() > 0.01  # stage 2 does change the scores, so the blend is visible
+    clf.set_params(stage2_weight=0.0)
+    np.testing.assert_allclose(np.vstack(clf.predict_proba(X_pages)), first, atol=1e-12)
+    clf.set_params(stage2_weight=0.5)
+    np.testing.assert_allclose(np.vstack(clf.predict_proba(X_pages)), (full + first) / 2, atol=1e-12)
+
+
+def test_a_model_saved_before_a_parameter_existed_gets_its_default():
+    import pickle
+
+    from boilerdetect.classifier import LineClassifier
+
+    rng = np.random.default_rng(3)
+    X_pages = [rng.normal(size=(20, 3)).astype(np.float32) for _ in range(2)]
+    clf = LineClassifier(max_iter=10, stacking=False).fit(X_pages, [np.where(X[:, 0] > 0, "content", "boilerplate") for X in X_pages])
+    del clf.stage1_iter, clf.stage2_weight  # as pickled by a version without these parameters
+    old = pickle.loads(pickle.dumps(clf))
+    assert old.get_params()["stage1_iter"] is None and old.stage2_weight == 1.0
+    assert "LineClassifier(max_iter=10, stacking=False)" == repr(old)
