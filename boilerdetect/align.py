@@ -15,6 +15,7 @@ same text (see :func:`transfer_labels`).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 
@@ -68,12 +69,17 @@ def content_mask(lines: list[str], gold: str) -> np.ndarray:
     return mask
 
 
+@lru_cache(maxsize=4096)  # a page's lines share a few sets of class/id tokens
+def _names_navigation(attr_tokens: frozenset) -> bool:
+    return any(_NAV_TOKEN.search(t) for t in attr_tokens)
+
+
 def is_teaser(line) -> bool:
     """A link line that reads like a headline and is not part of the site's menus."""
     text_len = max(len(line.text), 1)
     if line.link_chars / text_len < MIN_LINK_SHARE or len(words(line.text)) < MIN_TEASER_WORDS:
         return False
-    if line.ancestor_tags & NAV_TAGS or any(_NAV_TOKEN.search(t) for t in line.attr_tokens):
+    if line.ancestor_tags & NAV_TAGS or _names_navigation(line.attr_tokens):
         return False
     return any(href and not href.startswith(("#", "javascript:", "mailto:")) for _, href in line.links)
 

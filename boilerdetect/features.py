@@ -19,12 +19,12 @@ import math
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from functools import lru_cache, reduce
-from itertools import chain
-from operator import itemgetter, or_
+from itertools import chain, repeat
+from operator import attrgetter, itemgetter, or_
 
 import numpy as np
 
-from .align import is_teaser
+from .align import MIN_LINK_SHARE, is_teaser
 from .document import Page
 
 # --- vocabularies ------------------------------------------------------------------------------
@@ -297,15 +297,16 @@ def _word_facts(texts: list[str], title_words: frozenset) -> tuple[np.ndarray, .
     lengths = np.fromiter(map(len, words), dtype=float, count=len(words))
     capitalised = np.fromiter(map(str.isupper, map(itemgetter(0), words)), dtype=float, count=len(words))
     firsts = map(_FIRST_LETTER.search, texts)
+    lasts = list(map(itemgetter(-1), texts))
     return (
         nw,
         _ratio(np.bincount(owner, weights=lengths, minlength=n), nw),
-        np.fromiter((t[-1] in TERMINAL for t in texts), dtype=float, count=n),
-        np.fromiter((t[-1] == ":" for t in texts), dtype=float, count=n),
+        np.fromiter(map(TERMINAL.__contains__, lasts), dtype=float, count=n),
+        np.fromiter(map(":".__eq__, lasts), dtype=float, count=n),
         np.fromiter((m is not None and m.group().isupper() for m in firsts), dtype=float, count=n),
         _ratio(np.bincount(owner, weights=capitalised, minlength=n), nw),
         _per_line_share(lower, owner, nw, STOPWORDS),
-        np.fromiter((t.count(",") for t in texts), dtype=float, count=n) / np.maximum(nw, 1),
+        np.fromiter(map(str.count, texts, repeat(",")), dtype=float, count=n) / np.maximum(nw, 1),
         _per_line_share(lower, owner, nw, title_words) if title_words else np.zeros(n),
     )
 
@@ -380,20 +381,32 @@ def _find_all(text: str, sub: str) -> Iterator[int]:
         pos = text.find(sub, pos + 1)
 
 
-def _lines_matching(pattern: re.Pattern, joined: str, starts: np.ndarray) -> np.ndarray:
-    """``_matches_per_line(pattern, joined, starts) > 0``, faster for an alternation of words.
+def _lines_matching(pattern: re.Pattern, texts: list[str], only: np.ndarray | None = None) -> np.ndarray:
+    """Per line of ``texts``, whether ``pattern`` matches somewhere in it; shape (n_lines,), bool.
 
-    Python's regex engine tries every alternative at every position; when each starts with a literal,
-    str.find (C speed) finds the few positions worth trying. A line holds one of finditer's matches
-    exactly when one alternative matches somewhere in it, as no match can run on into the next line.
+    ``only`` (bool mask) limits the search to the lines that can match at all; the others are False.
+    No match may run on into a neighbouring line (true of the word and date patterns here), so
+    leaving lines out changes nothing for the rest. The chosen lines are searched in one string.
+    Python's regex engine tries every alternative at every position; when each starts with a
+    literal, str.find (C speed) finds the few positions worth trying.
     """
+    picked = np.arange(len(texts)) if only is None else np.flatnonzero(only)
+    hit = np.zeros(len(texts), dtype=bool)
+    if len(picked) == 0:
+        return hit
+    chosen = [texts[i] for i in picked]
+    joined = "\n".join(chosen)
+    starts = np.concatenate([[0], np.cumsum(np.fromiter(map(len, chosen), dtype=np.int64, count=len(chosen)) + 1)[:-1]])
     scan = _literal_scan(pattern)
     if scan is None:
-        return _matches_per_line(pattern, joined, starts) > 0
+        hit[picked] = _matches_per_line(pattern, joined, starts) > 0
+        return hit
     positions = [pos for prefix, alt in scan for pos in _find_all(joined, prefix) if alt.match(joined, pos)]
-    hit = np.zeros(len(starts), dtype=bool)
-    hit[np.searchsorted(starts, np.asarray(positions, dtype=np.int64), side="right") - 1] = True
+    hit[picked[np.searchsorted(starts, np.asarray(positions, dtype=np.int64), side="right") - 1]] = True
     return hit
+
+
+_RELATIVE_DAY = re.compile(r"ago|yesterday|today")  # DATE's only alternatives without a digit
 
 
 def _line_features(texts: list[str], title_words: frozenset) -> np.ndarray:
@@ -401,11 +414,13 @@ def _line_features(texts: list[str], title_words: frozenset) -> np.ndarray:
     c = _char_counts(texts)
     nw, mean_len, terminal, colon, starts_upper, title_case, stop, commas, title = _word_facts(texts, title_words)
     n = np.fromiter(map(len, texts), dtype=float, count=len(texts))
-    joined = "\n".join(texts).lower()
-    starts = np.concatenate([[0], np.cumsum(n + 1)[:-1]])
+    lower = list(map(str.lower, texts))
+    joined = "\n".join(lower)
+    # offsets in the lower-cased text: lower-casing can lengthen a line ("İ" becomes two characters)
+    starts = np.concatenate([[0], np.cumsum(np.fromiter(map(len, lower), dtype=float, count=len(lower)) + 1)[:-1]])
     sentences = _matches_per_line(_SENT_BREAK, joined, starts)
-    boiler = _lines_matching(BOILERPLATE_WORDS, joined, starts) & (n < 200)
-    date = _lines_matching(DATE, joined, starts)
+    boiler = _lines_matching(BOILERPLATE_WORDS, lower, n < 200)
+    date = _lines_matching(DATE, lower, (c["digits"] > 0) | _lines_matching(_RELATIVE_DAY, lower))
     bullet = _matches_per_line(_BULLET, joined, starts)
     letters = np.maximum(c["letters"], 1)
     return np.column_stack([
@@ -441,10 +456,11 @@ def _run_length(flag: np.ndarray) -> np.ndarray:
     return _runs(flag)[2]
 
 
-def _ids(keys: Iterable[Hashable]) -> np.ndarray:
+def _ids(keys: list[Hashable]) -> np.ndarray:
     """Small integer ids of ``keys``: equal keys get equal ids, numbered in order of first appearance."""
-    index: dict = {}
-    return np.fromiter((index.setdefault(k, len(index)) for k in keys), dtype=np.int64)
+    first_seen = dict.fromkeys(keys)  # dict and map run in C: no Python step per key
+    index = dict(zip(first_seen, range(len(first_seen))))
+    return np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=len(keys))
 
 
 def _rows(keys: list, row: Callable[[Hashable], tuple]) -> np.ndarray:
@@ -495,7 +511,7 @@ def text_features(page: Page) -> np.ndarray:
     col = {name: line[:, i] for i, name in enumerate(LINE_FEATURES)}
 
     # repetition
-    key_ids = _ids(" ".join(t.lower().split()) for t in texts)  # equal normalised texts, equal ids
+    key_ids = _ids(list(map(" ".join, map(str.split, map(str.lower, texts)))))  # equal normalised texts, equal ids
     dup = np.bincount(key_ids)[key_ids].astype(float)
     same_prev = np.concatenate([[False], key_ids[1:] == key_ids[:-1]])
     adjacent = same_prev | np.append(same_prev[1:], False)
@@ -585,12 +601,17 @@ def teaser_features(page: Page, base: np.ndarray, templates: list[int]) -> np.nd
     n = len(lines)
     if n == 0:
         return np.zeros((0, len(TEASER_FEATURES)), dtype=np.float32)
-    teaser = np.array([is_teaser(l) for l in lines], dtype=bool)
+    link_chars = np.fromiter(map(attrgetter("link_chars"), lines), dtype=float, count=n)
+    chars = np.fromiter(map(len, map(attrgetter("text"), lines)), dtype=float, count=n)
+    teaser = np.zeros(n, dtype=bool)
+    # is_teaser needs mostly link text: the others are not worth a call
+    for i in np.flatnonzero(link_chars / np.maximum(chars, 1) >= MIN_LINK_SHARE):
+        teaser[i] = is_teaser(lines[i])
     words = np.expm1(base[:, TEXT_FEATURE_NAMES.index("log_words")].astype(float))
     lo, hi, run = _runs(teaser)
     cum = np.concatenate([[0.0], np.cumsum(words)])
     run_words = np.where(teaser, (cum[hi + 1] - cum[lo]) / np.maximum(run, 1), 0.0)
-    no_links = np.array([l.link_chars == 0 for l in lines], dtype=bool)
+    no_links = link_chars == 0
     heads = _heads_run(run, no_links & (words >= 1) & (words <= 8))
     tcount, tsum = _group_stats(templates, teaser[:, None].astype(float))
     return np.column_stack([teaser, np.log1p(run), run_words, heads, tsum[:, 0] / tcount]).astype(np.float32)
@@ -615,14 +636,18 @@ def _token_bits(token: str) -> int:
     return sum(1 << i for i, (local, rx) in enumerate(zip(_TOKEN_LOCAL, _ATTR_RE.values())) if local and rx.search(token))
 
 
+_JOINED_GROUPS = tuple((i, rx) for i, (local, rx) in enumerate(zip(_TOKEN_LOCAL, _ATTR_RE.values())) if not local)
+
+
 @lru_cache(maxsize=4096)  # the pages of a site share their templates, hence their class/id tokens
-def _attr_row(tokens: frozenset) -> tuple[bool, ...]:
+def _attr_bits(tokens: frozenset) -> int:
+    """Bit i set when the i-th ATTR_GROUPS pattern matches the space-joined class/id/role ``tokens``."""
     bits = reduce(or_, map(_token_bits, tokens), 0)
     joined = " ".join(sorted(tokens))
-    return tuple(
-        bool(bits >> i & 1) if local else bool(joined and rx.search(joined))
-        for i, (local, rx) in enumerate(zip(_TOKEN_LOCAL, _ATTR_RE.values()))
-    )
+    for i, rx in _JOINED_GROUPS:
+        if joined and rx.search(joined):
+            bits |= 1 << i
+    return bits
 
 
 def markup_features(page: Page, base: np.ndarray, templates: list[int]) -> np.ndarray:
@@ -635,9 +660,10 @@ def markup_features(page: Page, base: np.ndarray, templates: list[int]) -> np.nd
     n = len(lines)
     if n == 0:
         return np.zeros((0, len(MARKUP_FEATURES)), dtype=np.float32)
-    chars = np.array([len(l.text) for l in lines], dtype=float)
-    link = np.array([l.link_chars for l in lines], dtype=float) / chars
-    depth = np.array([l.depth for l in lines], dtype=float)
+    column = lambda name: np.fromiter(map(attrgetter(name), lines), dtype=float, count=n)  # noqa: E731
+    chars = np.fromiter(map(len, map(attrgetter("text"), lines)), dtype=float, count=n)
+    link = column("link_chars") / chars
+    depth = column("depth")
     log_words = base[:, TEXT_FEATURE_NAMES.index("log_words")].astype(float)
     terminal = base[:, TEXT_FEATURE_NAMES.index("ends_terminal")].astype(float)
 
@@ -652,7 +678,8 @@ def markup_features(page: Page, base: np.ndarray, templates: list[int]) -> np.nd
 
     tag_cols = _rows([l.tag for l in lines], _block_tag_row)
     anc_cols = _rows([l.ancestor_tags for l in lines], _ancestor_tag_row)
-    attr_cols = _rows([l.attr_tokens for l in lines], _attr_row)
+    attr_bits = np.fromiter(map(_attr_bits, map(attrgetter("attr_tokens"), lines)), dtype=np.int64, count=n)
+    attr_cols = (attr_bits[:, None] >> np.arange(len(ATTR_GROUPS))) & 1
 
     tcount, tsum = _group_stats(templates, log_words[:, None])
 
@@ -674,10 +701,10 @@ def markup_features(page: Page, base: np.ndarray, templates: list[int]) -> np.nd
     out = np.column_stack(
         [
             link,
-            np.log1p([l.n_links for l in lines]),
+            np.log1p(column("n_links")),
             np.log1p(depth),
             depth - np.median(depth),
-            np.array([l.hidden for l in lines], dtype=float),
+            column("hidden"),
             overlap,
             np.full(n, float(bool(body_words))),
             np.log1p(tcount),

@@ -122,7 +122,7 @@ def test_binned_tree_prediction_is_sklearns_to_the_bit(shipped_detector, tiny_de
 
 
 def test_attribute_groups_token_by_token_match_a_search_of_the_joined_tokens():
-    from boilerdetect.features import _ATTR_RE, _attr_row
+    from boilerdetect.features import _ATTR_RE, _attr_bits
 
     vocabulary = (
         "nav menu ads ad adsense shadow tags tag stage sign up design signup sr only asr screen reader "
@@ -133,11 +133,13 @@ def test_attribute_groups_token_by_token_match_a_search_of_the_joined_tokens():
     sets += [frozenset(rng.choice(vocabulary, rng.integers(1, 6))) for _ in range(500)]
     for tokens in sets:
         joined = " ".join(sorted(tokens))
-        assert _attr_row(tokens) == tuple(bool(joined and rx.search(joined)) for rx in _ATTR_RE.values()), tokens
+        bits = _attr_bits(tokens)
+        assert bits >> len(_ATTR_RE) == 0, tokens
+        assert [bool(bits >> i & 1) for i in range(len(_ATTR_RE))] == [bool(joined and rx.search(joined)) for rx in _ATTR_RE.values()], tokens
 
 
-def test_lines_matching_a_word_alternation_agree_with_finditer():
-    from boilerdetect.features import BOILERPLATE_WORDS, DATE, _lines_matching, _literal_prefix, _matches_per_line
+def test_lines_matching_agrees_with_a_search_of_each_line():
+    from boilerdetect.features import BOILERPLATE_WORDS, DATE, _lines_matching, _literal_prefix
 
     assert [_literal_prefix(a) for a in (r"log ?in", r"comments?\b", r"\(c\)", r"home\b", r"\bx", "ab*")] == [
         "log", "comment", "(c)", "home", "", "a",
@@ -149,10 +151,17 @@ def test_lines_matching_a_word_alternation_agree_with_finditer():
     rng = np.random.default_rng(0)
     for _ in range(50):
         texts = [t.lower() for t in rng.choice(lines, rng.integers(1, 12))]
-        joined = "\n".join(texts)
-        starts = np.concatenate([[0], np.cumsum([len(t) + 1 for t in texts])[:-1]])
+        only = rng.random(len(texts)) < 0.6
         for pattern in (BOILERPLATE_WORDS, DATE):
-            assert np.array_equal(_lines_matching(pattern, joined, starts), _matches_per_line(pattern, joined, starts) > 0)
+            expected = [bool(pattern.search(t)) for t in texts]
+            assert _lines_matching(pattern, texts).tolist() == expected
+            assert _lines_matching(pattern, texts, only).tolist() == [e and o for e, o in zip(expected, only)]
+
+
+def test_pattern_features_land_on_their_own_line_after_text_that_lower_casing_lengthens():
+    texts = ["İ" * 10, "12:30 x", "y"]  # "İ".lower() is two characters
+    X = featurize(Page([Line(t) for t in texts], source="text"))
+    assert X[:, HTML_FEATURE_NAMES.index("date_like")].tolist() == [0.0, 1.0, 0.0]
 
 
 def test_class_id_role_tokens_per_value_are_those_of_the_joined_values():
