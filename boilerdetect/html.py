@@ -97,10 +97,9 @@ def _collect_article_body(obj, out: list) -> None:
 class _Open(NamedTuple):
     """An open element, as its lines and its children need it."""
 
-    node: LexborNode
+    node: LexborNode  # its attributes are read only when needed: about half the elements never hold a line
     tag: str
     element_id: int
-    attrs: dict
     block_tag: str  # innermost block tag among it and its ancestors ("" when none)
 
 
@@ -136,7 +135,7 @@ def _facts(stack: list[_Open], facts: list[_Facts | None]) -> _Facts:
 def _element_facts(stack: list[_Open], facts: list[_Facts], depth: int) -> _Facts:
     """The facts of ``stack[depth]``, from those of its ancestors."""
     element = stack[depth]
-    attrs, tag = element.attrs, element.tag
+    attrs, tag = element.node.attributes, element.tag
     tokens, hidden = (_attr_tokens(attrs), _is_hidden(attrs)) if attrs else (_NO_TOKENS, False)
     if depth == 0:
         return _Facts(tokens, hidden, (element.element_id,), frozenset((tag,)), tokens, hidden)
@@ -248,13 +247,12 @@ def segment_html(html: str, url: str | None = None, id: str | None = None, max_l
             if tag in BLOCK_TAGS:
                 builder.flush(stack, facts)
             if tag != "br" and tag != "hr":
-                attrs = node.attributes
                 next_id += 1
                 block = tag if tag in BLOCK_TAGS else (stack[-1].block_tag if stack else "")
-                stack.append(_Open(node, tag, next_id, attrs, block))
+                stack.append(_Open(node, tag, next_id, block))
                 facts.append(None)
                 if tag == "a":
-                    anchors.append((next_id, attrs.get("href") or ""))
+                    anchors.append((next_id, node.attributes.get("href") or ""))
                 child = node.first_child
                 if child is not None:
                     node = child
