@@ -14,9 +14,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from .classifier import LineClassifier, _split, binners, one_openmp_thread
 from .datasets import Example
+from .document import SOURCES
 from .features import featurize, region_keys
 from .model import Detector
-from .train import SOURCES, with_site_profiles
+from .train import with_site_profiles
 
 # Small steps: on real multi-page sites larger ones overfit the few labelled pages (docs/sites.md).
 EXTRA_ITER = 30  # extra trees per stage

@@ -495,7 +495,8 @@ def train(
     'boilerdetect label').
     """
     from .evaluate import format_report
-    from .train import SOURCES, cross_validate, fit_detector, model_card
+    from .document import SOURCES
+    from .train import cross_validate, fit_detector, model_card
 
     examples = _examples(data, jobs, progress)
     if not examples:
@@ -526,7 +527,7 @@ def train(
         except ValueError as exc:
             typer.echo(f"note: cross-validation skipped: {exc}", err=True)
         else:
-            for source in ("html", "text"):
+            for source in SOURCES:
                 if source in report:
                     typer.echo(format_report(f"cross-validated {source}", report[source]), err=True)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 LABELS = ("content", "related", "boilerplate")
+SOURCES = ("html", "text")  # the kinds of page (Page.source); each has its own model
 
 
 @dataclass

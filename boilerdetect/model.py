@@ -25,7 +25,7 @@ import numpy as np
 
 from .atomic import atomic_file
 from .classifier import LineClassifier, one_openmp_thread
-from .document import LABELS, Line, Page
+from .document import LABELS, SOURCES, Line, Page
 from .features import HTML_FEATURE_NAMES, TEXT_FEATURE_NAMES, featurize, region_keys
 from .nesting import MAX_DEPTH
 from .profile import SiteProfile
@@ -205,7 +205,7 @@ class Detector:
         ``profile`` (a :class:`SiteProfile`, optional) tells how common each line is on its site.
         """
         probas: list[np.ndarray | None] = [None] * len(pages)
-        for source in ("html", "text"):
+        for source in SOURCES:
             idx = [i for i, p in enumerate(pages) if p.source == source]
             if idx:
                 feats = [features[i] if features is not None else featurize(pages[i], profile) for i in idx]

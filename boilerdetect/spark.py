@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
+from boilerdetect.document import SOURCES
 from boilerdetect.model import DEFAULT_MODEL, Detector, ModelError, read_card
 from boilerdetect.readers import read_records
 
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("boilerdetect.spark")
 
-SOURCES = ("html", "text")
 WARC_SCHEMA = "path string, id string, url string, source string, body string, error string"
 
 # Per Python worker process: detectors built from shipped model bytes, by the bytes' sha256, and

@@ -12,13 +12,12 @@ from sklearn.model_selection import GroupKFold
 
 from .classifier import REGION_STACK_FEATURES, STACK_FEATURES, LineClassifier
 from .datasets import Example
-from .document import LABELS
+from .document import LABELS, SOURCES
 from .evaluate import summarize, word_f1
 from .features import HTML_FEATURES, PROFILE_FEATURES, TEXT_FEATURES, featurize, profile_features, region_keys
 from .model import Detector
 from .profile import SiteProfile
 
-SOURCES = ("html", "text")
 PROFILE_SHARE = 0.5  # share of training pages that see their site profile; the rest learn to do without
 
 
