@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.ensemble._hist_gradient_boosting._binning import _map_to_bins
+from sklearn.ensemble._hist_gradient_boosting.common import X_BINNED_DTYPE
 from sklearn.model_selection import GroupKFold
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 from threadpoolctl import ThreadpoolController
@@ -82,19 +83,24 @@ def _binned(mapper, X: np.ndarray, done: tuple | None = None) -> np.ndarray:
     when its bin edges are this one's for those columns, so that only the rest is binned. That
     holds for stage 2 over stage 1: fitted on the same rows with the same seed, its binner samples
     the same values and finds the same edges (checked here, not assumed).
+
+    Binning runs on the OpenMP threads allowed now (see :func:`one_openmp_thread`), not on those the
+    binner was fitted with, which it would otherwise use: a model fitted on 2 threads took both
+    cores in each of 2 worker processes.
     """
+    out = np.empty(X.shape, dtype=X_BINNED_DTYPE, order="F")
+    n = 0
     if done is not None:
         binned, other = done
-        n, edges = binned.shape[1], list(mapper.bin_thresholds_)
+        edges = mapper.bin_thresholds_[: binned.shape[1]]
         if other.missing_values_bin_idx_ == mapper.missing_values_bin_idx_ and all(
-            np.array_equal(a, b) for a, b in zip(other.bin_thresholds_, edges[:n])
+            np.array_equal(a, b) for a, b in zip(other.bin_thresholds_, edges)
         ):
-            out = np.empty(X.shape, dtype=binned.dtype, order="F")
+            n = binned.shape[1]
             out[:, :n] = binned
-            _map_to_bins(_column_major(X[:, n:]), edges[n:], mapper.is_categorical_[n:], mapper.missing_values_bin_idx_,
-                         _openmp_effective_n_threads(), out[:, n:])  # fmt: skip
-            return out
-    return mapper.transform(_column_major(X))
+    _map_to_bins(_column_major(X[:, n:]), mapper.bin_thresholds_[n:], mapper.is_categorical_[n:], mapper.missing_values_bin_idx_,
+                 _openmp_effective_n_threads(), out[:, n:])  # fmt: skip
+    return out
 
 
 def binners(booster: HistGradientBoostingClassifier) -> list[tuple[int, object]] | None:

@@ -194,3 +194,24 @@ def test_a_model_saved_before_a_parameter_existed_gets_its_default():
     old = pickle.loads(pickle.dumps(clf))
     assert old.get_params()["stage1_iter"] is None and old.stage2_weight == 1.0
     assert "LineClassifier(max_iter=10, stacking=False)" == repr(old)
+
+
+def test_prediction_bins_on_the_threads_allowed_now_not_those_of_training(monkeypatch):
+    """A binner remembers the threads it was fitted with; prediction must not use them (workers would oversubscribe)."""
+    from boilerdetect import classifier
+    from boilerdetect.classifier import LineClassifier, one_openmp_thread
+
+    rng = np.random.default_rng(4)
+    X_pages = [rng.normal(size=(30, 3)).astype(np.float32) for _ in range(6)]
+    y_pages = [np.where(X[:, 0] > 0, "content", "boilerplate") for X in X_pages]
+    clf = LineClassifier(max_iter=10, cv=2).fit(X_pages, y_pages, groups=np.arange(6))
+    expected = clf.predict_proba(X_pages)
+    for booster in (clf.stage1_, clf.stage2_):
+        booster._bin_mapper.n_threads = 2  # as fitted on a 2-core machine
+    threads = []
+    real = classifier._map_to_bins
+    monkeypatch.setattr(classifier, "_map_to_bins", lambda *args: threads.append(args[4]) or real(*args))
+    with one_openmp_thread():
+        found = clf.predict_proba(X_pages)
+    assert threads == [1, 1]  # stage 1's columns, then stage 2's own
+    assert all(np.array_equal(a, b) for a, b in zip(found, expected))
