@@ -478,7 +478,7 @@ def train(
     stack_inputs: StackInputs = typer.Option(StackInputs.both, "--stack-inputs", help="With --stacking: the input kinds whose model gets the second stage; the other keeps a single stage."),
     stage1_iter: Optional[int] = typer.Option(None, "--stage1-iter", min=10, help="With --stacking: boosting iterations of stage 1 (default: --max-iter)."),
     stage2_iter: Optional[int] = typer.Option(None, "--stage2-iter", min=10, help="With --stacking: boosting iterations of stage 2 (default: --max-iter)."),
-    stage2_weight: float = typer.Option(1.0, "--stage2-weight", min=0.0, max=1.0, help="With --stacking: share of stage 2 in the returned probabilities, the rest being stage 1's."),
+    stage2_weight: Optional[float] = typer.Option(None, "--stage2-weight", min=0.0, max=1.0, help="With --stacking: share of stage 2 in the returned probabilities, the rest being stage 1's (default: 1, stage 2 alone)."),
     stack_folds: int = typer.Option(4, "--stack-folds", min=2, help="With --stacking: site-grouped folds giving stage 2 its out-of-fold stage-1 scores."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Processes for reading the data."),
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bars on stderr."),
@@ -498,6 +498,9 @@ def train(
     from .document import SOURCES
     from .train import cross_validate, fit_detector, model_card
 
+    stage_options = {"--stage1-iter": stage1_iter, "--stage2-iter": stage2_iter, "--stage2-weight": stage2_weight}
+    if not stacking and base is None and (given := [name for name, value in stage_options.items() if value is not None]):
+        _fail(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --stacking")
     examples = _examples(data, jobs, progress)
     if not examples:
         _fail("no training pages found")
@@ -519,7 +522,7 @@ def train(
     if stacking:
         kinds = list(SOURCES) if stack_inputs == StackInputs.both else [stack_inputs.value]
         params |= {"cv": stack_folds, "stage1_iter": stage1_iter, "stage2_iter": stage2_iter,
-                   "stage2_weight": stage2_weight, "stack_inputs": kinds}
+                   "stage2_weight": 1.0 if stage2_weight is None else stage2_weight, "stack_inputs": kinds}
     report = None
     if cv >= 2:
         try:

@@ -90,6 +90,9 @@ def test_train_evaluate_info(tmp_path):
     assert card["params"] == {"max_iter": 20, "stacking": True, "cv": 2, "stage1_iter": 10, "stage2_iter": None,
                               "stage2_weight": 0.5, "stack_inputs": ["html"]}
 
+    res = runner.invoke(app, ["train", str(data), "--out", str(model), "--stage2-weight", "0.5", "--stage1-iter", "10"])
+    assert res.exit_code == 2 and res.stderr == "error: --stage1-iter, --stage2-weight need --stacking\n"
+
     (tmp_path / "bad.jsonl").write_text(json.dumps({"lines": ["a"], "labels": ["junk"]}) + "\n")
     res = runner.invoke(app, ["train", str(tmp_path / "bad.jsonl"), "--out", str(model)])
     assert res.exit_code == 2 and "unknown label 'junk'" in res.stderr
