@@ -57,7 +57,7 @@ def main() -> None:
     print(f"classifier parameters: {json.dumps(params)}", file=sys.stderr)
     out = cross_validate(examples, args.folds, params, sys.stderr.isatty(), features, args.only_folds)
     out["params"] = params
-    print(f"oracle word-F1: " + ", ".join(f"{s} {v:.4f}" for s, v in out["oracle"].items()))
+    print("oracle word-F1: " + ", ".join(f"{s} {v:.4f}" for s, v in out["oracle"].items()))
     for source in SOURCES:
         print(format_report(f"{source} input ({out['folds']} folds grouped by domain)", out[source]))
     if args.json:

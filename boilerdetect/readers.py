@@ -18,7 +18,6 @@ import re
 import sys
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 
 from .document import Line, Page
 from .html import segment_html

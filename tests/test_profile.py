@@ -127,7 +127,7 @@ def test_training_profiles_stay_within_the_given_pages_and_site():
 def test_template_lines_become_boilerplate_once_the_profile_has_seen_the_site(site_detector):
     site = Site(100)  # a site the detector was not trained on
     for kind in ("html", "text"):
-        pages, truth, notes = [], [], []
+        pages, truth = [], []
         for p in range(8):
             if kind == "html":
                 doc, labels = site.html(p)
