@@ -24,7 +24,7 @@ from operator import attrgetter, itemgetter, or_
 
 import numpy as np
 
-from .align import MIN_LINK_SHARE, is_teaser
+from .align import teaser_mask
 from .document import Page
 
 # --- vocabularies ------------------------------------------------------------------------------
@@ -311,6 +311,12 @@ def _word_facts(texts: list[str], title_words: frozenset) -> tuple[np.ndarray, .
     )
 
 
+def _join_lines(texts: list[str]) -> tuple[str, np.ndarray]:
+    """``texts`` joined by newlines, and the offset of each in the joined string; shape (n_lines,)."""
+    steps = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1
+    return "\n".join(texts), np.cumsum(steps) - steps
+
+
 def _matches_per_line(pattern: re.Pattern, joined: str, starts: np.ndarray) -> np.ndarray:
     """Matches of ``pattern`` in each line, from one scan of the newline-joined page."""
     positions = [m.start() for m in pattern.finditer(joined)]
@@ -394,9 +400,7 @@ def _lines_matching(pattern: re.Pattern, texts: list[str], only: np.ndarray | No
     hit = np.zeros(len(texts), dtype=bool)
     if len(picked) == 0:
         return hit
-    chosen = [texts[i] for i in picked]
-    joined = "\n".join(chosen)
-    starts = np.concatenate([[0], np.cumsum(np.fromiter(map(len, chosen), dtype=np.int64, count=len(chosen)) + 1)[:-1]])
+    joined, starts = _join_lines([texts[i] for i in picked])
     scan = _literal_scan(pattern)
     if scan is None:
         hit[picked] = _matches_per_line(pattern, joined, starts) > 0
@@ -409,15 +413,13 @@ def _lines_matching(pattern: re.Pattern, texts: list[str], only: np.ndarray | No
 _RELATIVE_DAY = re.compile(r"ago|yesterday|today")  # DATE's only alternatives without a digit
 
 
-def _line_features(texts: list[str], title_words: frozenset) -> np.ndarray:
-    """LINE_FEATURES for every line; shape (n_lines, len(LINE_FEATURES))."""
+def _line_features(texts: list[str], lower: list[str], title_words: frozenset) -> np.ndarray:
+    """LINE_FEATURES for every line (``lower``: the lines lower-cased); shape (n_lines, len(LINE_FEATURES))."""
     c = _char_counts(texts)
     nw, mean_len, terminal, colon, starts_upper, title_case, stop, commas, title = _word_facts(texts, title_words)
     n = np.fromiter(map(len, texts), dtype=float, count=len(texts))
-    lower = list(map(str.lower, texts))
-    joined = "\n".join(lower)
     # offsets in the lower-cased text: lower-casing can lengthen a line ("İ" becomes two characters)
-    starts = np.concatenate([[0], np.cumsum(np.fromiter(map(len, lower), dtype=float, count=len(lower)) + 1)[:-1]])
+    joined, starts = _join_lines(lower)
     sentences = _matches_per_line(_SENT_BREAK, joined, starts)
     boiler = _lines_matching(BOILERPLATE_WORDS, lower, n < 200)
     date = _lines_matching(DATE, lower, (c["digits"] > 0) | _lines_matching(_RELATIVE_DAY, lower))
@@ -507,11 +509,12 @@ def text_features(page: Page) -> np.ndarray:
     if n == 0:
         return np.zeros((0, _TEXT_ONLY), dtype=np.float32)
     title_words = _title_words(page)
-    line = _line_features(texts, title_words)
+    lower = list(map(str.lower, texts))
+    line = _line_features(texts, lower, title_words)
     col = {name: line[:, i] for i, name in enumerate(LINE_FEATURES)}
 
     # repetition
-    key_ids = _ids(list(map(" ".join, map(str.split, map(str.lower, texts)))))  # equal normalised texts, equal ids
+    key_ids = _ids(list(map(" ".join, map(str.split, lower))))  # equal normalised texts, equal ids
     dup = np.bincount(key_ids)[key_ids].astype(float)
     same_prev = np.concatenate([[False], key_ids[1:] == key_ids[:-1]])
     adjacent = same_prev | np.append(same_prev[1:], False)
@@ -601,20 +604,20 @@ def teaser_features(page: Page, base: np.ndarray, templates: list[int]) -> np.nd
     n = len(lines)
     if n == 0:
         return np.zeros((0, len(TEASER_FEATURES)), dtype=np.float32)
-    link_chars = np.fromiter(map(attrgetter("link_chars"), lines), dtype=float, count=n)
-    chars = np.fromiter(map(len, map(attrgetter("text"), lines)), dtype=float, count=n)
-    teaser = np.zeros(n, dtype=bool)
-    # is_teaser needs mostly link text: the others are not worth a call
-    for i in np.flatnonzero(link_chars / np.maximum(chars, 1) >= MIN_LINK_SHARE):
-        teaser[i] = is_teaser(lines[i])
+    teaser = teaser_mask(lines)
     words = np.expm1(base[:, TEXT_FEATURE_NAMES.index("log_words")].astype(float))
     lo, hi, run = _runs(teaser)
     cum = np.concatenate([[0.0], np.cumsum(words)])
     run_words = np.where(teaser, (cum[hi + 1] - cum[lo]) / np.maximum(run, 1), 0.0)
-    no_links = link_chars == 0
+    no_links = _line_values(lines, "link_chars") == 0
     heads = _heads_run(run, no_links & (words >= 1) & (words <= 8))
     tcount, tsum = _group_stats(templates, teaser[:, None].astype(float))
     return np.column_stack([teaser, np.log1p(run), run_words, heads, tsum[:, 0] / tcount]).astype(np.float32)
+
+
+def _line_values(lines: list, name: str) -> np.ndarray:
+    """The attribute ``name`` of every line, as floats; shape (n_lines,)."""
+    return np.fromiter(map(attrgetter(name), lines), dtype=float, count=len(lines))
 
 
 def _block_tag_row(tag: str) -> tuple[bool, ...]:
@@ -660,10 +663,9 @@ def markup_features(page: Page, base: np.ndarray, templates: list[int]) -> np.nd
     n = len(lines)
     if n == 0:
         return np.zeros((0, len(MARKUP_FEATURES)), dtype=np.float32)
-    column = lambda name: np.fromiter(map(attrgetter(name), lines), dtype=float, count=n)  # noqa: E731
     chars = np.fromiter(map(len, map(attrgetter("text"), lines)), dtype=float, count=n)
-    link = column("link_chars") / chars
-    depth = column("depth")
+    link = _line_values(lines, "link_chars") / chars
+    depth = _line_values(lines, "depth")
     log_words = base[:, TEXT_FEATURE_NAMES.index("log_words")].astype(float)
     terminal = base[:, TEXT_FEATURE_NAMES.index("ends_terminal")].astype(float)
 
@@ -701,10 +703,10 @@ def markup_features(page: Page, base: np.ndarray, templates: list[int]) -> np.nd
     out = np.column_stack(
         [
             link,
-            np.log1p(column("n_links")),
+            np.log1p(_line_values(lines, "n_links")),
             np.log1p(depth),
             depth - np.median(depth),
-            column("hidden"),
+            _line_values(lines, "hidden"),
             overlap,
             np.full(n, float(bool(body_words))),
             np.log1p(tcount),
