@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA="${1:-../shared/datasets/wcxb-dev}"
 PY="${PYTHON:-$([ -x .venv/bin/python ] && echo .venv/bin/python || echo python3)}"
-# HTML pages get the stacked stage (a short stage 1, stage 2 blended half and half with it); plain
-# text keeps one 150-iteration stage, which the stacked stage cost related-line precision (docs/accuracy.md)
+# Both models are stacked: a short stage 1, and stage 2 (over stage 1's scores of the neighbouring
+# lines, the page and, from HTML, the DOM region) blended half and half with it (docs/accuracy.md)
 "$PY" -m boilerdetect.cli train "$DATA" --out models/default.joblib --cv 5 --max-iter 150 --jobs 2 --progress \
-    --stacking --stack-inputs html --stage1-iter 50 --stage2-iter 100 --stack-folds 4 --stage2-weight 0.5
+    --stacking --stage1-iter 50 --stage2-iter 100 --stack-folds 4 --stage2-weight 0.5
