@@ -215,3 +215,27 @@ def test_prediction_bins_on_the_threads_allowed_now_not_those_of_training(monkey
         found = clf.predict_proba(X_pages)
     assert threads == [1, 1]  # stage 1's columns, then stage 2's own
     assert all(np.array_equal(a, b) for a, b in zip(found, expected))
+
+
+def test_shipped_model_is_the_recipe_of_the_build_script(shipped_detector):
+    """models/default.joblib must be what training/build.sh makes: a recipe changed without a
+    retrain (or the reverse) would ship a model whose card and figures no longer match the script."""
+    import shlex
+    from pathlib import Path
+
+    script = (Path(__file__).resolve().parents[1] / "training" / "build.sh").read_text()
+    command = script[script.index("boilerdetect.cli train"):].replace("\\\n", " ").splitlines()[0]
+    args = shlex.split(command)
+    flags = {a: args[i + 1] for i, a in enumerate(args) if a.startswith("--") and i + 1 < len(args) and not args[i + 1].startswith("--")}
+    stacking = "--stacking" in args
+    kinds = ["html", "text"] if flags.get("--stack-inputs", "both") == "both" else [flags["--stack-inputs"]]
+    for source in ("html", "text"):
+        clf = getattr(shipped_detector, f"{source}_model")
+        stacked = stacking and source in kinds
+        assert clf.stacked == stacked, source
+        assert clf.stage1_.n_iter_ == int(flags.get("--stage1-iter" if stacked else "--max-iter", flags["--max-iter"]))
+        if stacked:
+            assert clf.stage2_.n_iter_ == int(flags.get("--stage2-iter", flags["--max-iter"]))
+            assert clf.stage2_weight == float(flags.get("--stage2-weight", 1.0))
+            assert clf.cv == int(flags.get("--stack-folds", 4))
+    assert shipped_detector.card["params"].get("stack_inputs", kinds) == kinds
