@@ -59,9 +59,10 @@ def stack_features(proba: np.ndarray, regions: np.ndarray | None = None) -> np.n
         return np.zeros((0, len(STACK_FEATURES) + 2 * r), dtype=np.float32)
     pc, pr = proba[:, 0], proba[:, 1]
     cols = []
-    for w in STACK_WINDOWS:
-        cols += [window_mean(pc, w), window_mean(pr, w)]
-    rank = np.argsort(np.argsort(pc)) / max(n - 1, 1)
+    for w in STACK_WINDOWS:  # both columns in one pass: the sums run per column, the same values
+        cols += list(window_mean(proba[:, :2], w).T)
+    rank = np.empty(n)
+    rank[np.argsort(pc)] = np.arange(n) / max(n - 1, 1)  # the inverse of the sort order
     cols += [pc, pr, np.full(n, pc.mean()), np.full(n, pc.max()), rank]
     for j in range(r):
         _, inverse, counts = np.unique(regions[:, j], return_inverse=True, return_counts=True)
