@@ -468,6 +468,20 @@ def _featurize(examples, progress: bool) -> list:
     return [featurize(page) for page in pages]
 
 
+def train_params(max_iter: int, stacking: bool, stack_inputs: str, stage1_iter: int | None, stage2_iter: int | None,
+                 stage2_weight: float | None, stack_folds: int) -> dict:
+    """The classifier parameters that ``train``'s options stand for (as the model card records them)."""
+    from .document import SOURCES
+
+    params = {"max_iter": max_iter, "stacking": stacking}
+    if stacking:
+        stack_inputs = StackInputs(stack_inputs)
+        kinds = list(SOURCES) if stack_inputs == StackInputs.both else [stack_inputs.value]
+        params |= {"cv": stack_folds, "stage1_iter": stage1_iter, "stage2_iter": stage2_iter,
+                   "stage2_weight": 1.0 if stage2_weight is None else stage2_weight, "stack_inputs": kinds}
+    return params
+
+
 @app.command()
 def train(
     data: list[str] = typer.Argument(..., help="Labelled data: line-labelled or page+gold JSONL files, or WCXB-layout directories."),
@@ -518,11 +532,7 @@ def train(
         adapted.save(out)
         typer.echo(f"adapted model written to {out} ({len(examples)} pages)", err=True)
         return
-    params = {"max_iter": max_iter, "stacking": stacking}
-    if stacking:
-        kinds = list(SOURCES) if stack_inputs == StackInputs.both else [stack_inputs.value]
-        params |= {"cv": stack_folds, "stage1_iter": stage1_iter, "stage2_iter": stage2_iter,
-                   "stage2_weight": 1.0 if stage2_weight is None else stage2_weight, "stack_inputs": kinds}
+    params = train_params(max_iter, stacking, stack_inputs, stage1_iter, stage2_iter, stage2_weight, stack_folds)
     report = None
     if cv >= 2:
         try:

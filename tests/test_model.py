@@ -219,23 +219,28 @@ def test_prediction_bins_on_the_threads_allowed_now_not_those_of_training(monkey
 
 def test_shipped_model_is_the_recipe_of_the_build_script(shipped_detector):
     """models/default.joblib must be what training/build.sh makes: a recipe changed without a
-    retrain (or the reverse) would ship a model whose card and figures no longer match the script."""
+    retrain (or the reverse) would ship a model whose card and figures no longer match the script.
+    The script's arguments are read by the CLI itself, so its defaults are not copied here."""
+    import inspect
     import shlex
     from pathlib import Path
 
+    import typer
+
+    from boilerdetect.cli import app, train_params
+    from boilerdetect.document import SOURCES
+    from boilerdetect.train import _source_params
+
     script = (Path(__file__).resolve().parents[1] / "training" / "build.sh").read_text()
     command = script[script.index("boilerdetect.cli train"):].replace("\\\n", " ").splitlines()[0]
-    args = shlex.split(command)
-    flags = {a: args[i + 1] for i, a in enumerate(args) if a.startswith("--") and i + 1 < len(args) and not args[i + 1].startswith("--")}
-    stacking = "--stacking" in args
-    kinds = ["html", "text"] if flags.get("--stack-inputs", "both") == "both" else [flags["--stack-inputs"]]
-    for source in ("html", "text"):
+    options = typer.main.get_command(app).commands["train"].make_context("train", shlex.split(command)[2:]).params
+    params = train_params(**{name: options[name] for name in inspect.signature(train_params).parameters})
+    assert shipped_detector.card["params"] == params
+    for source in SOURCES:
         clf = getattr(shipped_detector, f"{source}_model")
-        stacked = stacking and source in kinds
-        assert clf.stacked == stacked, source
-        assert clf.stage1_.n_iter_ == int(flags.get("--stage1-iter" if stacked else "--max-iter", flags["--max-iter"]))
-        if stacked:
-            assert clf.stage2_.n_iter_ == int(flags.get("--stage2-iter", flags["--max-iter"]))
-            assert clf.stage2_weight == float(flags.get("--stage2-weight", 1.0))
-            assert clf.cv == int(flags.get("--stack-folds", 4))
-    assert shipped_detector.card["params"].get("stack_inputs", kinds) == kinds
+        expected = _source_params(params, source)
+        assert clf.get_params() | expected == clf.get_params(), source
+        assert clf.stacked == expected["stacking"], source
+        assert clf.stage1_.n_iter_ == ((expected.get("stage1_iter") if clf.stacked else None) or expected["max_iter"])
+        if clf.stacked:
+            assert clf.stage2_.n_iter_ == (expected["stage2_iter"] or expected["max_iter"])
