@@ -29,6 +29,7 @@ STACK_FEATURES = (
     tuple(f"p_{lab}_w{w}" for w in STACK_WINDOWS for lab in ("content", "related"))
     + ("p_content", "p_related", "page_mean_p_content", "page_max_p_content", "p_content_rank")
 )  # columns stage 2 adds for every page, documented in stack_features()
+CONTENT, RELATED = LABELS.index("content"), LABELS.index("related")
 REGION_STACK_FEATURES = ("region_p_content", "region_p_related")  # per region level, HTML only
 
 
@@ -69,6 +70,26 @@ def stack_features(proba: np.ndarray, regions: np.ndarray | None = None) -> np.n
         for p in (pc, pr):
             cols.append((np.bincount(inverse, weights=p) / counts)[inverse])
     return np.column_stack(cols).astype(np.float32)
+
+
+def page_f1_content(p_content: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The lines to keep so that the page's expected word-F1 is highest; bool, shape (n_lines,).
+
+    p_content, weights : (n_lines,) each line's probability of being content and its words.
+    Taking the lines as independent, keeping a set S scores about 2 sum_S(w p) / (sum_S(w) +
+    sum(w p)) in expectation: the best S is the lines of highest p down to where the next one
+    would lower that ratio. So a page whose content is uncertain keeps lines a single global 0.5
+    would drop. Lines without words change nothing and are not chosen.
+    """
+    keep = np.zeros(len(p_content), dtype=bool)
+    expected = float(np.dot(weights, p_content))
+    if expected <= 0:
+        return keep
+    order = np.argsort(-p_content, kind="stable")
+    w = weights[order]
+    ratio = 2 * np.cumsum(w * p_content[order]) / (np.cumsum(w) + expected)
+    keep[order[: int(ratio.argmax()) + 1]] = True
+    return keep & (weights > 0)
 
 
 def _column_major(X: np.ndarray) -> np.ndarray:
@@ -168,12 +189,16 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         Share of stage 2 in the probabilities returned by a stacked model, the rest being stage 1's
         (1.0: stage 2 alone). Stage 2 learns from out-of-fold scores, where a confident stage 1 is
         sometimes wrong, and can overrule it on page shapes rare in training; averaging keeps both.
+    decision : {"argmax", "page_f1"}, default="argmax"
+        How :meth:`decide` turns probabilities into labels: the most probable label of each line,
+        or that, plus as content every other line that :func:`page_f1_content` keeps and that is
+        not most probably ``related`` (the page's bar is lowered, never raised).
     cv : int, default=4
         Folds used to produce out-of-fold stage-1 probabilities for stage 2.
     random_state : int, default=0
     """
 
-    def __init__(self, max_iter=300, stage1_iter=None, stage2_iter=None, learning_rate=0.1, max_leaf_nodes=31, stacking=True, stage2_weight=1.0, cv=4, random_state=0):
+    def __init__(self, max_iter=300, stage1_iter=None, stage2_iter=None, learning_rate=0.1, max_leaf_nodes=31, stacking=True, stage2_weight=1.0, decision="argmax", cv=4, random_state=0):
         self.max_iter = max_iter
         self.stage1_iter = stage1_iter
         self.stage2_iter = stage2_iter
@@ -181,6 +206,7 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         self.max_leaf_nodes = max_leaf_nodes
         self.stacking = stacking
         self.stage2_weight = stage2_weight
+        self.decision = decision
         self.cv = cv
         self.random_state = random_state
 
@@ -274,7 +300,21 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
             proba = self.stage2_weight * self._ordered(self.stage2_, second) + (1 - self.stage2_weight) * proba
         return _split(proba, sizes)
 
-    def predict(self, X_pages: list[np.ndarray], regions=None) -> list[np.ndarray]:
-        """Per page an array (n_lines_i,) of labels."""
-        probas = self.predict_proba(X_pages, regions)
-        return [np.asarray(LABELS)[p.argmax(axis=1)] if len(p) else np.array([], dtype=str) for p in probas]
+    def decide(self, probas: list[np.ndarray], weights: list[np.ndarray] | None = None) -> list[np.ndarray]:
+        """Per page an int array (n_lines_i,) of indices into LABELS, from :meth:`predict_proba`'s
+        output, as ``decision`` says. ``weights``: per page the words of each line (n_lines_i,),
+        which ``"page_f1"`` weighs the lines by (None: one each)."""
+        if self.decision not in ("argmax", "page_f1"):
+            raise ValueError(f"decision must be 'argmax' or 'page_f1', not {self.decision!r}")
+        out = []
+        for k, p in enumerate(probas):
+            labels = p.argmax(axis=1)
+            if self.decision == "page_f1" and len(p):
+                w = np.ones(len(p)) if weights is None else np.asarray(weights[k], dtype=float)
+                labels[page_f1_content(p[:, 0], w) & (labels != RELATED)] = CONTENT
+            out.append(labels)
+        return out
+
+    def predict(self, X_pages: list[np.ndarray], regions=None, weights=None) -> list[np.ndarray]:
+        """Per page an array (n_lines_i,) of labels (``weights`` as in :meth:`decide`)."""
+        return [np.asarray(LABELS)[lab] for lab in self.decide(self.predict_proba(X_pages, regions), weights)]

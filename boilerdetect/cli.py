@@ -43,7 +43,9 @@ class Keep(str, Enum):
     related = "related"
 
 
-class StackInputs(str, Enum):
+class Kinds(str, Enum):
+    """Kinds of input page an option applies to."""
+
     both = "both"
     html = "html"
     text = "text"
@@ -468,17 +470,50 @@ def _featurize(examples, progress: bool) -> list:
     return [featurize(page) for page in pages]
 
 
-def train_params(max_iter: int, stacking: bool, stack_inputs: str, stage1_iter: int | None, stage2_iter: int | None,
-                 stage2_weight: float | None, stack_folds: int) -> dict:
-    """The classifier parameters that ``train``'s options stand for (as the model card records them)."""
+def _kinds(option: str) -> list[str]:
     from .document import SOURCES
 
+    return list(SOURCES) if Kinds(option) == Kinds.both else [Kinds(option).value]
+
+
+def _leaves(option: str) -> int | dict[str, int]:
+    """``--max-leaf-nodes``: "63" for both kinds of page, or per kind, "html=63,text=31"."""
+    from .document import SOURCES
+
+    def number(text: str) -> int:
+        if not text.strip().isdigit() or int(text) < 2:
+            raise typer.BadParameter(f"{option!r}: leaves must be a whole number of at least 2")
+        return int(text)
+
+    if "=" not in option:
+        return number(option)
+    per_kind = {}
+    for part in option.split(","):
+        kind, _, value = part.partition("=")
+        if kind.strip() not in SOURCES:
+            raise typer.BadParameter(f"{option!r}: give NUMBER or KIND=NUMBER[,KIND=NUMBER] with KIND html or text")
+        per_kind[kind.strip()] = number(value)
+    return per_kind
+
+
+def _checked_leaves(option: str) -> str:
+    _leaves(option)  # a bad value is a usage error, before any data is read
+    return option
+
+
+def train_params(max_iter: int, stacking: bool, stack_inputs: str, stage1_iter: int | None, stage2_iter: int | None,
+                 stage2_weight: float | None, stack_folds: int, page_f1: str | None = None, max_leaf_nodes: str = "31") -> dict:
+    """The classifier parameters that ``train``'s options stand for (as the model card records them)."""
+    from .classifier import LineClassifier
+
     params = {"max_iter": max_iter, "stacking": stacking}
+    if (leaves := _leaves(max_leaf_nodes)) != LineClassifier().max_leaf_nodes:  # recorded when not the default
+        params["max_leaf_nodes"] = leaves
     if stacking:
-        stack_inputs = StackInputs(stack_inputs)
-        kinds = list(SOURCES) if stack_inputs == StackInputs.both else [stack_inputs.value]
         params |= {"cv": stack_folds, "stage1_iter": stage1_iter, "stage2_iter": stage2_iter,
-                   "stage2_weight": 1.0 if stage2_weight is None else stage2_weight, "stack_inputs": kinds}
+                   "stage2_weight": 1.0 if stage2_weight is None else stage2_weight, "stack_inputs": _kinds(stack_inputs)}
+    if page_f1 is not None:
+        params["page_f1_inputs"] = _kinds(page_f1)
     return params
 
 
@@ -488,12 +523,14 @@ def train(
     out: Path = typer.Option(..., "--out", "-o", help="Where to write the model (.joblib); its card goes next to it."),
     cv: int = typer.Option(5, "--cv", min=0, help="Folds of site-grouped cross-validation to report in the card (0: skip)."),
     max_iter: int = typer.Option(200, "--max-iter", min=10, help="Boosting iterations of a single-stage model, and of each stacked stage not set below."),
+    max_leaf_nodes: str = typer.Option("31", "--max-leaf-nodes", callback=_checked_leaves, help="Leaves per tree: one number, or per input kind, e.g. html=63,text=31 (a kind not named keeps 31)."),
     stacking: bool = typer.Option(False, "--stacking/--no-stacking", help="Add the second stage over neighbours' scores; stage 1 is also fitted once per --stack-folds fold (--stage1-iter keeps those fits short)."),
-    stack_inputs: StackInputs = typer.Option(StackInputs.both, "--stack-inputs", help="With --stacking: the input kinds whose model gets the second stage; the other keeps a single stage."),
+    stack_inputs: Kinds = typer.Option(Kinds.both, "--stack-inputs", help="With --stacking: the input kinds whose model gets the second stage; the other keeps a single stage."),
     stage1_iter: Optional[int] = typer.Option(None, "--stage1-iter", min=10, help="With --stacking: boosting iterations of stage 1 (default: --max-iter)."),
     stage2_iter: Optional[int] = typer.Option(None, "--stage2-iter", min=10, help="With --stacking: boosting iterations of stage 2 (default: --max-iter)."),
     stage2_weight: Optional[float] = typer.Option(None, "--stage2-weight", min=0.0, max=1.0, help="With --stacking: share of stage 2 in the returned probabilities, the rest being stage 1's (default: 1, stage 2 alone)."),
     stack_folds: int = typer.Option(4, "--stack-folds", min=2, help="With --stacking: site-grouped folds giving stage 2 its out-of-fold stage-1 scores."),
+    page_f1: Optional[Kinds] = typer.Option(None, "--page-f1", help="The input kinds whose lines are labelled per page for the best expected word-F1: lines a little below 0.5 join the content where the page's content is uncertain (default: none, each line its most probable label)."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Processes for reading the data."),
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bars on stderr."),
     base: Optional[Path] = typer.Option(None, "--base", help="Adapt this model to the site of DATA (a few labelled pages, e.g. label files) instead of training from scratch."),
@@ -532,7 +569,7 @@ def train(
         adapted.save(out)
         typer.echo(f"adapted model written to {out} ({len(examples)} pages)", err=True)
         return
-    params = train_params(max_iter, stacking, stack_inputs, stage1_iter, stage2_iter, stage2_weight, stack_folds)
+    params = train_params(max_iter, stacking, stack_inputs, stage1_iter, stage2_iter, stage2_weight, stack_folds, page_f1, max_leaf_nodes)
     report = None
     if cv >= 2:
         try:

@@ -109,11 +109,14 @@ def _reference(classifier: LineClassifier, X: np.ndarray, predicted: np.ndarray)
     return contrast_reference(X, np.asarray(LABELS)[predicted])
 
 
-def occlusion_deltas(classifier: LineClassifier, X: np.ndarray, regions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def occlusion_deltas(
+    classifier: LineClassifier, X: np.ndarray, regions: np.ndarray | None = None, words: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Occlusion of every feature on one page.
 
     classifier : a fitted LineClassifier; X : (n_lines, n_features) from ``featurize``;
-    regions : the page's ``region_keys`` (as given to ``predict_proba``).
+    regions : the page's ``region_keys`` (as given to ``predict_proba``); words : (n_lines,) the
+    words of each line, as the classifier's ``decide`` weighs them (optional).
     Returns ``(proba, deltas, reference_rows)``: the page's probabilities (n_lines, 3), the deltas
     (n_lines, n_features) for each line's predicted label, and the reference value each line was
     compared with (n_lines, n_features).
@@ -129,7 +132,7 @@ def occlusion_deltas(classifier: LineClassifier, X: np.ndarray, regions: np.ndar
 
     with one_openmp_thread():  # as in prediction
         proba = classifier.predict_proba([X], regions_of(1))[0]
-    predicted = proba.argmax(axis=1)
+    predicted = classifier.decide([proba], None if words is None else [words])[0]
     ref_rows = _reference(classifier, X, predicted)[predicted]
     rows = np.arange(n)
     base = proba[rows, predicted]
@@ -158,7 +161,8 @@ def explain_lines(classifier: LineClassifier, X: np.ndarray, regions: np.ndarray
         raise ValueError(f"{X.shape[1]} feature columns but {len(names)} {source} feature names")
     if top_k <= 0 or len(X) == 0:  # before the occlusion: its ~n_features predictions would go unused
         return [[] for _ in range(len(X))]
-    _, deltas, ref_rows = occlusion_deltas(classifier, X, regions)
+    words = np.expm1(X[:, names.index("log_words")].astype(float))
+    _, deltas, ref_rows = occlusion_deltas(classifier, X, regions, words)
     order = np.argsort(-np.abs(deltas), axis=1, kind="stable")[:, :top_k]
     return [
         [Contribution(names[f], float(deltas[i, f]), float(X[i, f]), float(ref_rows[i, f])) for f in top if deltas[i, f] != 0]

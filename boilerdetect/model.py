@@ -43,6 +43,10 @@ from .verify import (
     trust_from_env,
 )
 
+# words per line, which a "page_f1" decision weighs lines by: the same column in both kinds of
+# features, whose line features come first
+_LOG_WORDS = TEXT_FEATURE_NAMES.index("log_words")
+
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default.joblib"
 MODEL_FORMAT = 1
 
@@ -205,6 +209,7 @@ class Detector:
         ``profile`` (a :class:`SiteProfile`, optional) tells how common each line is on its site.
         """
         probas: list[np.ndarray | None] = [None] * len(pages)
+        decided: list[np.ndarray | None] = [None] * len(pages)
         for source in SOURCES:
             idx = [i for i, p in enumerate(pages) if p.source == source]
             if idx:
@@ -213,11 +218,12 @@ class Detector:
                 regions = [region_keys(pages[i]) for i in idx] if model.stacked else None
                 with one_openmp_thread():
                     found = model.predict_proba(feats, regions)
-                for i, proba in zip(idx, found):
-                    probas[i] = proba
+                words = [np.expm1(f[:, _LOG_WORDS].astype(float)) for f in feats]
+                for i, proba, labels in zip(idx, found, model.decide(found, words)):
+                    probas[i], decided[i] = proba, labels
         results = []
-        for page, proba in zip(pages, probas):
-            labels = [LABELS[i] for i in proba.argmax(axis=1).tolist()] if len(proba) else []
+        for page, proba, decision in zip(pages, probas, decided):
+            labels = [LABELS[i] for i in decision.tolist()]
             lines = [line.with_prediction(lab, p) for line, lab, p in zip(page.lines, labels, proba[:, 0].tolist())]
             results.append(Result(lines=lines, id=page.id, url=page.url, truncated=page.truncated or None))
         return results

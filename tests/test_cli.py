@@ -73,13 +73,16 @@ def test_train_evaluate_info(tmp_path):
     data.write_text("\n".join(records) + "\n")
     model = tmp_path / "m.joblib"
     res = runner.invoke(app, ["train", str(data), "--out", str(model), "--cv", "2", "--max-iter", "20", "--quiet",
-                              "--stacking", "--stack-folds", "2", "--stack-inputs", "html", "--stage1-iter", "10", "--stage2-weight", "0.5"])  # fmt: skip
+                              "--stacking", "--stack-folds", "2", "--stack-inputs", "html", "--stage1-iter", "10", "--stage2-weight", "0.5", "--page-f1", "text",
+                              "--max-leaf-nodes", "html=15"])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "cross-validated html" in res.stderr
     trained = Detector.load(model, trust=True)
     assert trained.html_model.stacked and trained.html_model.stage1_.n_iter_ == 10 and trained.html_model.stage2_.n_iter_ == 20
     assert not trained.text_model.stacked and trained.text_model.stage1_.n_iter_ == 20  # a single stage of --max-iter
     assert trained.card["params"]["stack_inputs"] == ["html"] and trained.html_model.stage2_weight == 0.5
+    assert (trained.html_model.decision, trained.text_model.decision) == ("argmax", "page_f1")
+    assert (trained.html_model.max_leaf_nodes, trained.text_model.max_leaf_nodes) == (15, 31)
     res = runner.invoke(app, ["evaluate", str(data), "--model", str(model), "--trust-model", "--json"])
     report = json.loads(res.stdout)
     assert report["html"]["word_f1"] > 0.9 and report["text"]["lines"]["related"]["recall"] > 0.9
@@ -87,11 +90,14 @@ def test_train_evaluate_info(tmp_path):
     card = json.loads(res.stdout)
     assert card["training_data"]["pages"] == {"html": 12, "text": 24} and "sha256" in card
     assert card["cross_validation"]["folds"] == 2
-    assert card["params"] == {"max_iter": 20, "stacking": True, "cv": 2, "stage1_iter": 10, "stage2_iter": None,
-                              "stage2_weight": 0.5, "stack_inputs": ["html"]}
+    assert card["params"] == {"max_iter": 20, "max_leaf_nodes": {"html": 15}, "stacking": True, "cv": 2, "stage1_iter": 10, "stage2_iter": None,
+                              "stage2_weight": 0.5, "stack_inputs": ["html"], "page_f1_inputs": ["text"]}
 
     res = runner.invoke(app, ["train", str(data), "--out", str(model), "--stage2-weight", "0.5", "--stage1-iter", "10"])
     assert res.exit_code == 2 and res.stderr == "error: --stage1-iter, --stage2-weight need --stacking\n"
+    for bad in ("1", "html=x", "pdf=31", "63,text=31"):
+        res = runner.invoke(app, ["train", str(data), "--out", str(model), "--max-leaf-nodes", bad])
+        assert res.exit_code == 2 and "Invalid value for '--max-leaf-nodes'" in res.stderr and "Traceback" not in res.stderr, bad
 
     (tmp_path / "bad.jsonl").write_text(json.dumps({"lines": ["a"], "labels": ["junk"]}) + "\n")
     res = runner.invoke(app, ["train", str(tmp_path / "bad.jsonl"), "--out", str(model)])

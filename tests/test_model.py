@@ -182,6 +182,55 @@ def test_stage2_weight_averages_the_two_stages():
     np.testing.assert_allclose(np.vstack(clf.predict_proba(X_pages)), (full + first) / 2, atol=1e-12)
 
 
+def test_page_f1_keeps_the_lines_that_raise_the_expected_word_f1():
+    from boilerdetect.classifier import page_f1_content
+
+    w = np.full(3, 10.0)
+    # expected F1 of keeping the top 1, 2, 3 lines: 18/24.5, 27/34.5, 29/44.5: the 0.45 line joins
+    assert page_f1_content(np.array([0.9, 0.45, 0.1]), w).tolist() == [True, True, False]
+    # 18/22 against 24/32: a 0.3 line beside a sure one does not
+    assert page_f1_content(np.array([0.9, 0.3]), w[:2]).tolist() == [True, False]
+    # where little is likely content, the best guess is still the likeliest lines
+    assert page_f1_content(np.array([0.05, 0.3, 0.2]), w).tolist() == [False, True, True]
+    # lines without words are never chosen, and nothing is when nothing can be content
+    assert page_f1_content(np.array([0.9, 0.8]), np.array([10.0, 0.0])).tolist() == [True, False]
+    assert not page_f1_content(np.zeros(3), w).any() and not page_f1_content(np.array([0.9]), np.zeros(1)).any()
+    assert page_f1_content(np.zeros(0), np.zeros(0)).shape == (0,)
+
+
+def test_page_f1_decision_only_adds_content_and_leaves_related_alone():
+    from boilerdetect.classifier import LineClassifier
+
+    proba = np.array([[0.9, 0.05, 0.05], [0.45, 0.1, 0.45], [0.4, 0.55, 0.05], [0.1, 0.1, 0.8], [0.48, 0.02, 0.5]])
+    words = np.array([10.0, 10, 10, 10, 0])
+    argmax = LineClassifier(decision="argmax").decide([proba], [words])[0]
+    assert argmax.tolist() == [0, 0, 1, 2, 2]
+    page_f1 = LineClassifier(decision="page_f1").decide([proba], [words])[0]
+    # the 0.4 line most probably related stays related; the wordless line keeps its label
+    assert page_f1.tolist() == [0, 0, 1, 2, 2]
+    proba[1] = [0.4, 0.1, 0.5]  # now below 0.5 and not its most probable label: page_f1 takes it
+    assert LineClassifier(decision="argmax").decide([proba], [words])[0][1] == 2
+    assert LineClassifier(decision="page_f1").decide([proba], [words])[0][1] == 0
+    with pytest.raises(ValueError, match="decision must be"):
+        LineClassifier(decision="median").decide([proba])
+
+
+def test_page_f1_decision_reaches_labels_through_the_detector(tiny_detector, monkeypatch):
+    """The detector weighs lines by their words: a 0.3 line of twenty words beside a sure line of
+    one word joins the content (2 * 6.9 / 27.9 beats 1.8 / 7.9), where by line count it would not."""
+    import copy
+
+    detector = copy.deepcopy(tiny_detector)
+    proba = np.array([[0.9, 0.0, 0.1], [0.3, 0.0, 0.7]])
+    monkeypatch.setattr(type(detector.text_model), "predict_proba", lambda self, X_pages, regions=None: [proba] * len(X_pages))
+    page = "Headline\n" + " ".join(f"word{i}" for i in range(20))
+    assert [l.label for l in detector.predict(text=page).lines] == ["content", "boilerplate"]
+    detector.text_model.set_params(decision="page_f1")
+    result = detector.predict(text=page)
+    assert [l.label for l in result.lines] == ["content", "content"]
+    assert [l.score for l in result.lines] == [0.9, 0.3]  # the probabilities are untouched
+
+
 def test_a_model_saved_before_a_parameter_existed_gets_its_default():
     import pickle
 
@@ -190,9 +239,9 @@ def test_a_model_saved_before_a_parameter_existed_gets_its_default():
     rng = np.random.default_rng(3)
     X_pages = [rng.normal(size=(20, 3)).astype(np.float32) for _ in range(2)]
     clf = LineClassifier(max_iter=10, stacking=False).fit(X_pages, [np.where(X[:, 0] > 0, "content", "boilerplate") for X in X_pages])
-    del clf.stage1_iter, clf.stage2_weight  # as pickled by a version without these parameters
+    del clf.stage1_iter, clf.stage2_weight, clf.decision  # as pickled by a version without these parameters
     old = pickle.loads(pickle.dumps(clf))
-    assert old.get_params()["stage1_iter"] is None and old.stage2_weight == 1.0
+    assert old.get_params()["stage1_iter"] is None and old.stage2_weight == 1.0 and old.decision == "argmax"
     assert "LineClassifier(max_iter=10, stacking=False)" == repr(old)
 
 
