@@ -162,3 +162,26 @@ def test_predict_jsonl_explain(tiny_detector, tmp_path):
 
     res = runner.invoke(app, ["predict", str(src), "--model", model, "--trust-model", "--explain"])
     assert res.exit_code == 2 and "--explain needs --format jsonl" in res.stderr
+
+
+def test_explanations_are_of_the_label_the_decision_gives(single_stage_detector, monkeypatch):
+    """A line that a page_f1 decision makes content is explained as content (its P(content)),
+    not as the label its own probabilities rank first; the words reach the decision."""
+    page = pages()[1]
+    clf = copy.deepcopy(single_stage_detector.text_model)
+    X = featurize(page)
+    seen = []
+
+    def all_content(probas, weights=None):
+        seen.append(weights)
+        return [np.zeros(len(p), dtype=int) for p in probas]
+
+    monkeypatch.setattr(clf, "decide", all_content)
+    words = np.expm1(X[:, feature_names("text").index("log_words")].astype(float))
+    proba, deltas, ref = occlusion_deltas(clf, X, None, words)
+    np.testing.assert_array_equal(seen[0][0], words)
+    np.testing.assert_array_equal(ref, np.repeat(clf.reference_[:1], len(X), axis=0))  # content's reference on every line
+    f = int(np.argmax(np.abs(deltas).max(axis=0)))
+    occluded = X.copy()
+    occluded[:, f] = ref[:, f]
+    np.testing.assert_allclose(deltas[:, f], proba[:, 0] - clf.predict_proba([occluded])[0][:, 0], atol=1e-9)
