@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .document import LABELS
-from .features import HTML_FEATURES, TEXT_FEATURES, feature_names
+from .features import HTML_FEATURES, TEXT_FEATURES, feature_names, line_words
 
 if TYPE_CHECKING:  # the classifier imports this module to fit its reference
     from .classifier import LineClassifier
@@ -161,8 +161,7 @@ def explain_lines(classifier: LineClassifier, X: np.ndarray, regions: np.ndarray
         raise ValueError(f"{X.shape[1]} feature columns but {len(names)} {source} feature names")
     if top_k <= 0 or len(X) == 0:  # before the occlusion: its ~n_features predictions would go unused
         return [[] for _ in range(len(X))]
-    words = np.expm1(X[:, names.index("log_words")].astype(float))
-    _, deltas, ref_rows = occlusion_deltas(classifier, X, regions, words)
+    _, deltas, ref_rows = occlusion_deltas(classifier, X, regions, line_words(X))
     order = np.argsort(-np.abs(deltas), axis=1, kind="stable")[:, :top_k]
     return [
         [Contribution(names[f], float(deltas[i, f]), float(X[i, f]), float(ref_rows[i, f])) for f in top if deltas[i, f] != 0]

@@ -778,3 +778,9 @@ def featurize(page: Page, profile=None) -> np.ndarray:
 def feature_names(source: str) -> tuple[str, ...]:
     return HTML_FEATURE_NAMES if source == "html" else TEXT_FEATURE_NAMES
 
+
+
+def line_words(X: np.ndarray) -> np.ndarray:
+    """The words of each line, from a :func:`featurize` matrix of either kind of page (its line
+    features come first, so ``log_words`` is the same column); shape (n_lines,), float."""
+    return np.expm1(X[:, TEXT_FEATURE_NAMES.index("log_words")].astype(float))

@@ -26,7 +26,7 @@ import numpy as np
 from .atomic import atomic_file
 from .classifier import LineClassifier, one_openmp_thread
 from .document import LABELS, SOURCES, Line, Page
-from .features import HTML_FEATURE_NAMES, TEXT_FEATURE_NAMES, featurize, region_keys
+from .features import HTML_FEATURE_NAMES, TEXT_FEATURE_NAMES, featurize, line_words, region_keys
 from .nesting import MAX_DEPTH
 from .profile import SiteProfile
 from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, page_from_record
@@ -42,10 +42,6 @@ from .verify import (
     sha256_from_env,
     trust_from_env,
 )
-
-# words per line, which a "page_f1" decision weighs lines by: the same column in both kinds of
-# features, whose line features come first
-_LOG_WORDS = TEXT_FEATURE_NAMES.index("log_words")
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default.joblib"
 MODEL_FORMAT = 1
@@ -218,7 +214,7 @@ class Detector:
                 regions = [region_keys(pages[i]) for i in idx] if model.stacked else None
                 with one_openmp_thread():
                     found = model.predict_proba(feats, regions)
-                words = [np.expm1(f[:, _LOG_WORDS].astype(float)) for f in feats]
+                words = [line_words(f) for f in feats]  # what a page_f1 decision weighs lines by
                 for i, proba, labels in zip(idx, found, model.decide(found, words)):
                     probas[i], decided[i] = proba, labels
         results = []

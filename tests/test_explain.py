@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from boilerdetect import LABELS
 from boilerdetect.cli import app
 from boilerdetect.explain import Contribution, contrast_reference, occlusion_deltas
-from boilerdetect.features import feature_names, featurize, region_keys
+from boilerdetect.features import feature_names, featurize, line_words, region_keys
 from boilerdetect.html import segment_html
 from boilerdetect.readers import text_page
 from boilerdetect.train import fit_detector
@@ -177,7 +177,7 @@ def test_explanations_are_of_the_label_the_decision_gives(single_stage_detector,
         return [np.zeros(len(p), dtype=int) for p in probas]
 
     monkeypatch.setattr(clf, "decide", all_content)
-    words = np.expm1(X[:, feature_names("text").index("log_words")].astype(float))
+    words = line_words(X)
     proba, deltas, ref = occlusion_deltas(clf, X, None, words)
     np.testing.assert_array_equal(seen[0][0], words)
     np.testing.assert_array_equal(ref, np.repeat(clf.reference_[:1], len(X), axis=0))  # content's reference on every line

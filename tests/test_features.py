@@ -69,3 +69,12 @@ def test_markup_features():
     assert col(X, "attr_nav", "html")[0] == 1 and col(X, "attr_content", "html")[2] == 1
     assert col(X, "in_footer", "html").tolist() == [0, 0, 0, 1]
     assert col(X, "tag_h2_h3", "html")[1] == 1 and col(X, "tag_p", "html")[2] == 1
+
+
+def test_line_words_reads_the_word_count_of_either_kind_of_page():
+    from boilerdetect.features import line_words
+
+    html = segment_html("<html><body><p>One two three four.</p><div>Five, six</div><p>—</p></body></html>")
+    text = text_page("One two three four.\nFive, six\n—")
+    for page in (html, text):
+        np.testing.assert_allclose(line_words(featurize(page)), [4, 2, 0], atol=1e-5)
