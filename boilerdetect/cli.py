@@ -49,6 +49,7 @@ class Kinds(str, Enum):
     both = "both"
     html = "html"
     text = "text"
+    none = "none"
 
 
 def _fail(message: str, code: int = 2):
@@ -473,7 +474,8 @@ def _featurize(examples, progress: bool) -> list:
 def _kinds(option: str) -> list[str]:
     from .document import SOURCES
 
-    return list(SOURCES) if Kinds(option) == Kinds.both else [Kinds(option).value]
+    kinds = Kinds(option)
+    return list(SOURCES) if kinds == Kinds.both else [] if kinds == Kinds.none else [kinds.value]
 
 
 def _leaves(option: str) -> int | dict[str, int]:
@@ -502,7 +504,7 @@ def _checked_leaves(option: str) -> str:
 
 
 def train_params(max_iter: int, stacking: bool, stack_inputs: str, stage1_iter: int | None, stage2_iter: int | None,
-                 stage2_weight: float | None, stack_folds: int, page_f1: str | None = None, max_leaf_nodes: str = "31") -> dict:
+                 stage2_weight: float | None, stack_folds: int, page_f1: str = "none", max_leaf_nodes: str = "31") -> dict:
     """The classifier parameters that ``train``'s options stand for (as the model card records them)."""
     from .classifier import LineClassifier
 
@@ -512,25 +514,26 @@ def train_params(max_iter: int, stacking: bool, stack_inputs: str, stage1_iter: 
     if stacking:
         params |= {"cv": stack_folds, "stage1_iter": stage1_iter, "stage2_iter": stage2_iter,
                    "stage2_weight": 1.0 if stage2_weight is None else stage2_weight, "stack_inputs": _kinds(stack_inputs)}
-    if page_f1 is not None:
-        params["page_f1_inputs"] = _kinds(page_f1)
+    if kinds := _kinds(page_f1):
+        params["page_f1_inputs"] = kinds
     return params
 
 
 @app.command()
 def train(
+    ctx: typer.Context,
     data: list[str] = typer.Argument(..., help="Labelled data: line-labelled or page+gold JSONL files, or WCXB-layout directories."),
     out: Path = typer.Option(..., "--out", "-o", help="Where to write the model (.joblib); its card goes next to it."),
     cv: int = typer.Option(5, "--cv", min=0, help="Folds of site-grouped cross-validation to report in the card (0: skip)."),
-    max_iter: int = typer.Option(200, "--max-iter", min=10, help="Boosting iterations of a single-stage model, and of each stacked stage not set below."),
+    max_iter: int = typer.Option(150, "--max-iter", min=10, help="Boosting iterations of a single-stage model (--no-stacking)."),
     max_leaf_nodes: str = typer.Option("31", "--max-leaf-nodes", callback=_checked_leaves, help="Leaves per tree: one number, or per input kind, e.g. html=63,text=31 (a kind not named keeps 31)."),
-    stacking: bool = typer.Option(False, "--stacking/--no-stacking", help="Add the second stage over neighbours' scores; stage 1 is also fitted once per --stack-folds fold (--stage1-iter keeps those fits short)."),
-    stack_inputs: Kinds = typer.Option(Kinds.both, "--stack-inputs", help="With --stacking: the input kinds whose model gets the second stage; the other keeps a single stage."),
-    stage1_iter: Optional[int] = typer.Option(None, "--stage1-iter", min=10, help="With --stacking: boosting iterations of stage 1 (default: --max-iter)."),
-    stage2_iter: Optional[int] = typer.Option(None, "--stage2-iter", min=10, help="With --stacking: boosting iterations of stage 2 (default: --max-iter)."),
-    stage2_weight: Optional[float] = typer.Option(None, "--stage2-weight", min=0.0, max=1.0, help="With --stacking: share of stage 2 in the returned probabilities, the rest being stage 1's (default: 1, stage 2 alone)."),
+    stacking: bool = typer.Option(True, "--stacking/--no-stacking", help="Add the second stage over neighbours' scores; stage 1 is also fitted once per --stack-folds fold (--stage1-iter keeps those fits short)."),
+    stack_inputs: Kinds = typer.Option(Kinds.both, "--stack-inputs", help="With --stacking: the input kinds whose model gets the second stage; the others keep a single stage."),
+    stage1_iter: int = typer.Option(50, "--stage1-iter", min=10, help="With --stacking: boosting iterations of stage 1."),
+    stage2_iter: int = typer.Option(100, "--stage2-iter", min=10, help="With --stacking: boosting iterations of stage 2."),
+    stage2_weight: float = typer.Option(0.5, "--stage2-weight", min=0.0, max=1.0, help="With --stacking: share of stage 2 in the returned probabilities, the rest being stage 1's (1: stage 2 alone)."),
     stack_folds: int = typer.Option(4, "--stack-folds", min=2, help="With --stacking: site-grouped folds giving stage 2 its out-of-fold stage-1 scores."),
-    page_f1: Optional[Kinds] = typer.Option(None, "--page-f1", help="The input kinds whose lines are labelled per page for the best expected word-F1: lines a little below 0.5 join the content where the page's content is uncertain (default: none, each line its most probable label)."),
+    page_f1: Kinds = typer.Option(Kinds.text, "--page-f1", help="The input kinds whose lines are labelled per page for the best expected word-F1: lines a little below 0.5 join the content where the page's content is uncertain; the other kinds give each line its most probable label."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Processes for reading the data."),
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bars on stderr."),
     base: Optional[Path] = typer.Option(None, "--base", help="Adapt this model to the site of DATA (a few labelled pages, e.g. label files) instead of training from scratch."),
@@ -541,6 +544,8 @@ def train(
 ) -> None:
     """Train a model from labelled pages, cross-validate it, and save it with its model card.
 
+    The defaults are the recipe of the shipped model (training/build.sh).
+
     With --base, the base model is adapted instead: boosting continues for --extra-iter trees at
     --learning-rate on the lines of DATA (typically a few pages of one site labelled with
     'boilerdetect label').
@@ -549,8 +554,10 @@ def train(
     from .document import SOURCES
     from .train import cross_validate, fit_detector, model_card
 
-    stage_options = {"--stage1-iter": stage1_iter, "--stage2-iter": stage2_iter, "--stage2-weight": stage2_weight}
-    if not stacking and base is None and (given := [name for name, value in stage_options.items() if value is not None]):
+    stage_options = {"--stage1-iter": "stage1_iter", "--stage2-iter": "stage2_iter", "--stage2-weight": "stage2_weight"}
+    # by name: typer may bring its own copy of click, whose enum is not click.core's
+    given = [flag for flag, name in stage_options.items() if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"]
+    if not stacking and base is None and given:
         _fail(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --stacking")
     examples = _examples(data, jobs, progress)
     if not examples:

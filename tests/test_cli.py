@@ -73,7 +73,7 @@ def test_train_evaluate_info(tmp_path):
     data.write_text("\n".join(records) + "\n")
     model = tmp_path / "m.joblib"
     res = runner.invoke(app, ["train", str(data), "--out", str(model), "--cv", "2", "--max-iter", "20", "--quiet",
-                              "--stacking", "--stack-folds", "2", "--stack-inputs", "html", "--stage1-iter", "10", "--stage2-weight", "0.5", "--page-f1", "text",
+                              "--stacking", "--stack-folds", "2", "--stack-inputs", "html", "--stage1-iter", "10", "--stage2-iter", "20", "--stage2-weight", "0.5", "--page-f1", "text",
                               "--max-leaf-nodes", "html=15"])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "cross-validated html" in res.stderr
@@ -90,11 +90,18 @@ def test_train_evaluate_info(tmp_path):
     card = json.loads(res.stdout)
     assert card["training_data"]["pages"] == {"html": 12, "text": 24} and "sha256" in card
     assert card["cross_validation"]["folds"] == 2
-    assert card["params"] == {"max_iter": 20, "max_leaf_nodes": {"html": 15}, "stacking": True, "cv": 2, "stage1_iter": 10, "stage2_iter": None,
+    assert card["params"] == {"max_iter": 20, "max_leaf_nodes": {"html": 15}, "stacking": True, "cv": 2, "stage1_iter": 10, "stage2_iter": 20,
                               "stage2_weight": 0.5, "stack_inputs": ["html"], "page_f1_inputs": ["text"]}
 
-    res = runner.invoke(app, ["train", str(data), "--out", str(model), "--stage2-weight", "0.5", "--stage1-iter", "10"])
+    res = runner.invoke(app, ["train", str(data), "--out", str(model), "--no-stacking", "--stage2-weight", "0.5", "--stage1-iter", "10"])
     assert res.exit_code == 2 and res.stderr == "error: --stage1-iter, --stage2-weight need --stacking\n"
+    from boilerdetect.cli import train_params
+    from boilerdetect.train import _source_params
+
+    # "none": no kind is stacked / decides per page
+    params = train_params(150, True, "none", 50, 100, 0.5, 4, page_f1="none")
+    assert "page_f1_inputs" not in params and params["stack_inputs"] == []
+    assert [(_source_params(params, k)["stacking"], _source_params(params, k)["decision"]) for k in ("html", "text")] == [(False, "argmax")] * 2
     for bad in ("1", "html=x", "pdf=31", "63,text=31"):
         res = runner.invoke(app, ["train", str(data), "--out", str(model), "--max-leaf-nodes", bad])
         assert res.exit_code == 2 and "Invalid value for '--max-leaf-nodes'" in res.stderr and "Traceback" not in res.stderr, bad

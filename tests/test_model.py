@@ -282,9 +282,13 @@ def test_shipped_model_is_the_recipe_of_the_build_script(shipped_detector):
 
     script = (Path(__file__).resolve().parents[1] / "training" / "build.sh").read_text()
     command = script[script.index("boilerdetect.cli train"):].replace("\\\n", " ").splitlines()[0]
-    options = typer.main.get_command(app).commands["train"].make_context("train", shlex.split(command)[2:]).params
-    params = train_params(**{name: options[name] for name in inspect.signature(train_params).parameters})
+    def recipe(args: list[str]) -> dict:
+        options = typer.main.get_command(app).commands["train"].make_context("train", args).params
+        return train_params(**{name: options[name] for name in inspect.signature(train_params).parameters})
+
+    params = recipe(shlex.split(command)[2:])
     assert shipped_detector.card["params"] == params
+    assert recipe(["data.jsonl", "--out", "m.joblib"]) == params  # a plain `train` makes the shipped recipe
     for source in SOURCES:
         clf = getattr(shipped_detector, f"{source}_model")
         expected = _source_params(params, source)
