@@ -503,8 +503,8 @@ def _checked_leaves(option: str) -> str:
     return option
 
 
-def train_params(max_iter: int, stacking: bool, stack_inputs: str, stage1_iter: int | None, stage2_iter: int | None,
-                 stage2_weight: float | None, stack_folds: int, page_f1: str = "none", max_leaf_nodes: str = "31") -> dict:
+def train_params(max_iter: int, stacking: bool, stack_inputs: str, stage1_iter: int, stage2_iter: int,
+                 stage2_weight: float, stack_folds: int, page_f1: str = "none", max_leaf_nodes: str = "31") -> dict:
     """The classifier parameters that ``train``'s options stand for (as the model card records them)."""
     from .classifier import LineClassifier
 
@@ -513,7 +513,7 @@ def train_params(max_iter: int, stacking: bool, stack_inputs: str, stage1_iter: 
         params["max_leaf_nodes"] = leaves
     if stacking:
         params |= {"cv": stack_folds, "stage1_iter": stage1_iter, "stage2_iter": stage2_iter,
-                   "stage2_weight": 1.0 if stage2_weight is None else stage2_weight, "stack_inputs": _kinds(stack_inputs)}
+                   "stage2_weight": stage2_weight, "stack_inputs": _kinds(stack_inputs)}
     if kinds := _kinds(page_f1):
         params["page_f1_inputs"] = kinds
     return params

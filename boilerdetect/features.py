@@ -605,7 +605,7 @@ def teaser_features(page: Page, base: np.ndarray, templates: list[int]) -> np.nd
     if n == 0:
         return np.zeros((0, len(TEASER_FEATURES)), dtype=np.float32)
     teaser = teaser_mask(lines)
-    words = np.expm1(base[:, TEXT_FEATURE_NAMES.index("log_words")].astype(float))
+    words = line_words(base)
     lo, hi, run = _runs(teaser)
     cum = np.concatenate([[0.0], np.cumsum(words)])
     run_words = np.where(teaser, (cum[hi + 1] - cum[lo]) / np.maximum(run, 1), 0.0)
@@ -781,6 +781,6 @@ def feature_names(source: str) -> tuple[str, ...]:
 
 
 def line_words(X: np.ndarray) -> np.ndarray:
-    """The words of each line, from a :func:`featurize` matrix of either kind of page (its line
-    features come first, so ``log_words`` is the same column); shape (n_lines,), float."""
+    """The words of each line, from a :func:`featurize` (or :func:`text_features`) matrix of either
+    kind of page: line features come first, so ``log_words`` is the same column; shape (n_lines,)."""
     return np.expm1(X[:, TEXT_FEATURE_NAMES.index("log_words")].astype(float))
