@@ -21,6 +21,7 @@ from collections.abc import Callable, Hashable, Iterator
 from functools import lru_cache, reduce
 from itertools import chain, repeat
 from operator import attrgetter, itemgetter, or_
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -213,13 +214,32 @@ TEASER_FEATURES = {
     "template_teasers": "share of the lines with this line's tag and class tokens that are teasers",
 }
 
+# What kind of page this is, from its URL: the trees can then treat a product page's lines unlike an
+# article's. Plain-text pages only: from HTML the markup says more, and these cost the HTML model
+# (docs/accuracy.md, Round 9). NaN when the page has no URL.
+URL_WORD_GROUPS = {
+    "url_product": "product products produkt produit item dp sku",
+    "url_collection": "collection collections category categories cat c browse shop store department catalog catalogue tag tags",
+    "url_forum": "forum forums thread threads t topic topics question questions community discussion discussions discuss board boards viewtopic showthread answers",
+    "url_docs": "docs doc documentation api reference ref manual guide guides handbook userguide usersguide wiki tutorial tutorials book learn glossary",
+    "url_listing": "list lists archive archives latest all page events courses programs results search",
+    "url_article": "blog blogs news article articles story stories post posts pulse insights",
+}
+URL_FEATURES = {
+    "url_depth": "log(1 + path segments of the page's URL)",
+    "url_slug_words": "log(1 + words in the URL's wordiest path segment): articles have long slugs",
+    "url_number": "the URL's path holds a number of 4 or more digits (an id or a date)",
+    "url_query": "the URL has a query string",
+} | {name: f"a word of the URL's host or path is one of: {words}" for name, words in URL_WORD_GROUPS.items()}
+
 PROFILE_FEATURES = {  # NaN without a profile, or when it knows no other page of the line's host
     "site_page_fraction": "share of the host's other profiled pages containing this normalised line",
     "site_pages_seen": "log(1 + the host's other profiled pages)",
 }
 
-# Column order: text pages LINE, PAGE, CONTEXT, LIST, PROFILE; HTML pages add MARKUP and TEASER before PROFILE.
-TEXT_FEATURES = LINE_FEATURES | PAGE_FEATURES | CONTEXT_FEATURES | LIST_FEATURES | PROFILE_FEATURES
+# Column order: text pages LINE, PAGE, CONTEXT, LIST, URL, PROFILE; HTML pages LINE, PAGE, CONTEXT, LIST, MARKUP,
+# TEASER, PROFILE.
+TEXT_FEATURES = LINE_FEATURES | PAGE_FEATURES | CONTEXT_FEATURES | LIST_FEATURES | URL_FEATURES | PROFILE_FEATURES
 HTML_FEATURES = (
     LINE_FEATURES | PAGE_FEATURES | CONTEXT_FEATURES | LIST_FEATURES | MARKUP_FEATURES | TEASER_FEATURES | PROFILE_FEATURES
 )
@@ -499,11 +519,11 @@ def _title_words(page: Page) -> frozenset:
     return frozenset(w.lower() for w in _WORD.findall(title)) - STOPWORDS
 
 
-_TEXT_ONLY = len(TEXT_FEATURES) - len(PROFILE_FEATURES)
+_TEXT_ONLY = len(LINE_FEATURES | PAGE_FEATURES | CONTEXT_FEATURES | LIST_FEATURES)
 
 
 def text_features(page: Page) -> np.ndarray:
-    """Line, page, context and list features; shape (n_lines, len(TEXT_FEATURE_NAMES) - len(PROFILE_FEATURES)), float32."""
+    """Line, page, context and list features, the first columns of either kind of page; shape (n_lines, _TEXT_ONLY), float32."""
     texts = page.texts
     n = len(texts)
     if n == 0:
@@ -562,6 +582,38 @@ def text_features(page: Page) -> np.ndarray:
     ]
     out = np.column_stack([line, np.column_stack(page_feats), *context, np.column_stack(neighbours)])
     return np.hstack([out, list_features(out)]).astype(np.float32)
+
+
+_URL_WORD = re.compile(r"[a-z]+|[0-9]+")
+_URL_WORD_SETS = {name: frozenset(words.split()) for name, words in URL_WORD_GROUPS.items()}
+
+
+@lru_cache(maxsize=1024)
+def url_features(url: str | None) -> np.ndarray:
+    """URL_FEATURES of a page's URL, shape (len(URL_FEATURES),); NaN throughout without a URL."""
+    try:
+        parts = urlsplit((url or "").lower())
+        host = parts.hostname or ""
+    except ValueError:  # not a URL (e.g. an unclosed IPv6 bracket): as good as none
+        parts = None
+    if not url or parts is None:
+        return _readonly(np.full(len(URL_FEATURES), np.nan))
+    segments = [seg for seg in parts.path.split("/") if seg]
+    slug_words = max((len(re.findall(r"[a-z]+", seg)) for seg in segments), default=0)
+    path_words = set(_URL_WORD.findall(parts.path))
+    words = set(_URL_WORD.findall(host)) | path_words
+    facts = [
+        math.log1p(len(segments)),
+        math.log1p(slug_words),
+        float(any(len(w) >= 4 and w.isdigit() for w in path_words)),
+        float(bool(parts.query)),
+    ]
+    return _readonly(np.array(facts + [float(not words.isdisjoint(group)) for group in _URL_WORD_SETS.values()]))
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False  # a cached result, shared by every caller
+    return a
 
 
 def _heads_run(run: np.ndarray, candidate: np.ndarray, min_run: int = 3) -> np.ndarray:
@@ -772,6 +824,8 @@ def featurize(page: Page, profile=None) -> np.ndarray:
     if page.source == "html":
         templates = template_keys(page)
         parts += [markup_features(page, base, templates), teaser_features(page, base, templates)]
+    else:
+        parts.append(np.broadcast_to(url_features(page.url), (len(base), len(URL_FEATURES))).astype(np.float32))
     return np.hstack(parts + [profile_features(page, profile)])
 
 

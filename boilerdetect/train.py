@@ -14,11 +14,19 @@ from .classifier import REGION_STACK_FEATURES, STACK_FEATURES, LineClassifier
 from .datasets import Example
 from .document import LABELS, SOURCES
 from .evaluate import summarize, word_f1
-from .features import HTML_FEATURES, PROFILE_FEATURES, TEXT_FEATURES, featurize, profile_features, region_keys
+from .features import HTML_FEATURES, PROFILE_FEATURES, TEXT_FEATURES, URL_FEATURES, featurize, profile_features, region_keys
 from .model import Detector
 from .profile import SiteProfile
 
 PROFILE_SHARE = 0.5  # share of training pages that see their site profile; the rest learn to do without
+URL_SHARE = 0.5  # share of plain-text training pages that keep their URL; the rest learn to do without
+
+
+def _chosen(example: Example, share: float, salt: bytes = b"") -> bool:
+    """Whether ``example`` is among a stable ``share`` of the pages (a hash of its id or URL and
+    ``salt`` decides, so a page and its text twin agree, and each salt picks its own pages)."""
+    key = salt + (example.page.id or example.page.url or "").encode()
+    return share >= 1 or zlib.crc32(key) % 1000 < share * 1000
 
 
 def with_site_profiles(examples: list[Example], features: list[np.ndarray], share: float = PROFILE_SHARE) -> list[np.ndarray]:
@@ -35,12 +43,26 @@ def with_site_profiles(examples: list[Example], features: list[np.ndarray], shar
     out = []
     n_site = len(PROFILE_FEATURES)
     for e, X in zip(examples, features):
-        key = (e.page.id or e.page.url or "").encode()
-        if share < 1 and zlib.crc32(key) % 1000 >= share * 1000:
+        if not _chosen(e, share):
             out.append(X)
             continue
         X = X.copy()
         X[:, -n_site:] = profile_features(e.page, profiles[(e.group, e.page.source)])
+        out.append(X)
+    return out
+
+
+def with_hidden_urls(examples: list[Example], features: list[np.ndarray], share: float = URL_SHARE) -> list[np.ndarray]:
+    """The feature matrices with the :data:`URL_FEATURES` of plain-text pages blanked (NaN, as for
+    a page given without a URL) on all but a stable ``share`` of them. Users send text without a
+    URL too, and a model that never saw one would take such a page for an arbitrary kind of page.
+    ``features`` are left untouched."""
+    cols = [i for i, name in enumerate(TEXT_FEATURES) if name in URL_FEATURES]
+    out = []
+    for e, X in zip(examples, features):
+        if e.page.source == "text" and not _chosen(e, share, b"url "):
+            X = X.copy()
+            X[:, cols] = np.nan
         out.append(X)
     return out
 
@@ -85,12 +107,13 @@ def fit_detector(
 
     ``features`` (optional) are the examples' precomputed feature matrices, without profile.
     A kind with no examples keeps ``base``'s classifier (or fails if there is no base). Part of
-    the pages learn with their site profile (:func:`with_site_profiles`). ``progress``: a bar on
+    the pages learn with their site profile (:func:`with_site_profiles`), part of the plain-text pages
+    without their URL (:func:`with_hidden_urls`). ``progress``: a bar on
     stderr over the two fits.
     """
     params = params or {}
     features = features if features is not None else [featurize(e.page) for e in examples]
-    features = with_site_profiles(examples, features)
+    features = with_hidden_urls(examples, with_site_profiles(examples, features))
     models = {}
     sources = SOURCES
     if progress:

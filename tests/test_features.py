@@ -18,11 +18,11 @@ def col(X, name, source="text"):
 
 
 def test_shapes_names_and_docs():
-    page = text_page(make_text_article(1)[0])
+    page = text_page(make_text_article(1)[0], url="https://example.org/news/a-story")
     X = featurize(page)
     assert X.shape == (len(page.lines), len(TEXT_FEATURE_NAMES)) and X.dtype == np.float32
     assert np.isfinite(X[:, :-2]).all() and np.isnan(X[:, -2:]).all()  # site features need a profile
-    hp = segment_html(make_article(1)[0])
+    hp = segment_html(make_article(1)[0], url="https://example.org/news/a-story")
     XH = featurize(hp)
     assert XH.shape == (len(hp.lines), len(HTML_FEATURE_NAMES)) and np.isfinite(XH[:, :-2]).all()
     assert len(set(HTML_FEATURE_NAMES)) == len(HTML_FEATURE_NAMES)
@@ -78,3 +78,49 @@ def test_line_words_reads_the_word_count_of_either_kind_of_page():
     text = text_page("One two three four.\nFive, six\n—")
     for page in (html, text):
         np.testing.assert_allclose(line_words(featurize(page)), [4, 2, 0], atol=1e-5)
+
+
+def test_url_features_tell_the_kind_of_page_from_its_url():
+    lines = "Some text here\nMore text"
+    forum = featurize(text_page(lines, url="https://forums.example.com/t/why-does-my-build-fail-on-arm/144854?page=2"))
+    assert (col(forum, "url_forum") == 1).all() and (col(forum, "url_product") == 0).all()
+    assert np.allclose(col(forum, "url_depth"), np.log1p(3))
+    assert np.allclose(col(forum, "url_slug_words"), np.log1p(7))  # why does my build fail on arm
+    assert (col(forum, "url_number") == 1).all() and (col(forum, "url_query") == 1).all()
+    product = featurize(text_page(lines, url="https://shop.example.com/products/blue-mug"))
+    assert col(product, "url_product")[0] == 1 and col(product, "url_forum")[0] == 0
+    assert col(product, "url_number")[0] == 0 and col(product, "url_query")[0] == 0
+    home = featurize(text_page(lines, url="https://example.com"))
+    assert col(home, "url_depth")[0] == 0 and col(home, "url_slug_words")[0] == 0
+    # no URL, or one that does not parse: unknown, not "none of these"
+    for url in (None, "http://[::1"):
+        X = featurize(text_page(lines, url=url))
+        assert np.isnan(col(X, "url_forum")).all() and np.isnan(col(X, "url_depth")).all()
+        assert np.isfinite(col(X, "log_words")).all()
+    # from HTML the markup says more: no URL columns there (docs/accuracy.md, Round 9)
+    assert not any(name.startswith("url_") for name in HTML_FEATURE_NAMES)
+
+
+def test_training_hides_the_url_of_half_of_the_text_pages():
+    from boilerdetect.features import URL_FEATURES
+    from boilerdetect.train import with_hidden_urls
+
+    from conftest import site_examples
+
+    examples = site_examples(seeds=[1, 2, 3], pages=8)
+    features = [featurize(e.page) for e in examples]
+    hidden = with_hidden_urls(examples, features)
+    url_cols = [i for i, name in enumerate(TEXT_FEATURE_NAMES) if name in URL_FEATURES]
+    text = [(X, H) for e, X, H in zip(examples, features, hidden) if e.page.source == "text"]
+    blanked = [np.isnan(H[:, url_cols]).all() for _, H in text]
+    assert 0 < sum(blanked) < len(text)  # some of each, chosen by page id: the same pages every time
+    assert blanked == [np.isnan(H[:, url_cols]).all() for e, H in zip(examples, with_hidden_urls(examples, features)) if e.page.source == "text"]
+    other = [i for i in range(len(TEXT_FEATURE_NAMES)) if i not in url_cols]
+    for X, H in text:
+        np.testing.assert_array_equal(X[:, other], H[:, other])  # only the URL columns change
+        assert np.isfinite(X[:, url_cols]).all()  # the inputs are not modified
+    for e, X, H in zip(examples, features, hidden):
+        if e.page.source == "html":
+            assert H is X  # HTML pages have no URL columns
+    full = with_hidden_urls(examples, features, share=1.0)
+    assert all(np.isfinite(H[:, url_cols]).all() for e, H in zip(examples, full) if e.page.source == "text")

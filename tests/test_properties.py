@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from boilerdetect import LABELS
-from boilerdetect.features import HTML_FEATURE_NAMES, PROFILE_FEATURES, TEXT_FEATURE_NAMES, featurize
+from boilerdetect.features import HTML_FEATURE_NAMES, PROFILE_FEATURES, TEXT_FEATURE_NAMES, URL_FEATURES, featurize, url_features
 from boilerdetect.html import segment_html
 from boilerdetect.nesting import flatten
 from boilerdetect.readers import decode, page_from_record, read_records, text_page
@@ -132,7 +132,17 @@ def test_segmenter_and_features_never_raise(markup, max_lines):
     assert X.shape == (len(page.lines), len(HTML_FEATURE_NAMES)) and np.isfinite(X[:, :-site]).all()
     tpage = text_page(markup)
     T = featurize(tpage)
-    assert T.shape == (len(tpage.lines), len(TEXT_FEATURE_NAMES)) and np.isfinite(T[:, :-site]).all()
+    # without a URL or a site profile, those columns are NaN by design
+    unknown = [i for i, name in enumerate(TEXT_FEATURE_NAMES) if name in PROFILE_FEATURES or name in URL_FEATURES]
+    assert T.shape == (len(tpage.lines), len(TEXT_FEATURE_NAMES)) and np.isfinite(np.delete(T, unknown, axis=1)).all()
+    assert np.isnan(T[:, unknown]).all()
+
+
+@SETTINGS
+@given(st.text(st.sampled_from(list("htps:/[]?#=.-_0123456789abc%")) | st.characters(), max_size=120))
+def test_url_features_never_raise(url):
+    u = url_features(url)
+    assert u.shape == (len(URL_FEATURES),) and (np.isnan(u).all() or np.isfinite(u).all())
 
 
 @SETTINGS
