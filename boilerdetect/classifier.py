@@ -29,8 +29,8 @@ STACK_FEATURES = (
     tuple(f"p_{lab}_w{w}" for w in STACK_WINDOWS for lab in ("content", "related"))
     + ("p_content", "p_related", "page_mean_p_content", "page_max_p_content", "p_content_rank")
 )  # columns stage 2 adds for every page, documented in stack_features()
-REGION_STACK_FEATURES = ("region_p_content", "region_p_related")  # per region level, HTML only
 CONTENT, RELATED = LABELS.index("content"), LABELS.index("related")
+REGION_STACK_FEATURES = ("region_p_content", "region_p_related")  # per region level, HTML only
 
 
 @lru_cache(maxsize=1)

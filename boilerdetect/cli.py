@@ -475,7 +475,7 @@ def _kinds(option: str) -> list[str]:
     from .document import SOURCES
 
     kinds = Kinds(option)
-    return list(SOURCES) if kinds == Kinds.both else [] if kinds == Kinds.none else [kinds.value]
+    return {Kinds.both: list(SOURCES), Kinds.none: []}.get(kinds, [kinds.value])
 
 
 def _leaves(option: str) -> int | dict[str, int]:

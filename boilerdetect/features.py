@@ -585,35 +585,30 @@ def text_features(page: Page) -> np.ndarray:
 
 
 _URL_WORD = re.compile(r"[a-z]+|[0-9]+")
+_URL_ALPHA = re.compile(r"[a-z]+")
 _URL_WORD_SETS = {name: frozenset(words.split()) for name, words in URL_WORD_GROUPS.items()}
 
 
-@lru_cache(maxsize=1024)
 def url_features(url: str | None) -> np.ndarray:
     """URL_FEATURES of a page's URL, shape (len(URL_FEATURES),); NaN throughout without a URL."""
+    unknown = np.full(len(URL_FEATURES), np.nan)
+    if not url:
+        return unknown
     try:
-        parts = urlsplit((url or "").lower())
+        parts = urlsplit(url.lower())
         host = parts.hostname or ""
     except ValueError:  # not a URL (e.g. an unclosed IPv6 bracket): as good as none
-        parts = None
-    if not url or parts is None:
-        return _readonly(np.full(len(URL_FEATURES), np.nan))
+        return unknown
     segments = [seg for seg in parts.path.split("/") if seg]
-    slug_words = max((len(re.findall(r"[a-z]+", seg)) for seg in segments), default=0)
     path_words = set(_URL_WORD.findall(parts.path))
     words = set(_URL_WORD.findall(host)) | path_words
     facts = [
         math.log1p(len(segments)),
-        math.log1p(slug_words),
+        math.log1p(max((len(_URL_ALPHA.findall(seg)) for seg in segments), default=0)),
         float(any(len(w) >= 4 and w.isdigit() for w in path_words)),
         float(bool(parts.query)),
     ]
-    return _readonly(np.array(facts + [float(not words.isdisjoint(group)) for group in _URL_WORD_SETS.values()]))
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a.flags.writeable = False  # a cached result, shared by every caller
-    return a
+    return np.array(facts + [float(not words.isdisjoint(group)) for group in _URL_WORD_SETS.values()])
 
 
 def _heads_run(run: np.ndarray, candidate: np.ndarray, min_run: int = 3) -> np.ndarray:
@@ -831,7 +826,6 @@ def featurize(page: Page, profile=None) -> np.ndarray:
 
 def feature_names(source: str) -> tuple[str, ...]:
     return HTML_FEATURE_NAMES if source == "html" else TEXT_FEATURE_NAMES
-
 
 
 def line_words(X: np.ndarray) -> np.ndarray:
