@@ -170,13 +170,15 @@ def cross_validate(
     features=None,
     only_folds: int | None = None,
     site_profiles: bool = False,
+    base: Detector | None = None,
 ) -> dict:
     """Grouped k-fold CV: each site's pages are validated by a model that never saw the site.
 
     ``features`` optionally gives the examples' precomputed feature matrices (without profile);
     ``only_folds`` validates only the first K folds (quick comparisons), reporting on those
     pages alone. ``site_profiles`` gives every validated page the profile of the other
-    validated pages of its site (as ``predict --auto-profile`` on a crawl would).
+    validated pages of its site (as ``predict --auto-profile`` on a crawl would). ``base``
+    lends its classifier to a kind of page with no examples, as in :func:`fit_detector`.
     """
     groups = np.asarray([e.group for e in examples])
     n_splits = min(n_splits, len(set(groups)))
@@ -190,7 +192,7 @@ def cross_validate(
 
         folds = tqdm(folds, desc="cross-validation", unit="fold", file=sys.stderr)
     for train_idx, test_idx in folds:
-        detector = fit_detector([examples[i] for i in train_idx], params, features=[features[i] for i in train_idx])
+        detector = fit_detector([examples[i] for i in train_idx], params, base, [features[i] for i in train_idx])
         test_pages = [examples[i].page for i in test_idx]
         test_features = [features[i] for i in test_idx]
         if site_profiles:

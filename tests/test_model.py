@@ -297,3 +297,18 @@ def test_shipped_model_is_the_recipe_of_the_build_script(shipped_detector):
         assert clf.stage1_.n_iter_ == ((expected.get("stage1_iter") if clf.stacked else None) or expected["max_iter"])
         if clf.stacked:
             assert clf.stage2_.n_iter_ == (expected["stage2_iter"] or expected["max_iter"])
+
+
+def test_cross_validating_one_kind_of_page_borrows_the_other_kind_from_a_base(tiny_detector):
+    from threadpoolctl import threadpool_limits
+
+    from boilerdetect.train import cross_validate
+    from conftest import synthetic_examples
+
+    html_only = [e for e in synthetic_examples(12) if e.page.source == "html"]
+    with threadpool_limits(limits=1, user_api="openmp"):
+        with pytest.raises(ValueError, match="no text training pages"):
+            cross_validate(html_only, 3, {"max_iter": 5})
+        out = cross_validate(html_only, 3, {"max_iter": 5}, base=tiny_detector)
+    assert set(out) == {"html", "oracle", "folds"} and set(out["oracle"]) == {"html"}
+    assert out["html"]["pages"] == len(html_only)
