@@ -49,7 +49,9 @@ def main() -> None:
     else:
         if not os.path.isdir(args.data):
             sys.exit(f"error: dataset not found: {args.data}")
-        examples = load_examples([args.data], n_jobs=args.jobs, progress=sys.stderr.isatty())
+        # the text twins are only built when they are validated (or cached for later runs)
+        twins = args.source != "html" or args.cache is not None
+        examples = load_examples([args.data], text_twin=twins, n_jobs=args.jobs, progress=sys.stderr.isatty())
         if args.cache:
             joblib.dump(examples, args.cache)
     if args.source:

@@ -29,8 +29,8 @@ STACK_FEATURES = (
     tuple(f"p_{lab}_w{w}" for w in STACK_WINDOWS for lab in ("content", "related"))
     + ("p_content", "p_related", "page_mean_p_content", "page_max_p_content", "p_content_rank")
 )  # columns stage 2 adds for every page, documented in stack_features()
-CONTENT, RELATED = LABELS.index("content"), LABELS.index("related")
 REGION_STACK_FEATURES = ("region_p_content", "region_p_related")  # per region level, HTML only
+CONTENT, RELATED = LABELS.index("content"), LABELS.index("related")
 
 
 @lru_cache(maxsize=1)
@@ -299,6 +299,11 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
             second, _ = _tree_proba(self.stage2_, XS, None if binned is None else (binned, self.stage1_._bin_mapper))
             proba = self.stage2_weight * self._ordered(self.stage2_, second) + (1 - self.stage2_weight) * proba
         return _split(proba, sizes)
+
+    @property
+    def weighs_lines(self) -> bool:
+        """Whether :meth:`decide` reads the lines' ``weights`` (only the ``"page_f1"`` decision does)."""
+        return self.decision == "page_f1"
 
     def decide(self, probas: list[np.ndarray], weights: list[np.ndarray] | None = None) -> list[np.ndarray]:
         """Per page an int array (n_lines_i,) of indices into LABELS, from :meth:`predict_proba`'s

@@ -214,8 +214,7 @@ class Detector:
                 regions = [region_keys(pages[i]) for i in idx] if model.stacked else None
                 with one_openmp_thread():
                     found = model.predict_proba(feats, regions)
-                # what a page_f1 decision weighs lines by; the other decision reads none
-                words = [line_words(f) for f in feats] if model.decision == "page_f1" else None
+                words = [line_words(f) for f in feats] if model.weighs_lines else None
                 for i, proba, labels in zip(idx, found, model.decide(found, words)):
                     probas[i], decided[i] = proba, labels
         results = []
