@@ -320,6 +320,9 @@ def predict(
         else:
             typer.echo(message, err=True)
 
+    from .model import cycle_collector_paused
+
+    @cycle_collector_paused()  # a result's JSON builds a dict per line, as prediction builds lines
     def write(out, res) -> None:
         if res.error is not None:
             counts["failed"] += 1

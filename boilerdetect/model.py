@@ -7,6 +7,7 @@ one for plain-text pages (text features only) — and picks by ``Page.source``.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import io
 import json
@@ -15,6 +16,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 from itertools import islice
 from pathlib import Path
@@ -45,6 +47,24 @@ from .verify import (
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default.joblib"
 MODEL_FORMAT = 1
+
+
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the block (restored after, unless it was off).
+
+    Pages, lines, features and results hold no reference cycles (checked in the tests), so
+    reference counting frees them all. The collector would only re-scan the live heap every few
+    hundred allocations, and a batch allocates a few hundred thousand objects (lines, tuples,
+    frozensets): that scanning took 15-25 % of the time of a prediction.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def card_path(model_path: str | os.PathLike) -> Path:
@@ -196,6 +216,7 @@ class Detector:
     def _model_for(self, source: str) -> LineClassifier:
         return self.html_model if source == "html" else self.text_model
 
+    @cycle_collector_paused()
     def predict_pages(
         self, pages: list[Page], features: list[np.ndarray] | None = None, profile: SiteProfile | None = None
     ) -> list[Result]:
@@ -273,6 +294,7 @@ class Detector:
         """Label one page, as :meth:`predict`, with per-line explanations (see :meth:`explain_pages`)."""
         return self.explain_pages([_page(text, html, url, id, max_page_bytes, max_page_lines)], top_k, profile)[0]
 
+    @cycle_collector_paused()
     def predict_records(
         self,
         records: list[dict],
@@ -417,6 +439,7 @@ def _pack(results: list[Result]) -> list:
     return packed
 
 
+@cycle_collector_paused()
 def _unpack(packed: list) -> list[Result]:
     """The results :func:`_pack` packed, with lines equal to the worker's."""
     results = []

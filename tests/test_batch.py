@@ -231,3 +231,33 @@ def test_output_to_a_pipe_is_written_in_place(model, tmp_path):
     reader.join(10)
     assert res.exit_code == 0, res.output
     assert stat.S_ISFIFO(os.stat(fifo).st_mode) and len(got[0].splitlines()) == 3
+
+
+def test_prediction_leaves_no_reference_cycles_and_restores_the_collector(tiny_detector):
+    # prediction pauses the cyclic garbage collector (model.cycle_collector_paused): that is only
+    # safe if reference counting frees everything a prediction creates, bad records included
+    import gc
+
+    from boilerdetect.model import cycle_collector_paused
+
+    records = [{"id": f"h{i}", "url": f"https://s.example/{i}", "html": make_article(i)[0]} for i in range(6)]
+    records += jsonl_records(6) + [{"id": "bad", "html": 3}, "not a dict", {"html": "<p>" * 5000}]
+    gc.collect()
+    gc.disable()
+    try:
+        results = list(tiny_detector.predict_many(records, batch_size=4))
+        assert len(results) == len(records) and sum(r.error is not None for r in results) == 2
+        for res in results:
+            res.to_record()
+        del results
+        assert gc.collect() == 0  # nothing unreachable was left for the collector
+        assert not gc.isenabled()  # a caller's own choice to have it off is kept
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError):
+        with cycle_collector_paused():
+            assert not gc.isenabled()
+            raise RuntimeError
+    assert gc.isenabled()
+    tiny_detector.predict(text="One line.\nAnother line.")
+    assert gc.isenabled()
