@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import inspect
 from functools import lru_cache
+from typing import NamedTuple
+from weakref import WeakKeyDictionary
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -23,6 +25,11 @@ from threadpoolctl import ThreadpoolController
 from .document import LABELS
 from .explain import contrast_reference
 from .features import window_mean
+
+try:
+    from . import _treewalk  # compiled at install (setup.py); optional
+except ImportError:  # not built here: scikit-learn's walk gives the same scores, slower
+    _treewalk = None
 
 STACK_WINDOWS = (1, 3, 10)
 STACK_FEATURES = (
@@ -137,6 +144,79 @@ def binners(booster: HistGradientBoostingClassifier) -> list[tuple[int, object]]
     return None if booster.warm_start else [(0, booster._bin_mapper)]
 
 
+class FlatTrees(NamedTuple):
+    """A run of a booster's trees as flat node arrays, for the compiled walk (``_treewalk.c``).
+
+    Nodes of all trees one after another; ``roots`` holds each tree's first node, trees in
+    scikit-learn's order (iteration by iteration, one tree per class).
+    """
+
+    feature: np.ndarray  # (n_nodes,) uint16: the feature a split reads
+    threshold: np.ndarray  # (n_nodes,) uint8: bins <= threshold go left
+    flags: np.ndarray  # (n_nodes,) uint8: bit 0 leaf, bit 1 missing values go left
+    left: np.ndarray  # (n_nodes,) uint32: children, as indices into all nodes
+    right: np.ndarray
+    value: np.ndarray  # (n_nodes,) float64: a leaf's raw score
+    roots: np.ndarray  # (n_trees,) uint32
+    n_features: int  # splits read features below this
+
+    @classmethod
+    def of(cls, predictors: list) -> "FlatTrees | None":
+        """The trees of ``predictors`` (a booster's ``_predictors`` or a slice of them) flattened;
+        None where the compiled walk does not apply (categorical splits, more than 65,536 features)."""
+        nodes = [tree.nodes for trees in predictors for tree in trees]
+        sizes = np.array([len(n) for n in nodes], dtype=np.int64)
+        if len(nodes) == 0:
+            return None
+        roots = np.cumsum(sizes) - sizes
+        flat = np.concatenate(nodes)
+        if flat["is_categorical"].any() or flat["feature_idx"].max() >= 2**16 or sizes.sum() >= 2**32:
+            return None
+        leaf = flat["is_leaf"].astype(bool)
+        offset = np.repeat(roots, sizes)
+        # a leaf's children are 0 in scikit-learn's arrays: point them at the leaf itself (never read)
+        left = np.where(leaf, np.arange(len(flat)), flat["left"] + offset).astype(np.uint32)
+        right = np.where(leaf, np.arange(len(flat)), flat["right"] + offset).astype(np.uint32)
+        return cls(
+            feature=np.where(leaf, 0, flat["feature_idx"]).astype(np.uint16),
+            threshold=flat["bin_threshold"].astype(np.uint8),
+            flags=(leaf | (flat["missing_go_to_left"].astype(bool) << 1)).astype(np.uint8),
+            left=left,
+            right=right,
+            value=flat["value"].astype(np.float64),
+            roots=roots.astype(np.uint32),
+            n_features=int(flat["feature_idx"][~leaf].max(initial=0)) + 1,
+        )
+
+
+# booster -> (its list of trees, {(start, end): FlatTrees}); a booster fitted again gets a new list
+_FLAT: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _flat_trees(booster: HistGradientBoostingClassifier, start: int, end: int) -> FlatTrees | None:
+    """:meth:`FlatTrees.of` the booster's trees ``start:end``, made once per fitted booster and process."""
+    trees, runs = _FLAT.get(booster, (None, None))
+    if trees is not booster._predictors:
+        trees, runs = _FLAT[booster] = (booster._predictors, {})
+    if (start, end) not in runs:
+        runs[(start, end)] = FlatTrees.of(trees[start:end])
+    return runs[(start, end)]
+
+
+def _add_leaf_values(booster, start: int, end: int, binned: np.ndarray, missing_bin: int, raw: np.ndarray) -> None:
+    """Add to ``raw`` (n_rows, n_classes), C order, the scores of the booster's trees ``start:end``
+    on ``binned`` (column-major), with the compiled walk where it is built and applies."""
+    flat = _flat_trees(booster, start, end) if _treewalk is not None else None
+    if flat is None or flat.n_features > binned.shape[1] or len(binned) == 0:
+        n_threads = _openmp_effective_n_threads()
+        for trees in booster._predictors[start:end]:
+            for k, tree in enumerate(trees):
+                raw[:, k] += tree.predict_binned(binned, missing_bin, n_threads)
+        return
+    # binned.T: the same bytes, as the C-contiguous (n_features, n_rows) the walk reads
+    _treewalk.add_leaf_values(binned.T, len(binned), missing_bin, *flat[:7], raw.shape[1], raw)
+
+
 def _tree_proba(booster: HistGradientBoostingClassifier, X: np.ndarray, done: tuple | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """``booster.predict_proba(X)``, with the trees reading X binned as in training (``done`` as in
     :func:`_binned`), and X binned by the booster's current binner, for a later stage to reuse
@@ -144,7 +224,8 @@ def _tree_proba(booster: HistGradientBoostingClassifier, X: np.ndarray, done: tu
 
     A tree sends x left when x <= threshold[b], which is exactly when bin(x) <= b, so the leaves
     reached are the same; their values are added tree by tree in sklearn's order, so the result is
-    the same to the bit. Bytes instead of float64 make the tree walks ~1/3 faster. (These are
+    the same to the bit. Bytes instead of float64 make the tree walks ~1/3 faster, and the compiled
+    walk over flat nodes (:class:`FlatTrees`) another ~2.4 times. (These are
     scikit-learn internals: Detector.load refuses another scikit-learn major.minor.) Each run of
     trees (:func:`binners`) reads X binned by its own binner; without that record a warm-started
     booster is left to scikit-learn, which compares raw values.
@@ -152,15 +233,12 @@ def _tree_proba(booster: HistGradientBoostingClassifier, X: np.ndarray, done: tu
     runs = binners(booster)
     if runs is None:
         return booster.predict_proba(X), None
-    raw = np.zeros((len(X), booster.n_trees_per_iteration_), dtype=booster._baseline_prediction.dtype, order="F")
+    raw = np.zeros((len(X), booster.n_trees_per_iteration_), dtype=booster._baseline_prediction.dtype)
     raw += booster._baseline_prediction
-    n_threads = _openmp_effective_n_threads()
     ends = [start for start, _ in runs[1:]] + [len(booster._predictors)]
     for (start, mapper), end in zip(runs, ends):
         binned = _binned(mapper, X, done)
-        for trees in booster._predictors[start:end]:
-            for k, tree in enumerate(trees):
-                raw[:, k] += tree.predict_binned(binned, mapper.missing_values_bin_idx_, n_threads)
+        _add_leaf_values(booster, start, end, binned, mapper.missing_values_bin_idx_, raw)
     return booster._loss.predict_proba(raw), binned
 
 

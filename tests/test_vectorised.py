@@ -3,6 +3,7 @@
 import re
 
 import numpy as np
+import pytest
 
 from boilerdetect.document import Line, Page
 from boilerdetect.features import (
@@ -97,7 +98,20 @@ def test_deep_pages_keep_the_facts_of_their_innermost_ancestors_only():
     assert shallow.attr_tokens == {"outerwrap", "inner"} and shallow.hidden
 
 
-def test_binned_tree_prediction_is_sklearns_to_the_bit(shipped_detector, tiny_detector):
+@pytest.fixture(params=["compiled", "scikit-learn"])
+def tree_walk(request, monkeypatch):
+    """Each test using it runs with the compiled tree walk (skipped where it is not built) and
+    with scikit-learn's, which prediction falls back to."""
+    import boilerdetect.classifier as classifier
+
+    if request.param == "scikit-learn":
+        monkeypatch.setattr(classifier, "_treewalk", None)
+    elif classifier._treewalk is None:
+        pytest.skip("the compiled tree walk (boilerdetect/_treewalk.c) is not built here")
+    return request.param
+
+
+def test_binned_tree_prediction_is_sklearns_to_the_bit(shipped_detector, tiny_detector, tree_walk):
     from conftest import synthetic_examples
 
     from boilerdetect.classifier import _tree_proba
@@ -219,7 +233,7 @@ def test_stage_two_reuses_stage_ones_bins_to_the_bit(tiny_detector):
         assert all(np.array_equal(a, b) for a, b in zip(model.stage1_._bin_mapper.bin_thresholds_, model.stage2_._bin_mapper.bin_thresholds_[:n]))
 
 
-def test_an_adapted_model_predicts_as_sklearn_does(tiny_detector):
+def test_an_adapted_model_predicts_as_sklearn_does(tiny_detector, tree_walk):
     """Adaptation continues boosting on new data, which re-bins: the first trees' bins are the base model's."""
     from conftest import synthetic_examples
 
