@@ -24,10 +24,9 @@ import joblib
 
 from boilerdetect.datasets import load_examples
 from boilerdetect.evaluate import format_report
-from boilerdetect.features import featurize
 from boilerdetect.document import SOURCES
 from boilerdetect.model import DEFAULT_MODEL, Detector, read_card
-from boilerdetect.train import cross_validate
+from boilerdetect.train import cross_validate, featurize_examples
 
 
 def main() -> None:
@@ -57,7 +56,7 @@ def main() -> None:
     if args.source:
         # every HTML page has its text twin in the same site group, so the folds do not change
         examples = [e for e in examples if e.page.source == args.source]
-    features = [featurize(e.page) for e in examples]
+    features = featurize_examples(examples)
     print(f"{len(examples)} pages loaded and featurised in {time.time() - t0:.0f}s", file=sys.stderr)
 
     params = json.loads(args.params) if args.params is not None else read_card(DEFAULT_MODEL).get("params", {})

@@ -40,11 +40,11 @@ from boilerdetect.adapt import adapt_detector  # noqa: E402
 from boilerdetect.datasets import Example, load_examples  # noqa: E402
 from boilerdetect.document import Line, Page  # noqa: E402
 from boilerdetect.evaluate import word_f1  # noqa: E402
-from boilerdetect.features import featurize, region_keys  # noqa: E402
+from boilerdetect.features import region_keys  # noqa: E402
 from boilerdetect.html import segment_html  # noqa: E402
 from boilerdetect.model import Detector  # noqa: E402
 from boilerdetect.readers import text_page  # noqa: E402
-from boilerdetect.train import fit_detector, with_site_profiles  # noqa: E402
+from boilerdetect.train import featurize_examples, fit_detector, with_site_profiles  # noqa: E402
 from sitegen import Site  # noqa: E402
 
 WARM = {  # name: (extra trees, learning rate of the extra trees)
@@ -83,7 +83,7 @@ def _stacked_logistic(det: Detector, train, train_f, test, test_f) -> list[list[
 def score_sites(det: Detector, sites: dict[str, list[Example]], rows: dict, tag: str) -> None:
     """Append word-F1s of every condition to ``rows[(tag, condition set)][condition]``."""
     for pages in sites.values():
-        feats = [featurize(e.page) for e in pages]
+        feats = featurize_examples(pages)
         profiled = with_site_profiles(pages, feats, share=1.0)  # each page: the profile of the others
         none, prof = _labels(det, pages, feats), _labels(det, pages, profiled)
         for i, e in enumerate(pages):

@@ -115,7 +115,7 @@ def stage_profile(detector, records: list[dict], source: str) -> dict[str, tuple
     "write" is the JSONL output of the results, as ``boilerdetect predict`` writes it. Each batch
     runs with the cyclic garbage collector paused, as the detector and the CLI run theirs.
     """
-    from boilerdetect.model import cycle_collector_paused
+    from boilerdetect.document import cycle_collector_paused
 
     wall = dict.fromkeys(STAGES, 0.0)
     cpu = dict.fromkeys(STAGES, 0.0)

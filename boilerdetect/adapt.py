@@ -15,9 +15,9 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from .classifier import LineClassifier, _split, binners, one_openmp_thread
 from .datasets import Example
 from .document import SOURCES
-from .features import featurize, region_keys
+from .features import region_keys
 from .model import Detector
-from .train import with_site_profiles
+from .train import featurize_examples, with_site_profiles
 
 # Small steps: on real multi-page sites larger ones overfit the few labelled pages (docs/sites.md).
 EXTRA_ITER = 30  # extra trees per stage
@@ -77,7 +77,7 @@ def adapt_detector(
 
     ``features`` optionally gives the examples' :func:`featurize` matrices (without profile).
     """
-    features = features if features is not None else [featurize(e.page) for e in examples]
+    features = features if features is not None else featurize_examples(examples)
     features = with_site_profiles(examples, features, share=1.0)
     models = {}
     for source in SOURCES:

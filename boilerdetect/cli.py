@@ -16,6 +16,7 @@ from typing import Optional
 import typer
 
 from .atomic import atomic_file
+from .document import cycle_collector_paused
 from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, InputError, expand_inputs, read_records
 
 app = typer.Typer(
@@ -319,8 +320,6 @@ def predict(
             bar.write(message, file=sys.stderr)
         else:
             typer.echo(message, err=True)
-
-    from .model import cycle_collector_paused
 
     @cycle_collector_paused()  # a result's JSON builds a dict per line, as prediction builds lines
     def write(out, res) -> None:

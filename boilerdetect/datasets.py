@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .align import align, transfer_labels
-from .document import LABELS, Line, Page
+from .document import LABELS, Line, Page, cycle_collector_paused
 from .labelfile import is_label_file, read_label_file
 from .profile import host_of
 from .readers import InputError, decode, page_from_record, text_page
@@ -158,6 +158,7 @@ def label_file_examples(path: str, text_twin: bool = True) -> list[Example]:
     return examples_from_page({"id": path, "url": page.url, "html": html}, gold, host_of(page.url), None, text_twin, labels)
 
 
+@cycle_collector_paused()  # the examples grow to millions of objects, which the collector would re-scan
 def load_examples(paths: list[str], text_twin: bool = True, n_jobs: int = 1, progress: bool = False) -> list[Example]:
     """All examples from JSONL files, label files and WCXB directories, in order. Raises InputError."""
     from joblib import Parallel, delayed

@@ -7,7 +7,6 @@ one for plain-text pages (text features only) — and picks by ``Page.source``.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import hashlib
 import io
 import json
@@ -16,7 +15,6 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from functools import partial
 from itertools import islice
 from pathlib import Path
@@ -27,7 +25,7 @@ import numpy as np
 
 from .atomic import atomic_file
 from .classifier import LineClassifier, one_openmp_thread
-from .document import LABELS, SOURCES, Line, Page
+from .document import LABELS, SOURCES, Line, Page, cycle_collector_paused
 from .features import HTML_FEATURE_NAMES, TEXT_FEATURE_NAMES, featurize, line_words, region_keys
 from .nesting import MAX_DEPTH
 from .profile import SiteProfile
@@ -47,24 +45,6 @@ from .verify import (
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default.joblib"
 MODEL_FORMAT = 1
-
-
-@contextmanager
-def cycle_collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for the block (restored after, unless it was off).
-
-    Pages, lines, features and results hold no reference cycles (checked in the tests), so
-    reference counting frees them all. The collector would only re-scan the live heap every few
-    hundred allocations, and a batch allocates a few hundred thousand objects (lines, tuples,
-    frozensets): that scanning took 15-25 % of the time of a prediction.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def card_path(model_path: str | os.PathLike) -> Path:

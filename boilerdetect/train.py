@@ -12,7 +12,7 @@ from sklearn.model_selection import GroupKFold
 
 from .classifier import REGION_STACK_FEATURES, STACK_FEATURES, LineClassifier
 from .datasets import Example
-from .document import LABELS, SOURCES
+from .document import LABELS, SOURCES, cycle_collector_paused
 from .evaluate import summarize, word_f1
 from .features import HTML_FEATURES, PROFILE_FEATURES, TEXT_FEATURES, URL_FEATURES, featurize, profile_features, region_keys
 from .model import Detector
@@ -96,6 +96,12 @@ def _fit(examples: list[Example], X: list[np.ndarray], params: dict) -> LineClas
     return clf.fit(X, y, groups, [region_keys(e.page) for e in examples] if clf.stacking else None)
 
 
+@cycle_collector_paused()  # a training set's lines are millions of objects for the collector to re-scan
+def featurize_examples(examples: list[Example]) -> list[np.ndarray]:
+    """:func:`featurize` of every example's page, without site profile."""
+    return [featurize(e.page) for e in examples]
+
+
 def fit_detector(
     examples: list[Example],
     params: dict | None = None,
@@ -112,7 +118,7 @@ def fit_detector(
     stderr over the two fits.
     """
     params = params or {}
-    features = features if features is not None else [featurize(e.page) for e in examples]
+    features = features if features is not None else featurize_examples(examples)
     features = with_hidden_urls(examples, with_site_profiles(examples, features))
     models = {}
     sources = SOURCES
@@ -184,7 +190,7 @@ def cross_validate(
     n_splits = min(n_splits, len(set(groups)))
     if n_splits < 2:
         raise ValueError("cross-validation needs pages from at least two sites")
-    features = features if features is not None else [featurize(e.page) for e in examples]
+    features = features if features is not None else featurize_examples(examples)
     predicted: list = [None] * len(examples)
     folds = list(GroupKFold(n_splits=n_splits).split(np.zeros(len(examples)), groups=groups))[:only_folds]
     if progress:

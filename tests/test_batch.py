@@ -234,11 +234,11 @@ def test_output_to_a_pipe_is_written_in_place(model, tmp_path):
 
 
 def test_prediction_leaves_no_reference_cycles_and_restores_the_collector(tiny_detector):
-    # prediction pauses the cyclic garbage collector (model.cycle_collector_paused): that is only
+    # prediction pauses the cyclic garbage collector (document.cycle_collector_paused): that is only
     # safe if reference counting frees everything a prediction creates, bad records included
     import gc
 
-    from boilerdetect.model import cycle_collector_paused
+    from boilerdetect.document import cycle_collector_paused
 
     records = [{"id": f"h{i}", "url": f"https://s.example/{i}", "html": make_article(i)[0]} for i in range(6)]
     records += jsonl_records(6) + [{"id": "bad", "html": 3}, "not a dict", {"html": "<p>" * 5000}]
