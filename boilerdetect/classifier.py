@@ -207,7 +207,7 @@ def _add_leaf_values(booster, start: int, end: int, binned: np.ndarray, missing_
     """Add to ``raw`` (n_rows, n_classes), C order, the scores of the booster's trees ``start:end``
     on ``binned`` (column-major), with the compiled walk where it is built and applies."""
     flat = _flat_trees(booster, start, end) if _treewalk is not None else None
-    if flat is None or flat.n_features > binned.shape[1] or len(binned) == 0:
+    if flat is None or flat.n_features > binned.shape[1] or len(binned) == 0 or raw.dtype != np.float64:
         n_threads = _openmp_effective_n_threads()
         for trees in booster._predictors[start:end]:
             for k, tree in enumerate(trees):
