@@ -377,6 +377,7 @@ def _init_worker(detector: Detector, profile: SiteProfile | None) -> None:
     _WORKER, _WORKER_PROFILE = detector, profile
 
 
+@cycle_collector_paused()  # packing too: the batch's lines are still alive until it is sent
 def _worker_predict(batch: list[dict], explain: int, limits: tuple[int | None, int | None]) -> list:
     return _pack(_WORKER.predict_records(batch, explain, *limits, _WORKER_PROFILE))
 
