@@ -24,7 +24,7 @@ import joblib
 
 from boilerdetect.datasets import load_examples
 from boilerdetect.evaluate import format_report
-from boilerdetect.document import SOURCES
+from boilerdetect.document import SOURCES, cycle_collector_paused
 from boilerdetect.model import DEFAULT_MODEL, Detector, read_card
 from boilerdetect.train import cross_validate, featurize_examples
 
@@ -44,7 +44,8 @@ def main() -> None:
 
     t0 = time.time()
     if args.cache and os.path.exists(args.cache):
-        examples = joblib.load(args.cache)
+        with cycle_collector_paused():  # millions of objects: the collector would re-scan them as they load
+            examples = joblib.load(args.cache)
     else:
         if not os.path.isdir(args.data):
             sys.exit(f"error: dataset not found: {args.data}")
