@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 some records failed, 2 usage error (bad option, missing
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -279,6 +280,8 @@ def predict(
         groups = kept_groups
     detector = _load_detector(model, trust_model, model_sha256)
     site = _load_profile(site_profile) if site_profile is not None else None
+    # what is loaded now (modules, model) lives as long as the run: the collector need not re-scan it
+    gc.freeze()
     limits = (max_page_bytes or None, max_page_lines or None)  # 0: no limit
     if auto_profile:  # every input, resumed ones included: the output must not depend on where a run stopped
         try:
