@@ -11,6 +11,7 @@ import os
 import sys
 from contextlib import contextmanager
 from enum import Enum
+from functools import partial
 from pathlib import Path
 from typing import Optional
 
@@ -63,6 +64,17 @@ def _fail(message: str, code: int = 2):
 _MODEL = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model).")
 _TRUST = typer.Option(False, "--trust-model", help="Load a model file that is not the shipped one without checking its hash (loading a model can run code from it; only for files you trust). Also BOILERDETECT_TRUST_MODEL=1.")
 _SHA256 = typer.Option(None, "--model-sha256", metavar="HASH", help="Load the model only if its sha256 is HASH. Also BOILERDETECT_MODEL_SHA256.")
+
+
+@cycle_collector_paused()  # a result's JSON builds a dict per line, as prediction builds lines
+def _rendered(res, jsonl: bool, kept: frozenset) -> tuple[str | None, str | None, str | None]:
+    """What ``predict`` writes for one result, as (id, error, output text or None): made where the
+    result is made, in a worker process with ``--jobs``, so that only the text comes back."""
+    if jsonl:
+        return res.id, res.error, json.dumps(res.to_record(), ensure_ascii=False) + "\n"
+    if res.error is None:
+        return res.id, res.error, "\n".join(l.text for l in res.lines if l.label in kept) + "\n\n"
+    return res.id, res.error, None
 
 
 def _load_detector(model: Optional[Path], trust_model: bool, model_sha256: Optional[str]):
@@ -324,17 +336,15 @@ def predict(
         else:
             typer.echo(message, err=True)
 
-    @cycle_collector_paused()  # a result's JSON builds a dict per line, as prediction builds lines
-    def write(out, res) -> None:
-        if res.error is not None:
+    def write(out, rendered: tuple[str | None, str | None, str | None]) -> None:
+        rid, error, text = rendered
+        if error is not None:
             counts["failed"] += 1
             if format is OutputFormat.text:  # errors about a whole file already start with its name
-                where = "" if res.id and res.error.startswith(res.id) else f"{res.id or 'record'}: "
-                note(f"error: {where}{res.error}")
-        if format is OutputFormat.jsonl:
-            out.write(json.dumps(res.to_record(), ensure_ascii=False) + "\n")
-        elif res.error is None:
-            out.write("\n".join(l.text for l in res.lines if l.label in kept) + "\n\n")
+                where = "" if rid and error.startswith(rid) else f"{rid or 'record'}: "
+                note(f"error: {where}{error}")
+        if text is not None:
+            out.write(text)
         counts["written"] += 1
         if bar is not None:
             bar.update(1)
@@ -345,8 +355,9 @@ def predict(
 
     shown = [0.0]
     interrupted = crashed = False
+    render = partial(_rendered, jsonl=format is OutputFormat.jsonl, kept=frozenset(kept))
     results = iter(detector.predict_many(records(), n_jobs=jobs, explain=top_features if explain else 0, profile=site,
-                                         max_page_bytes=limits[0], max_page_lines=limits[1]))  # fmt: skip
+                                         max_page_bytes=limits[0], max_page_lines=limits[1], transform=render))  # fmt: skip
     res = pending = object()  # nothing fetched yet: the first output is created before the first batch
     try:
         for g, (_, target) in enumerate(groups):

@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import joblib
 from sklearn.exceptions import InconsistentVersionWarning
@@ -323,7 +324,8 @@ class Detector:
         max_page_bytes: int | None = MAX_PAGE_BYTES,
         max_page_lines: int | None = MAX_PAGE_LINES,
         profile: SiteProfile | None = None,
-    ) -> Iterator[Result]:
+        transform: Callable[[Result], Any] | None = None,
+    ) -> Iterator:
         """Yield one Result per record, in input order; pages are cut to the size limits as in :meth:`predict`.
 
         Records are taken ``batch_size`` at a time (memory stays bounded however long the input);
@@ -332,12 +334,18 @@ class Detector:
         at most ``2 batch_size`` pages in flight. Small tasks keep the workers evenly busy up to the
         end, and a window of many tasks lets one worker go on while the next result in input order
         is still on the other. ``explain`` is as in :meth:`predict_records`.
+
+        ``transform`` (optional; picklable, such as a module-level function or a ``partial`` of
+        one) is applied to every Result where it is made, in the worker with ``n_jobs > 1``, and
+        its value is yielded instead: a worker then sends only that back. The CLI sends its output
+        text so, which spares the main process rebuilding and serialising every page's lines.
         """
         it = iter(records)
         limits = (max_page_bytes, max_page_lines)
         if n_jobs <= 1:
             while batch := list(islice(it, batch_size)):
-                yield from self.predict_records(batch, explain, *limits, profile)
+                results = self.predict_records(batch, explain, *limits, profile)
+                yield from results if transform is None else map(transform, results)
             return
         with ProcessPoolExecutor(n_jobs, mp_context=_worker_context(), initializer=_init_worker, initargs=(self, profile)) as pool:
             pending = []
@@ -345,10 +353,11 @@ class Detector:
             window = max(2 * n_jobs, 2 * batch_size // chunk)
             while True:
                 while len(pending) < window and (batch := list(islice(it, chunk))):
-                    pending.append(pool.submit(_worker_predict, batch, explain, limits))
+                    pending.append(pool.submit(_worker_predict, batch, explain, limits, transform))
                 if not pending:
                     return
-                yield from _unpack(pending.pop(0).result())
+                done = pending.pop(0).result()
+                yield from done if transform is not None else _unpack(done)
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:
@@ -380,8 +389,9 @@ def _init_worker(detector: Detector, profile: SiteProfile | None) -> None:
 
 
 @cycle_collector_paused()  # packing too: the batch's lines are still alive until it is sent
-def _worker_predict(batch: list[dict], explain: int, limits: tuple[int | None, int | None]) -> list:
-    return _pack(_WORKER.predict_records(batch, explain, *limits, _WORKER_PROFILE))
+def _worker_predict(batch: list[dict], explain: int, limits: tuple[int | None, int | None], transform: Callable | None = None) -> list:
+    results = _WORKER.predict_records(batch, explain, *limits, _WORKER_PROFILE)
+    return _pack(results) if transform is None else [transform(res) for res in results]
 
 
 # --- results from the workers --------------------------------------------------------------------

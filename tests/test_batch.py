@@ -261,3 +261,16 @@ def test_prediction_leaves_no_reference_cycles_and_restores_the_collector(tiny_d
     assert gc.isenabled()
     tiny_detector.predict(text="One line.\nAnother line.")
     assert gc.isenabled()
+
+
+def _summary(res) -> tuple:  # module level: a transform must be picklable to reach the workers
+    return res.id, res.error, [line.label for line in res.lines]
+
+
+def test_transform_is_applied_where_results_are_made(tiny_detector):
+    records = [{"id": f"h{i}", "url": f"https://s.example/{i}", "html": make_article(i)[0]} for i in range(5)]
+    records += jsonl_records(5) + [{"id": "bad", "html": 3}]
+    want = [_summary(res) for res in tiny_detector.predict_many(records, batch_size=4)]
+    assert want[-1][0] == "bad" and want[-1][1] and all(w[1] is None for w in want[:-1])
+    for n_jobs in (1, 2):
+        assert list(tiny_detector.predict_many(records, n_jobs=n_jobs, batch_size=4, transform=_summary)) == want
