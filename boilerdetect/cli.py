@@ -292,8 +292,6 @@ def predict(
         groups = kept_groups
     detector = _load_detector(model, trust_model, model_sha256)
     site = _load_profile(site_profile) if site_profile is not None else None
-    # what is loaded now (modules, model) lives as long as the run: the collector need not re-scan it
-    gc.freeze()
     limits = (max_page_bytes or None, max_page_lines or None)  # 0: no limit
     if auto_profile:  # every input, resumed ones included: the output must not depend on where a run stopped
         try:
@@ -359,6 +357,9 @@ def predict(
     results = iter(detector.predict_many(records(), n_jobs=jobs, explain=top_features if explain else 0, profile=site,
                                          max_page_bytes=limits[0], max_page_lines=limits[1], transform=render))  # fmt: skip
     res = pending = object()  # nothing fetched yet: the first output is created before the first batch
+    # what is loaded by now (modules, model, profile) lives as long as the run: out of the collector's
+    # passes until the run ends (then back, in case this runs inside a longer-lived process)
+    gc.freeze()
     try:
         for g, (_, target) in enumerate(groups):
             if to_dir:
@@ -383,6 +384,7 @@ def predict(
         sys.stdout = open(os.devnull, "w")
         raise typer.Exit(141)
     finally:
+        gc.unfreeze()
         if bar is not None:
             bar.set_postfix_str(f"{size(counts['bytes'], 'B', 1024)}{size_total} read", refresh=False)
             bar.close()
