@@ -28,6 +28,11 @@ import numpy as np
 from .align import teaser_mask
 from .document import Page
 
+try:
+    from . import _words  # compiled at install (setup.py); optional
+except ImportError:  # not built here: _word_counts counts the same in Python, slower
+    _words = None
+
 # --- vocabularies ------------------------------------------------------------------------------
 
 STOPWORDS = frozenset(
@@ -302,32 +307,51 @@ def _ratio(x: np.ndarray, n: np.ndarray) -> np.ndarray:
     return np.divide(x, n, out=np.zeros(len(n)), where=n > 0)
 
 
-def _word_facts(texts: list[str], title_words: frozenset) -> tuple[np.ndarray, ...]:
-    """Word- and pattern-level facts of every line (the LINE_FEATURES not counted per character).
+def _word_counts(texts: list[str], title_words: frozenset) -> np.ndarray:
+    """Per line: its words (``_WORD`` matches), their characters, the words starting with a capital,
+    and the words whose lower-cased form is a stopword, a title word; shape (n_lines, 5), float.
 
-    The words of all lines are handled as one flat list (``owner`` gives each word's line), so that
-    per-word work runs in C (map, numpy) rather than in a Python loop per line.
+    The compiled loop (``_words.c``) where it is built, else the same counts with the words of all
+    lines as one flat list (``owner`` gives each word's line), so that per-word work runs in C
+    (map, numpy) rather than in a Python loop per line.
     """
     n = len(texts)
+    if _words is not None:
+        return np.frombuffer(_words.word_counts(texts, STOPWORDS, title_words), dtype=np.int64).reshape(n, 5).astype(float)
     words_per_line = list(map(_WORD.findall, texts))
-    nw = np.fromiter(map(len, words_per_line), dtype=float, count=n)
+    nw = np.fromiter(map(len, words_per_line), dtype=np.int64, count=n)
     words = list(chain.from_iterable(words_per_line))
-    owner = np.repeat(np.arange(n), nw.astype(np.int64))
+    owner = np.repeat(np.arange(n), nw)
     lower = list(map(str.lower, words))
-    lengths = np.fromiter(map(len, words), dtype=float, count=len(words))
-    capitalised = np.fromiter(map(str.isupper, map(itemgetter(0), words)), dtype=float, count=len(words))
+
+    def per_line(values: Iterator) -> np.ndarray:
+        return np.bincount(owner, weights=np.fromiter(values, dtype=float, count=len(words)), minlength=n)
+
+    return np.column_stack([
+        nw.astype(float),
+        per_line(map(len, words)),
+        per_line(map(str.isupper, map(itemgetter(0), words))),
+        per_line(map(STOPWORDS.__contains__, lower)),
+        per_line(map(title_words.__contains__, lower)),
+    ]).reshape(n, 5)  # fmt: skip
+
+
+def _word_facts(texts: list[str], title_words: frozenset) -> tuple[np.ndarray, ...]:
+    """Word- and pattern-level facts of every line (the LINE_FEATURES not counted per character)."""
+    n = len(texts)
+    nw, characters, capitalised, stop, title = _word_counts(texts, title_words).T
     firsts = map(_FIRST_LETTER.search, texts)
     lasts = list(map(itemgetter(-1), texts))
     return (
         nw,
-        _ratio(np.bincount(owner, weights=lengths, minlength=n), nw),
+        _ratio(characters, nw),
         np.fromiter(map(TERMINAL.__contains__, lasts), dtype=float, count=n),
         np.fromiter(map(":".__eq__, lasts), dtype=float, count=n),
         np.fromiter((m is not None and m.group().isupper() for m in firsts), dtype=float, count=n),
-        _ratio(np.bincount(owner, weights=capitalised, minlength=n), nw),
-        _per_line_share(lower, owner, nw, STOPWORDS),
+        _ratio(capitalised, nw),
+        _ratio(stop, nw),
         np.fromiter(map(str.count, texts, repeat(",")), dtype=float, count=n) / np.maximum(nw, 1),
-        _per_line_share(lower, owner, nw, title_words) if title_words else np.zeros(n),
+        _ratio(title, nw) if title_words else np.zeros(n),
     )
 
 

@@ -220,3 +220,37 @@ def test_predict_records_one_result_each(tiny_detector, records):
                 assert res.error == str(exc)
             else:
                 assert res.error is None and [l.text for l in res.lines] == page.texts
+
+
+# words of every kind of character: title case, numerics, combining marks, dotted capital I
+_WORDY = st.lists(
+    st.sampled_from(list("aZ_9 İıßΣς’'-.,ǅⅫ²١日本é\u0301\u00a0\t")) | st.characters(blacklist_categories=("Cs",)),
+    min_size=1,
+    max_size=40,
+).map("".join)
+
+
+@FEW
+@given(st.lists(_WORDY, min_size=1, max_size=8), st.lists(st.sampled_from(["the", "ß", "istanbul", "i̇stanbul", "σ", "_", "9"]), max_size=4))
+def test_compiled_word_counts_are_the_regex_counts(texts, title):
+    # the compiled per-word loop (_words.c) must count what the Python path, built on the same
+    # regex and str methods, counts: word boundaries, capitals and lower-casing of any Unicode
+    import boilerdetect.features as F
+
+    title = frozenset(title)
+    expected = np.array(
+        [
+            [len(words), sum(map(len, words)), sum(w[0].isupper() for w in words),
+             sum(w.lower() in F.STOPWORDS for w in words), sum(w.lower() in title for w in words)]
+            for words in map(F._WORD.findall, texts)
+        ],
+        dtype=float,
+    ).reshape(len(texts), 5)  # fmt: skip
+    saved = F._words
+    try:
+        F._words = None
+        assert np.array_equal(F._word_counts(texts, title), expected)
+    finally:
+        F._words = saved
+    if F._words is not None:
+        assert np.array_equal(F._word_counts(texts, title), expected)

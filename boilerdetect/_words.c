@@ -1,0 +1,101 @@
+/* Per-line word counts for features._word_counts: the one per-word loop of the features.
+ *
+ * A word is a maximal run of the characters regex \w matches in a str pattern (Unicode letters,
+ * digits and numerics, and '_'), exactly as features._WORD finds them. Per line it counts the
+ * words, their characters, those whose first character is upper case, and those whose lower-cased
+ * form is in each of two sets (stopwords, title words). Lower-casing is str.lower's: done here for
+ * ASCII words, by calling str.lower for the others.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define N_COUNTS 5 /* words, characters, capitalised, in the first set, in the second set */
+
+static inline int is_word(Py_UCS4 ch) { return ch == '_' || Py_UNICODE_ISALNUM(ch); }
+
+/* The lower-cased word text[start:end] as a new str, or NULL with an exception set. */
+static PyObject *lowered(PyObject *text, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, int ascii) {
+    if (ascii) {
+        PyObject *word = PyUnicode_New(end - start, 127);
+        if (word == NULL) return NULL;
+        Py_UCS1 *out = PyUnicode_1BYTE_DATA(word);
+        for (Py_ssize_t i = start; i < end; i++) {
+            Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+            out[i - start] = (Py_UCS1)(ch >= 'A' && ch <= 'Z' ? ch + ('a' - 'A') : ch);
+        }
+        return word;
+    }
+    PyObject *word = PyUnicode_Substring(text, start, end);
+    if (word == NULL) return NULL;
+    PyObject *low = PyObject_CallMethod(word, "lower", NULL);
+    Py_DECREF(word);
+    return low;
+}
+
+static PyObject *word_counts(PyObject *self, PyObject *args) {
+    PyObject *texts, *first_set, *second_set;
+    if (!PyArg_ParseTuple(args, "O!O!O!", &PyList_Type, &texts, &PyFrozenSet_Type, &first_set, &PyFrozenSet_Type, &second_set))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(texts);
+    PyObject *result = PyBytes_FromStringAndSize(NULL, n * N_COUNTS * (Py_ssize_t)sizeof(int64_t));
+    if (result == NULL) return NULL;
+    int64_t *counts = (int64_t *)PyBytes_AS_STRING(result);
+    memset(counts, 0, n * N_COUNTS * sizeof(int64_t));
+    const int use_second = PySet_GET_SIZE(second_set) > 0;
+    for (Py_ssize_t line = 0; line < n; line++) {
+        PyObject *text = PyList_GET_ITEM(texts, line);
+        if (!PyUnicode_Check(text)) {
+            PyErr_Format(PyExc_TypeError, "line %zd is not a str", line);
+            goto fail;
+        }
+        const int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+        int64_t *c = counts + line * N_COUNTS;
+        Py_ssize_t i = 0;
+        while (i < length) {
+            if (!is_word(PyUnicode_READ(kind, data, i))) {
+                i++;
+                continue;
+            }
+            const Py_ssize_t start = i;
+            int ascii = 1;
+            Py_UCS4 ch;
+            while (i < length && is_word(ch = PyUnicode_READ(kind, data, i))) {
+                ascii &= ch < 128;
+                i++;
+            }
+            c[0] += 1;
+            c[1] += i - start;
+            c[2] += Py_UNICODE_ISUPPER(PyUnicode_READ(kind, data, start)) != 0;
+            PyObject *low = lowered(text, kind, data, start, i, ascii);
+            if (low == NULL) goto fail;
+            int hit = PySet_Contains(first_set, low);
+            c[3] += hit > 0;
+            if (hit >= 0 && use_second) {
+                hit = PySet_Contains(second_set, low);
+                c[4] += hit > 0;
+            }
+            Py_DECREF(low);
+            if (hit < 0) goto fail;
+        }
+    }
+    return result;
+fail:
+    Py_DECREF(result);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"word_counts", word_counts, METH_VARARGS,
+     "word_counts(texts: list[str], first: frozenset, second: frozenset) -> bytes\n\n"
+     "Per line, as int64 (n_lines, 5): words (regex \\w runs), their characters, words whose first\n"
+     "character is upper case, and words whose lower-cased form is in first, in second."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_words", "Compiled per-word counts (see features.py).", -1, methods};
+
+PyMODINIT_FUNC PyInit__words(void) { return PyModule_Create(&module); }
