@@ -199,7 +199,7 @@ def main() -> None:
     data = args.data if os.path.isabs(args.data) else os.path.join(ROOT, args.data)
     warnings.filterwarnings("ignore")
 
-    from boilerdetect import Detector, classifier
+    from boilerdetect import Detector, classifier, features
     from boilerdetect.datasets import html_to_text
     from boilerdetect.model import ModelError
 
@@ -209,7 +209,8 @@ def main() -> None:
         sys.exit(f"error: {exc}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"cores {os.cpu_count()}, load average {load:.2f} at start (other work on the machine skews every figure)")
-    print("tree walk: " + ("compiled (boilerdetect/_treewalk.c)" if classifier._treewalk is not None else "scikit-learn's (the C extension is not built here)"))
+    compiled = {"tree walk": classifier._treewalk, "word counts": features._words}
+    print("compiled loops: " + ", ".join(f"{name} {'yes' if mod is not None else 'NO (not built here)'}" for name, mod in compiled.items()))
 
     t0 = time.perf_counter()
     html_records = load_pages(data, args.pages)
