@@ -50,6 +50,9 @@ static PyObject *word_counts(PyObject *self, PyObject *args) {
             PyErr_Format(PyExc_TypeError, "line %zd is not a str", line);
             goto fail;
         }
+#if PY_VERSION_HEX < 0x030C0000
+        if (PyUnicode_READY(text) < 0) goto fail; /* legacy strings only, before Python 3.12 */
+#endif
         const int kind = PyUnicode_KIND(text);
         const void *data = PyUnicode_DATA(text);
         const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
