@@ -116,38 +116,32 @@ def stage_profile(detector, records: list[dict], source: str) -> dict[str, tuple
     runs with the cyclic garbage collector paused, as the detector and the CLI run theirs.
     """
     from boilerdetect.document import cycle_collector_paused
-
-    wall = dict.fromkeys(STAGES, 0.0)
-    cpu = dict.fromkeys(STAGES, 0.0)
-    for start in range(0, len(records), 64):
-        with cycle_collector_paused():
-            marks = _stage_marks(detector, records[start : start + 64], source)
-        for stage, (w0, c0), (w1, c1) in zip(STAGES, marks, marks[1:]):
-            wall[stage] += w1 - w0
-            cpu[stage] += c1 - c0
-    return {stage: (wall[stage], cpu[stage]) for stage in STAGES}
-
-
-def _stage_marks(detector, batch: list[dict], source: str) -> list[tuple[float, float]]:
-    """(wall, CPU) clock readings before the first stage and after each stage, for one batch."""
     from boilerdetect.features import featurize
     from boilerdetect.html import segment_html
     from boilerdetect.readers import text_page
 
-    marks = [(time.perf_counter(), time.process_time())]
-    if source == "html":
-        pages = [segment_html(r["html"], url=r.get("url"), id=r.get("id")) for r in batch]
-    else:
-        pages = [text_page(r["text"], url=r.get("url"), id=r.get("id")) for r in batch]
-    marks.append((time.perf_counter(), time.process_time()))
-    feats = [featurize(p) for p in pages]
-    marks.append((time.perf_counter(), time.process_time()))
-    results = detector.predict_pages(pages, feats)
-    marks.append((time.perf_counter(), time.process_time()))
-    for res in results:
-        json.dumps(res.to_record(), ensure_ascii=False)
-    marks.append((time.perf_counter(), time.process_time()))
-    return marks
+    wall = dict.fromkeys(STAGES, 0.0)
+    cpu = dict.fromkeys(STAGES, 0.0)
+    for start in range(0, len(records), 64):
+        batch = records[start : start + 64]
+        with cycle_collector_paused():
+            marks = [(time.perf_counter(), time.process_time())]
+            if source == "html":
+                pages = [segment_html(r["html"], url=r.get("url"), id=r.get("id")) for r in batch]
+            else:
+                pages = [text_page(r["text"], url=r.get("url"), id=r.get("id")) for r in batch]
+            marks.append((time.perf_counter(), time.process_time()))
+            feats = [featurize(p) for p in pages]
+            marks.append((time.perf_counter(), time.process_time()))
+            results = detector.predict_pages(pages, feats)
+            marks.append((time.perf_counter(), time.process_time()))
+            for res in results:
+                json.dumps(res.to_record(), ensure_ascii=False)
+            marks.append((time.perf_counter(), time.process_time()))
+        for stage, (w0, c0), (w1, c1) in zip(STAGES, marks, marks[1:]):
+            wall[stage] += w1 - w0
+            cpu[stage] += c1 - c0
+    return {stage: (wall[stage], cpu[stage]) for stage in STAGES}
 
 
 WORKER_PEAK_MB = [0.0]  # largest peak RSS of a worker process seen by jobs_rate

@@ -175,14 +175,13 @@ class FlatTrees(NamedTuple):
         leaf = flat["is_leaf"].astype(bool)
         offset = np.repeat(roots, sizes)
         # a leaf's children are 0 in scikit-learn's arrays: point them at the leaf itself (never read)
-        left = np.where(leaf, np.arange(len(flat)), flat["left"] + offset).astype(np.uint32)
-        right = np.where(leaf, np.arange(len(flat)), flat["right"] + offset).astype(np.uint32)
+        itself = np.arange(len(flat))
         return cls(
             feature=np.where(leaf, 0, flat["feature_idx"]).astype(np.uint16),
             threshold=flat["bin_threshold"].astype(np.uint8),
             flags=(leaf | (flat["missing_go_to_left"].astype(bool) << 1)).astype(np.uint8),
-            left=left,
-            right=right,
+            left=np.where(leaf, itself, flat["left"] + offset).astype(np.uint32),
+            right=np.where(leaf, itself, flat["right"] + offset).astype(np.uint32),
             value=flat["value"].astype(np.float64),
             roots=roots.astype(np.uint32),
             n_features=int(flat["feature_idx"][~leaf].max(initial=0)) + 1,

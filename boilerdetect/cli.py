@@ -71,10 +71,12 @@ def _rendered(res, jsonl: bool, kept: frozenset) -> tuple[str | None, str | None
     """What ``predict`` writes for one result, as (id, error, output text or None): made where the
     result is made, in a worker process with ``--jobs``, so that only the text comes back."""
     if jsonl:
-        return res.id, res.error, json.dumps(res.to_record(), ensure_ascii=False) + "\n"
-    if res.error is None:
-        return res.id, res.error, "\n".join(l.text for l in res.lines if l.label in kept) + "\n\n"
-    return res.id, res.error, None
+        text = json.dumps(res.to_record(), ensure_ascii=False) + "\n"
+    elif res.error is None:
+        text = "\n".join(l.text for l in res.lines if l.label in kept) + "\n\n"
+    else:
+        text = None  # the error goes to stderr only
+    return res.id, res.error, text
 
 
 def _load_detector(model: Optional[Path], trust_model: bool, model_sha256: Optional[str]):

@@ -333,7 +333,7 @@ def _word_counts(texts: list[str], title_words: frozenset) -> np.ndarray:
         per_line(map(str.isupper, map(itemgetter(0), words))),
         per_line(map(STOPWORDS.__contains__, lower)),
         per_line(map(title_words.__contains__, lower)),
-    ]).reshape(n, 5)  # fmt: skip
+    ])  # fmt: skip
 
 
 def _word_facts(texts: list[str], title_words: frozenset) -> tuple[np.ndarray, ...]:
@@ -351,7 +351,7 @@ def _word_facts(texts: list[str], title_words: frozenset) -> tuple[np.ndarray, .
         _ratio(capitalised, nw),
         _ratio(stop, nw),
         np.fromiter(map(str.count, texts, repeat(",")), dtype=float, count=n) / np.maximum(nw, 1),
-        _ratio(title, nw) if title_words else np.zeros(n),
+        _ratio(title, nw),  # 0 throughout without title words
     )
 
 
