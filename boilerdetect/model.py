@@ -200,12 +200,19 @@ class Detector:
 
     @cycle_collector_paused()
     def predict_pages(
-        self, pages: list[Page], features: list[np.ndarray] | None = None, profile: SiteProfile | None = None
+        self,
+        pages: list[Page],
+        features: list[np.ndarray] | None = None,
+        profile: SiteProfile | None = None,
+        copy: bool = True,
     ) -> list[Result]:
         """Label many pages with one classifier call per page kind (per-call overhead dominates).
 
         ``features`` optionally gives each page's precomputed :func:`featurize` matrix;
         ``profile`` (a :class:`SiteProfile`, optional) tells how common each line is on its site.
+        ``copy=False`` sets ``label`` and ``score`` on the pages' own lines, which the results then
+        share, instead of on copies (the default): for pages made only to be labelled, as
+        :meth:`predict_records` makes them.
         """
         probas: list[np.ndarray | None] = [None] * len(pages)
         decided: list[np.ndarray | None] = [None] * len(pages)
@@ -223,7 +230,12 @@ class Detector:
         results = []
         for page, proba, decision in zip(pages, probas, decided):
             labels = [LABELS[i] for i in decision.tolist()]
-            lines = [line.with_prediction(lab, p) for line, lab, p in zip(page.lines, labels, proba[:, 0].tolist())]
+            if copy:
+                lines = [line.with_prediction(lab, p) for line, lab, p in zip(page.lines, labels, proba[:, 0].tolist())]
+            else:
+                lines = page.lines
+                for line, lab, p in zip(lines, labels, proba[:, 0].tolist()):
+                    line.label, line.score = lab, p
             results.append(Result(lines=lines, id=page.id, url=page.url, truncated=page.truncated or None))
         return results
 
@@ -300,7 +312,7 @@ class Detector:
                 results.append(Result.failed(record, str(exc) or type(exc).__name__))
             except Exception as exc:  # a parser failure nobody foresaw still only fails its own record
                 results.append(Result.failed(record, f"cannot read the page: {type(exc).__name__}: {exc}"))
-        run = partial(self.explain_pages, top_k=explain, profile=profile) if explain > 0 else partial(self.predict_pages, profile=profile)
+        run = partial(self.explain_pages, top_k=explain, profile=profile) if explain > 0 else partial(self.predict_pages, profile=profile, copy=False)
         try:
             labelled = run(pages)
         except Exception:  # one pathological page must not sink its batch: retry page by page

@@ -274,3 +274,16 @@ def test_transform_is_applied_where_results_are_made(tiny_detector):
     assert want[-1][0] == "bad" and want[-1][1] and all(w[1] is None for w in want[:-1])
     for n_jobs in (1, 2):
         assert list(tiny_detector.predict_many(records, n_jobs=n_jobs, batch_size=4, transform=_summary)) == want
+
+
+def test_predict_pages_labels_copies_unless_told_not_to(tiny_detector):
+    from boilerdetect.readers import text_page
+
+    pages = [text_page(make_text_article(i)[0], id=str(i)) for i in range(3)]
+    copied = tiny_detector.predict_pages(pages)
+    assert all(line.label is None and line.score is None for page in pages for line in page.lines)
+    in_place = tiny_detector.predict_pages(pages, copy=False)
+    for page, res, other in zip(pages, in_place, copied):
+        assert res.lines is page.lines  # the page's own lines, now labelled
+        assert [(l.text, l.label, l.score) for l in res.lines] == [(l.text, l.label, l.score) for l in other.lines]
+    assert {line.label for res in in_place for line in res.lines} >= {"content", "boilerplate"}
