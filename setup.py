@@ -2,8 +2,8 @@
 
 * ``boilerdetect/_treewalk.c``: the tree walk of prediction (else scikit-learn's, the same
   probabilities about 2.4 times slower);
-* ``boilerdetect/_words.c``: the per-word counts of the features (else a Python version, the same
-  counts).
+* ``boilerdetect/_words.c``: the per-word counts and the literal scan of the features (else Python
+  versions, the same counts and positions).
 
 Both are optional: where they cannot be compiled, the install goes on without them.
 """

@@ -1,10 +1,13 @@
-/* Per-line word counts for features._word_counts: the one per-word loop of the features.
+/* The per-word and per-character scans of the features.
  *
- * A word is a maximal run of the characters regex \w matches in a str pattern (Unicode letters,
+ * word_counts (features._word_counts): a word is a maximal run of the characters regex \w matches in a str pattern (Unicode letters,
  * digits and numerics, and '_'), exactly as features._WORD finds them. Per line it counts the
  * words, their characters, those whose first character is upper case, and those whose lower-cased
  * form is in each of two sets (stopwords, title words). Lower-casing is str.lower's: done here for
  * ASCII words, by calling str.lower for the others.
+ *
+ * find_literals (features._lines_matching): every position where one of a few dozen literal strings
+ * starts, in one pass over the text instead of one str.find pass per literal.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -91,14 +94,69 @@ fail:
     return NULL;
 }
 
+/* Positions of text where literal k starts, as (position, k) pairs: each position in turn, and at it
+ * only the literals that start with its character (chained per ASCII first character). */
+static PyObject *find_literals(PyObject *self, PyObject *args) {
+    PyObject *text, *literals;
+    if (!PyArg_ParseTuple(args, "UO!", &text, &PyTuple_Type, &literals)) return NULL;
+    const Py_ssize_t n_lit = PyTuple_GET_SIZE(literals);
+    Py_ssize_t *next = PyMem_Malloc((n_lit + 1) * sizeof(Py_ssize_t));
+    if (next == NULL) return PyErr_NoMemory();
+    Py_ssize_t ascii_first[128], other_first = -1; /* heads of the chains; -1 ends a chain */
+    for (int c = 0; c < 128; c++) ascii_first[c] = -1;
+    for (Py_ssize_t k = n_lit - 1; k >= 0; k--) { /* built backwards, so chains run in tuple order */
+        PyObject *lit = PyTuple_GET_ITEM(literals, k);
+        if (!PyUnicode_Check(lit)
+#if PY_VERSION_HEX < 0x030C0000
+            || PyUnicode_READY(lit) < 0 /* "U" readied text; legacy literals only, before Python 3.12 */
+#endif
+            || PyUnicode_GET_LENGTH(lit) == 0) {
+            PyMem_Free(next);
+            if (!PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "literal %zd is not a non-empty str", k);
+            return NULL;
+        }
+        Py_UCS4 first = PyUnicode_READ_CHAR(lit, 0);
+        Py_ssize_t *head = first < 128 ? &ascii_first[first] : &other_first;
+        next[k] = *head;
+        *head = k;
+    }
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    PyObject *found = PyList_New(0);
+    for (Py_ssize_t i = 0; found != NULL && i < length; i++) {
+        const Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        for (Py_ssize_t k = ch < 128 ? ascii_first[ch] : other_first; k >= 0; k = next[k]) {
+            PyObject *lit = PyTuple_GET_ITEM(literals, k);
+            const Py_ssize_t size = PyUnicode_GET_LENGTH(lit);
+            if (size > length - i) continue;
+            const int lkind = PyUnicode_KIND(lit);
+            const void *ldata = PyUnicode_DATA(lit);
+            Py_ssize_t j = 0;
+            while (j < size && PyUnicode_READ(lkind, ldata, j) == PyUnicode_READ(kind, data, i + j)) j++;
+            if (j < size) continue;
+            PyObject *pair = Py_BuildValue("(nn)", i, k);
+            if (pair == NULL || PyList_Append(found, pair) < 0) Py_CLEAR(found);
+            Py_XDECREF(pair);
+            if (found == NULL) break;
+        }
+    }
+    PyMem_Free(next);
+    return found;
+}
+
 static PyMethodDef methods[] = {
     {"word_counts", word_counts, METH_VARARGS,
      "word_counts(texts: list[str], first: frozenset, second: frozenset) -> bytes\n\n"
      "Per line, as int64 (n_lines, 5): words (regex \\w runs), their characters, words whose first\n"
      "character is upper case, and words whose lower-cased form is in first, in second."},
+    {"find_literals", find_literals, METH_VARARGS,
+     "find_literals(text: str, literals: tuple[str, ...]) -> list[tuple[int, int]]\n\n"
+     "(position, k) for every position of text where literals[k] starts (overlaps included), by\n"
+     "position, then in the order of literals."},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_words", "Compiled per-word counts (see features.py).", -1, methods};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_words", "Compiled per-word and per-character scans (see features.py).", -1, methods};
 
 PyMODINIT_FUNC PyInit__words(void) { return PyModule_Create(&module); }

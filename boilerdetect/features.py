@@ -412,23 +412,31 @@ def _literal_prefix(alternative: str) -> str:
 
 
 @lru_cache(maxsize=None)
-def _literal_scan(pattern: re.Pattern) -> tuple[tuple[str, re.Pattern], ...] | None:
-    """The top-level alternatives of ``pattern``, compiled, each with the literal text it starts with.
+def _literal_scan(pattern: re.Pattern) -> tuple[tuple[str, ...], tuple[re.Pattern, ...]] | None:
+    """The top-level alternatives of ``pattern``: the literal text each starts with, and each compiled.
 
     None when one has no literal start, or when the pattern has flags or syntax that could ignore
     case or match across a line break.
     """
     if pattern.flags & ~re.UNICODE or _LINE_BREAKING.search(pattern.pattern):
         return None
-    scan = [(_literal_prefix(alt), re.compile(alt, pattern.flags)) for alt in _alternatives(pattern.pattern)]
-    return None if any(not prefix for prefix, _ in scan) else tuple(scan)
+    alternatives = _alternatives(pattern.pattern)
+    prefixes = tuple(map(_literal_prefix, alternatives))
+    return None if not all(prefixes) else (prefixes, tuple(re.compile(alt, pattern.flags) for alt in alternatives))
 
 
-def _find_all(text: str, sub: str) -> Iterator[int]:
-    pos = text.find(sub)
-    while pos >= 0:
-        yield pos
-        pos = text.find(sub, pos + 1)
+def _literal_starts(text: str, prefixes: tuple[str, ...]) -> list[tuple[int, int]]:
+    """(position, k) for every position of ``text`` where ``prefixes[k]`` starts: in one pass with
+    the compiled scan (``_words.c``) where it is built, else one str.find pass per prefix."""
+    if _words is not None:
+        return _words.find_literals(text, prefixes)
+    found = []
+    for k, prefix in enumerate(prefixes):
+        pos = text.find(prefix)
+        while pos >= 0:
+            found.append((pos, k))
+            pos = text.find(prefix, pos + 1)
+    return found
 
 
 def _lines_matching(pattern: re.Pattern, texts: list[str], only: np.ndarray | None = None) -> np.ndarray:
@@ -438,7 +446,7 @@ def _lines_matching(pattern: re.Pattern, texts: list[str], only: np.ndarray | No
     No match may run on into a neighbouring line (true of the word and date patterns here), so
     leaving lines out changes nothing for the rest. The chosen lines are searched in one string.
     Python's regex engine tries every alternative at every position; when each starts with a
-    literal, str.find (C speed) finds the few positions worth trying.
+    literal, :func:`_literal_starts` finds the few positions worth trying.
     """
     picked = np.arange(len(texts)) if only is None else np.flatnonzero(only)
     hit = np.zeros(len(texts), dtype=bool)
@@ -449,7 +457,8 @@ def _lines_matching(pattern: re.Pattern, texts: list[str], only: np.ndarray | No
     if scan is None:
         hit[picked] = _matches_per_line(pattern, joined, starts) > 0
         return hit
-    positions = [pos for prefix, alt in scan for pos in _find_all(joined, prefix) if alt.match(joined, pos)]
+    prefixes, alternatives = scan
+    positions = [pos for pos, k in _literal_starts(joined, prefixes) if alternatives[k].match(joined, pos)]
     hit[picked[np.searchsorted(starts, np.asarray(positions, dtype=np.int64), side="right") - 1]] = True
     return hit
 

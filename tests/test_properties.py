@@ -254,3 +254,22 @@ def test_compiled_word_counts_are_the_regex_counts(texts, title):
         F._words = saved
     if F._words is not None:
         assert np.array_equal(F._word_counts(texts, title), expected)
+
+
+@FEW
+@given(_WORDY, st.lists(st.sampled_from(["a", "aa", "é", "©", "(c)", "日本", "ǅ", "\u0301", " ", "-.", "ıs"]) | _WORDY, min_size=1, max_size=6, unique=True))
+def test_compiled_literal_starts_are_str_finds(text, literals):
+    # the one-pass scan (_words.c) must find every start of every literal that str.find finds,
+    # overlapping ones included, whatever the characters' widths in text and literals
+    import boilerdetect.features as F
+
+    literals = tuple(literals)
+    expected = sorted((i, k) for k, lit in enumerate(literals) for i in range(len(text)) if text.startswith(lit, i))
+    saved = F._words
+    try:
+        F._words = None
+        assert sorted(F._literal_starts(text, literals)) == expected
+    finally:
+        F._words = saved
+    if F._words is not None:
+        assert F._words.find_literals(text, literals) == expected  # by position, then literal order
