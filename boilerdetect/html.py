@@ -228,7 +228,7 @@ def segment_html(html: str, url: str | None = None, id: str | None = None, max_l
 
     def close() -> None:
         tag = stack[-1].tag
-        if tag in BLOCK_TAGS:
+        if tag in BLOCK_TAGS and builder.parts:
             builder.flush(stack, facts)
         if tag == "a":
             anchors.pop()
@@ -244,7 +244,7 @@ def segment_html(html: str, url: str | None = None, id: str | None = None, max_l
         if tag == "-text":
             builder.add(node.text_content or "", anchors[-1])
         elif not (tag is None or tag.startswith(("-", "!", "_")) or tag in SKIP_TAGS):
-            if tag in BLOCK_TAGS:
+            if tag in BLOCK_TAGS and builder.parts:
                 builder.flush(stack, facts)
             if tag != "br" and tag != "hr":
                 next_id += 1
