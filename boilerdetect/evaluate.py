@@ -36,18 +36,21 @@ def line_scores(true: list[str], pred: list[str]) -> dict[str, dict[str, float]]
 
 
 def summarize(rows: list[dict]) -> dict:
-    """Aggregate per-page rows ``{"f1", "page_type", "true", "pred"}`` into the report dict."""
-    by_type = defaultdict(list)
+    """Aggregate per-page rows ``{"f1", "page_type", "true", "pred"}`` (and ``"fold"``, optional:
+    then word-F1 per fold too) into the report dict."""
+    by_type, by_fold = defaultdict(list), defaultdict(list)
     for r in rows:
         if r.get("f1") is not None:
             by_type[r.get("page_type") or "unknown"].append(r["f1"])
+            if r.get("fold") is not None:
+                by_fold[r["fold"]].append(r["f1"])
     f1s = [r["f1"] for r in rows if r.get("f1") is not None]
     return {
         "pages": len(rows),
         "word_f1": float(np.mean(f1s)) if f1s else None,
         "word_f1_by_type": {k: {"word_f1": float(np.mean(v)), "pages": len(v)} for k, v in sorted(by_type.items())},
         "lines": line_scores([x for r in rows for x in r["true"]], [x for r in rows for x in r["pred"]]),
-    }
+    } | ({"word_f1_by_fold": [float(np.mean(by_fold[k])) for k in sorted(by_fold)]} if by_fold else {})
 
 
 def format_report(name: str, report: dict) -> str:
@@ -57,6 +60,8 @@ def format_report(name: str, report: dict) -> str:
         out.append(f"  word-F1 {report['word_f1']:.4f}")
         for ptype, v in report["word_f1_by_type"].items():
             out.append(f"    {ptype:<14} {v['word_f1']:.4f}  ({v['pages']} pages)")
+        if "word_f1_by_fold" in report:
+            out.append("    by fold        " + "  ".join(f"{v:.4f}" for v in report["word_f1_by_fold"]))
     out.append("  line    precision  recall  F1      support")
     for lab, s in report["lines"].items():
         out.append(f"  {lab:<12} {s['precision']:.3f}  {s['recall']:.3f}  {s['f1']:.3f}  {s['support']}")

@@ -134,16 +134,18 @@ def fit_detector(
     return Detector(models["html"], models["text"])
 
 
-def report(examples: list[Example], results: list) -> dict[str, dict]:
-    """Reports per page kind (``html``/``text``): word-F1 (where gold exists) and line scores."""
+def report(examples: list[Example], results: list, folds=None) -> dict[str, dict]:
+    """Reports per page kind (``html``/``text``): word-F1 (where gold exists) and line scores;
+    ``folds`` (the cross-validation fold of each example, optional) adds word-F1 per fold."""
     rows = {s: [] for s in SOURCES}
-    for e, res in zip(examples, results):
+    for k, (e, res) in enumerate(zip(examples, results)):
         rows[e.page.source].append(
             {
                 "f1": word_f1(res.content, e.gold) if e.gold is not None else None,
                 "page_type": e.page_type,
                 "true": e.labels,
                 "pred": [l.label for l in res.lines],
+                "fold": None if folds is None else int(folds[k]),
             }
         )
     return {s: summarize(r) for s, r in rows.items() if r}
@@ -197,7 +199,9 @@ def cross_validate(
         from tqdm import tqdm
 
         folds = tqdm(folds, desc="cross-validation", unit="fold", file=sys.stderr)
-    for train_idx, test_idx in folds:
+    fold_of = np.full(len(examples), -1)
+    for k, (train_idx, test_idx) in enumerate(folds):
+        fold_of[test_idx] = k
         detector = fit_detector([examples[i] for i in train_idx], params, base, [features[i] for i in train_idx])
         test_pages = [examples[i].page for i in test_idx]
         test_features = [features[i] for i in test_idx]
@@ -206,8 +210,8 @@ def cross_validate(
         for i, res in zip(test_idx, detector.predict_pages(test_pages, test_features)):
             predicted[i] = res
     validated = [i for i, res in enumerate(predicted) if res is not None]
+    out = report([examples[i] for i in validated], [predicted[i] for i in validated], fold_of[validated])
     examples = [examples[i] for i in validated]
-    out = report(examples, [predicted[i] for i in validated])
     out["oracle"] = oracle(examples)
     out["folds"] = n_splits if only_folds is None else f"{len(folds)} of {n_splits}"
     return out

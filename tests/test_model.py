@@ -312,3 +312,5 @@ def test_cross_validating_one_kind_of_page_borrows_the_other_kind_from_a_base(ti
         out = cross_validate(html_only, 3, {"max_iter": 5}, base=tiny_detector)
     assert set(out) == {"html", "oracle", "folds"} and set(out["oracle"]) == {"html"}
     assert out["html"]["pages"] == len(html_only)
+    by_fold = out["html"]["word_f1_by_fold"]  # every page validated once: the overall mean lies among the folds'
+    assert len(by_fold) == 3 and min(by_fold) <= out["html"]["word_f1"] <= max(by_fold)
