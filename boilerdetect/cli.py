@@ -5,7 +5,6 @@ Exit codes: 0 success, 1 some records failed, 2 usage error (bad option, missing
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import sys
@@ -359,9 +358,6 @@ def predict(
     results = iter(detector.predict_many(records(), n_jobs=jobs, explain=top_features if explain else 0, profile=site,
                                          max_page_bytes=limits[0], max_page_lines=limits[1], transform=render))  # fmt: skip
     res = pending = object()  # nothing fetched yet: the first output is created before the first batch
-    # what is loaded by now (modules, model, profile) lives as long as the run: out of the collector's
-    # passes until the run ends (then back, in case this runs inside a longer-lived process)
-    gc.freeze()
     try:
         for g, (_, target) in enumerate(groups):
             if to_dir:
@@ -386,7 +382,6 @@ def predict(
         sys.stdout = open(os.devnull, "w")
         raise typer.Exit(141)
     finally:
-        gc.unfreeze()
         if bar is not None:
             bar.set_postfix_str(f"{size(counts['bytes'], 'B', 1024)}{size_total} read", refresh=False)
             bar.close()

@@ -7,7 +7,6 @@ one for plain-text pages (text features only) — and picks by ``Page.source``.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import hashlib
 import io
 import json
@@ -397,7 +396,6 @@ _WORKER_PROFILE: SiteProfile | None = None
 def _init_worker(detector: Detector, profile: SiteProfile | None) -> None:
     global _WORKER, _WORKER_PROFILE
     _WORKER, _WORKER_PROFILE = detector, profile
-    gc.freeze()  # the modules and the model live as long as the worker: the collector need not re-scan them
 
 
 @cycle_collector_paused()  # packing too: the batch's lines are still alive until it is sent

@@ -263,6 +263,36 @@ def test_prediction_leaves_no_reference_cycles_and_restores_the_collector(tiny_d
     assert gc.isenabled()
 
 
+def test_results_skip_the_young_collections_and_hold_back_no_garbage_of_the_caller(tiny_detector):
+    # after the pause, the young objects still alive (the results) go straight to the oldest
+    # generation; the caller's young garbage is collected first rather than moved with them
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    records = [{"id": f"h{i}", "html": make_article(i)[0]} for i in range(4)] + jsonl_records(4)
+    gc.collect()
+    garbage = Node()
+    garbage.self = garbage  # a cycle only the collector frees
+    alive = weakref.ref(garbage)
+    del garbage
+    results = list(tiny_detector.predict_many(records, batch_size=4))
+    assert alive() is None
+    young = gc.get_objects(generation=0) + gc.get_objects(generation=1)
+    assert not any(isinstance(o, Line) for o in young) and any(isinstance(o, Line) for o in gc.get_objects(generation=2))
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    gc.freeze()  # a caller's frozen objects stay frozen
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen >= sum(len(r.lines) for r in results)
+        tiny_detector.predict(text="One line.\nAnother line.")
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
 def _summary(res) -> tuple:  # module level: a transform must be picklable to reach the workers
     return res.id, res.error, [line.label for line in res.lines]
 
