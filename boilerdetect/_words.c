@@ -3,8 +3,9 @@
  * word_counts (features._word_counts): a word is a maximal run of the characters regex \w matches in a str pattern (Unicode letters,
  * digits and numerics, and '_'), exactly as features._WORD finds them. Per line it counts the
  * words, their characters, those whose first character is upper case, and those whose lower-cased
- * form is in each of two sets (stopwords, title words). Lower-casing is str.lower's: done here for
- * ASCII words, by calling str.lower for the others.
+ * form is in each of two sets (stopwords, title words); and whether its first letter (the first
+ * word character that is no decimal digit or '_', regex [^\W\d_]) is upper case. Lower-casing is
+ * str.lower's: done here for ASCII words, by calling str.lower for the others.
  *
  * find_literals (features._lines_matching): every position where one of a few dozen literal strings
  * starts, in one pass over the text instead of one str.find pass per literal.
@@ -14,7 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define N_COUNTS 5 /* words, characters, capitalised, in the first set, in the second set */
+#define N_COUNTS 6 /* words, characters, capitalised, in the first set, in the second set, first letter upper */
 
 static inline int is_word(Py_UCS4 ch) { return ch == '_' || Py_UNICODE_ISALNUM(ch); }
 
@@ -60,6 +61,7 @@ static PyObject *word_counts(PyObject *self, PyObject *args) {
         const void *data = PyUnicode_DATA(text);
         const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
         int64_t *c = counts + line * N_COUNTS;
+        int lettered = 0; /* the line's first letter (regex [^\W\d_]) was seen */
         Py_ssize_t i = 0;
         while (i < length) {
             if (!is_word(PyUnicode_READ(kind, data, i))) {
@@ -71,6 +73,10 @@ static PyObject *word_counts(PyObject *self, PyObject *args) {
             Py_UCS4 ch;
             while (i < length && is_word(ch = PyUnicode_READ(kind, data, i))) {
                 ascii &= ch < 128;
+                if (!lettered && ch != '_' && !Py_UNICODE_ISDECIMAL(ch)) {
+                    lettered = 1;
+                    c[5] = Py_UNICODE_ISUPPER(ch) != 0;
+                }
                 i++;
             }
             c[0] += 1;
@@ -148,8 +154,9 @@ static PyObject *find_literals(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"word_counts", word_counts, METH_VARARGS,
      "word_counts(texts: list[str], first: frozenset, second: frozenset) -> bytes\n\n"
-     "Per line, as int64 (n_lines, 5): words (regex \\w runs), their characters, words whose first\n"
-     "character is upper case, and words whose lower-cased form is in first, in second."},
+     "Per line, as int64 (n_lines, 6): words (regex \\w runs), their characters, words whose first\n"
+     "character is upper case, words whose lower-cased form is in first, in second, and whether the\n"
+     "first letter (regex [^\\W\\d_]) is upper case."},
     {"find_literals", find_literals, METH_VARARGS,
      "find_literals(text: str, literals: tuple[str, ...]) -> list[tuple[int, int]]\n\n"
      "(position, k) for every position of text where literals[k] starts (overlaps included), by\n"

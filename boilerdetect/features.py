@@ -309,7 +309,8 @@ def _ratio(x: np.ndarray, n: np.ndarray) -> np.ndarray:
 
 def _word_counts(texts: list[str], title_words: frozenset) -> np.ndarray:
     """Per line: its words (``_WORD`` matches), their characters, the words starting with a capital,
-    and the words whose lower-cased form is a stopword, a title word; shape (n_lines, 5), float.
+    the words whose lower-cased form is a stopword, a title word, and whether its first letter
+    (``_FIRST_LETTER``) is a capital; shape (n_lines, 6), float.
 
     The compiled loop (``_words.c``) where it is built, else the same counts with the words of all
     lines as one flat list (``owner`` gives each word's line), so that per-word work runs in C
@@ -317,7 +318,7 @@ def _word_counts(texts: list[str], title_words: frozenset) -> np.ndarray:
     """
     n = len(texts)
     if _words is not None:
-        return np.frombuffer(_words.word_counts(texts, STOPWORDS, title_words), dtype=np.int64).reshape(n, 5).astype(float)
+        return np.frombuffer(_words.word_counts(texts, STOPWORDS, title_words), dtype=np.int64).reshape(n, 6).astype(float)
     words_per_line = list(map(_WORD.findall, texts))
     nw = np.fromiter(map(len, words_per_line), dtype=np.int64, count=n)
     words = list(chain.from_iterable(words_per_line))
@@ -333,21 +334,21 @@ def _word_counts(texts: list[str], title_words: frozenset) -> np.ndarray:
         per_line(map(str.isupper, map(itemgetter(0), words))),
         per_line(map(STOPWORDS.__contains__, lower)),
         per_line(map(title_words.__contains__, lower)),
+        np.fromiter((m is not None and m.group().isupper() for m in map(_FIRST_LETTER.search, texts)), dtype=float, count=n),
     ])  # fmt: skip
 
 
 def _word_facts(texts: list[str], title_words: frozenset) -> tuple[np.ndarray, ...]:
     """Word- and pattern-level facts of every line (the LINE_FEATURES not counted per character)."""
     n = len(texts)
-    nw, characters, capitalised, stop, title = _word_counts(texts, title_words).T
-    firsts = map(_FIRST_LETTER.search, texts)
+    nw, characters, capitalised, stop, title, starts_upper = _word_counts(texts, title_words).T
     lasts = list(map(itemgetter(-1), texts))
     return (
         nw,
         _ratio(characters, nw),
         np.fromiter(map(TERMINAL.__contains__, lasts), dtype=float, count=n),
         np.fromiter(map(":".__eq__, lasts), dtype=float, count=n),
-        np.fromiter((m is not None and m.group().isupper() for m in firsts), dtype=float, count=n),
+        starts_upper,
         _ratio(capitalised, nw),
         _ratio(stop, nw),
         np.fromiter(map(str.count, texts, repeat(",")), dtype=float, count=n) / np.maximum(nw, 1),

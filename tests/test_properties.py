@@ -238,14 +238,16 @@ def test_compiled_word_counts_are_the_regex_counts(texts, title):
     import boilerdetect.features as F
 
     title = frozenset(title)
+    first_letters = [re.search(r"[^\W\d_]", t) for t in texts]
     expected = np.array(
         [
             [len(words), sum(map(len, words)), sum(w[0].isupper() for w in words),
-             sum(w.lower() in F.STOPWORDS for w in words), sum(w.lower() in title for w in words)]
-            for words in map(F._WORD.findall, texts)
+             sum(w.lower() in F.STOPWORDS for w in words), sum(w.lower() in title for w in words),
+             first is not None and first.group().isupper()]
+            for words, first in zip(map(F._WORD.findall, texts), first_letters)
         ],
         dtype=float,
-    ).reshape(len(texts), 5)  # fmt: skip
+    ).reshape(len(texts), 6)  # fmt: skip
     saved = F._words
     try:
         F._words = None
