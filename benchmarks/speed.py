@@ -11,7 +11,7 @@ pages, so the ratios compare like with like:
 * trafilatura: ``trafilatura.extract(html)``;
 * jusText: ``justext.justext(html, English stoplist)``.
 
-Then boilerdetect per stage (parse + segment, features, classifier, JSONL writing; wall and CPU
+Then boilerdetect per stage (read + segment, features, classifier, JSONL writing; wall and CPU
 time), the throughput of ``predict_many(n_jobs=2)`` against ``n_jobs=1`` on a larger batch (pages
 repeated as needed), and peak memory.
 Targets printed with the results: HTML >= 5x trafilatura, text >= 20x trafilatura, jobs-2 >= 1.8x jobs-1.
@@ -106,19 +106,21 @@ def run_justext():
     return go
 
 
-STAGES = ("parse + segment", "features", "classifier", "write")
+STAGES = ("read + segment", "features", "classifier", "write")
 
 
 def stage_profile(detector, records: list[dict], source: str) -> dict[str, tuple[float, float]]:
     """(wall, CPU) seconds per stage for boilerdetect on these records (HTML or text), in batches of 64.
 
-    "write" is the JSONL output of the results, as ``boilerdetect predict`` writes it. Each batch
-    runs with the cyclic garbage collector paused, as the detector and the CLI run theirs.
+    The stages are those of ``Detector.predict_records``: each record is read as it reads them
+    (text cleaned, HTML parsed and segmented), featurised, labelled in one classifier call per
+    batch, and "write" is the JSONL output of the results, as ``boilerdetect predict`` writes it.
+    Each batch runs with the cyclic garbage collector paused, as the detector and the CLI run theirs.
     """
     from boilerdetect.document import cycle_collector_paused
     from boilerdetect.features import featurize
-    from boilerdetect.html import segment_html
-    from boilerdetect.readers import text_page
+    from boilerdetect.model import MAX_DEPTH, MAX_PAGE_BYTES, MAX_PAGE_LINES
+    from boilerdetect.readers import page_from_record
 
     wall = dict.fromkeys(STAGES, 0.0)
     cpu = dict.fromkeys(STAGES, 0.0)
@@ -126,14 +128,11 @@ def stage_profile(detector, records: list[dict], source: str) -> dict[str, tuple
         batch = records[start : start + 64]
         with cycle_collector_paused():
             marks = [(time.perf_counter(), time.process_time())]
-            if source == "html":
-                pages = [segment_html(r["html"], url=r.get("url"), id=r.get("id")) for r in batch]
-            else:
-                pages = [text_page(r["text"], url=r.get("url"), id=r.get("id")) for r in batch]
+            pages = [page_from_record(r, MAX_PAGE_BYTES, MAX_PAGE_LINES, MAX_DEPTH) for r in batch]
             marks.append((time.perf_counter(), time.process_time()))
             feats = [featurize(p) for p in pages]
             marks.append((time.perf_counter(), time.process_time()))
-            results = detector.predict_pages(pages, feats)
+            results = detector.predict_pages(pages, feats, copy=False)
             marks.append((time.perf_counter(), time.process_time()))
             for res in results:
                 json.dumps(res.to_record(), ensure_ascii=False)
