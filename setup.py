@@ -1,7 +1,7 @@
 """Build the two compiled hot loops; everything else is in pyproject.toml.
 
-* ``boilerdetect/_treewalk.c``: the tree walk of prediction (else scikit-learn's, the same
-  probabilities about 2.4 times slower);
+* ``boilerdetect/_treewalk.c``: the tree walk and the binning of prediction (else scikit-learn's,
+  the same probabilities about 2.4 times slower);
 * ``boilerdetect/_words.c``: the per-word counts and the literal scan of the features (else Python
   versions, the same counts and positions).
 

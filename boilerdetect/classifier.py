@@ -113,9 +113,10 @@ def _binned(mapper, X: np.ndarray, done: tuple | None = None) -> np.ndarray:
     holds for stage 2 over stage 1: fitted on the same rows with the same seed, its binner samples
     the same values and finds the same edges (checked here, not assumed).
 
-    Binning runs on the OpenMP threads allowed now (see :func:`one_openmp_thread`), not on those the
-    binner was fitted with, which it would otherwise use: a model fitted on 2 threads took both
-    cores in each of 2 worker processes.
+    The compiled loop (``_treewalk.bin_rows``) bins where it is built, from X as it is; else
+    scikit-learn's, from a float64 copy, on the OpenMP threads allowed now (see
+    :func:`one_openmp_thread`), not on those the binner was fitted with, which it would otherwise
+    use: a model fitted on 2 threads took both cores in each of 2 worker processes.
     """
     out = np.empty(X.shape, dtype=X_BINNED_DTYPE, order="F")
     n = 0
@@ -127,9 +128,30 @@ def _binned(mapper, X: np.ndarray, done: tuple | None = None) -> np.ndarray:
         ):
             n = binned.shape[1]
             out[:, :n] = binned
+    edges = _flat_edges(mapper) if _treewalk is not None and X.dtype in (np.float32, np.float64) and len(X) else None
+    if edges is not None and edges[1].shape == (X.shape[1] + 1,):
+        X = np.ascontiguousarray(X)
+        # out.T: the same bytes, as the C-contiguous (n_features, n_rows) the loop writes
+        _treewalk.bin_rows(X, len(X), X.itemsize, n, *edges, mapper.missing_values_bin_idx_, out.T)
+        return out
     _map_to_bins(_column_major(X[:, n:]), mapper.bin_thresholds_[n:], mapper.is_categorical_[n:], mapper.missing_values_bin_idx_,
                  _openmp_effective_n_threads(), out[:, n:])  # fmt: skip
     return out
+
+
+# binner -> its thresholds as one float64 array and each feature's offset into it (n_features + 1)
+_EDGES: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _flat_edges(mapper) -> tuple[np.ndarray, np.ndarray] | None:
+    """A binner's bin thresholds, flattened once per binner and process, for the compiled binning;
+    None for a binner with categorical features, which bin otherwise."""
+    if mapper not in _EDGES:
+        thresholds = [np.asarray(t, dtype=np.float64) for t in mapper.bin_thresholds_]
+        sizes = np.array([len(t) for t in thresholds], dtype=np.int64)
+        flat = (np.concatenate(thresholds or [np.zeros(0)]), np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
+        _EDGES[mapper] = None if np.any(mapper.is_categorical_) else flat
+    return _EDGES[mapper]
 
 
 def binners(booster: HistGradientBoostingClassifier) -> list[tuple[int, object]] | None:

@@ -135,6 +135,29 @@ def test_binned_tree_prediction_is_sklearns_to_the_bit(shipped_detector, tiny_de
                     assert np.array_equal(_tree_proba(booster, values)[0], booster.predict_proba(values))
 
 
+def test_compiled_binning_gives_sklearns_bins(shipped_detector, monkeypatch):
+    # bins compared directly, every value of every column: on, just off and far from the edges,
+    # missing and infinite, float32 and float64, and with the first columns' bins reused
+    import boilerdetect.classifier as classifier
+
+    if classifier._treewalk is None:
+        pytest.skip("the compiled loops (boilerdetect/_treewalk.c) are not built here")
+    rng = np.random.default_rng(1)
+    mapper = shipped_detector.html_model.stage2_._bin_mapper
+    edges = mapper.bin_thresholds_
+    X = np.column_stack([rng.choice(e, 500) + rng.choice([-1e-7, 0.0, 1e-7], 500) if len(e) else rng.random(500) for e in edges])
+    X[rng.random(X.shape) < 0.05] = np.nan
+    X[0], X[1], X[2] = np.inf, -np.inf, 0.0
+    for values in (X, X.astype(np.float32)):
+        compiled = classifier._binned(mapper, values)
+        reused = classifier._binned(mapper, values, (compiled[:, :7], mapper))
+        with monkeypatch.context() as m:
+            m.setattr(classifier, "_treewalk", None)
+            expected = classifier._binned(mapper, values)
+        assert np.array_equal(compiled, expected) and np.array_equal(reused, expected)
+        assert compiled.flags.f_contiguous and (compiled == mapper.missing_values_bin_idx_).any()
+
+
 def test_attribute_groups_token_by_token_match_a_search_of_the_joined_tokens():
     from boilerdetect.features import _ATTR_RE, _attr_bits
 
