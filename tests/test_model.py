@@ -259,6 +259,7 @@ def test_prediction_bins_on_the_threads_allowed_now_not_those_of_training(monkey
         booster._bin_mapper.n_threads = 2  # as fitted on a 2-core machine
     threads = []
     real = classifier._map_to_bins
+    monkeypatch.setattr(classifier, "_treewalk", None)  # the compiled binning is on this thread only: scikit-learn's is in question
     monkeypatch.setattr(classifier, "_map_to_bins", lambda *args: threads.append(args[4]) or real(*args))
     with one_openmp_thread():
         found = clf.predict_proba(X_pages)
