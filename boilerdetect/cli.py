@@ -139,6 +139,81 @@ def _records(paths: list[str], input_format: str, counts: dict, on_read=None):
             yield record
 
 
+def _write_rendered(out, rendered: tuple[str | None, str | None, str | None], counts: dict, text_format: bool) -> str | None:
+    """Write one result as :func:`_rendered` made it and count it; the error line to show on
+    stderr (text format: errors are not in the output there), if any."""
+    rid, error, text = rendered
+    message = None
+    if error is not None:
+        counts["failed"] += 1
+        if text_format:  # errors about a whole file already start with its name
+            where = "" if rid and error.startswith(rid) else f"{rid or 'record'}: "
+            message = f"error: {where}{error}"
+    if text is not None:
+        out.write(text)
+    counts["written"] += 1
+    return message
+
+
+_FILE_WORKER: dict = {}  # in a worker of the per-file mode: the detector, site profile, message queue, stop event
+
+
+class _Stopped(Exception):
+    """The main process asked the workers to stop (it was interrupted)."""
+
+
+def _init_file_worker(detector, site, messages, stop) -> None:
+    import signal
+
+    # Ctrl-C reaches every process of the terminal's group: the main process alone handles it, and
+    # sets ``stop``, which the workers check between records and before each file
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _FILE_WORKER.update(detector=detector, site=site, messages=messages, stop=stop)
+
+
+def _predict_file(paths: list[str], target: Path, input_format: str, render, text_format: bool, limits: tuple, explain: int) -> dict | None:
+    """One input file of ``predict --jobs N --output DIR``, read, labelled and written whole in a
+    worker process: only its counts, progress and error lines go back to the main process, which
+    would otherwise carry every page to the workers and every output back.
+
+    Returns the file's counts (``exit``: the exit code of a failure to write its output, if any),
+    or None when stopped before the file was complete (nothing of it is written then).
+    """
+    detector, site, messages, stop = (_FILE_WORKER[k] for k in ("detector", "site", "messages", "stop"))
+    if stop.is_set():
+        return None
+    counts = dict.fromkeys(("read", "written", "failed", "skipped", "bytes"), 0)
+    unsent = [0, 0]  # pages written and bytes read since the last progress message
+
+    def on_read(n: int) -> None:
+        counts["bytes"] += n
+        unsent[1] += n
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _output(target) as out:
+            records = _records(paths, input_format, counts, on_read)
+            for rendered in detector.predict_many(records, explain=explain, profile=site, max_page_bytes=limits[0],
+                                                  max_page_lines=limits[1], transform=render):  # fmt: skip
+                if message := _write_rendered(out, rendered, counts, text_format):
+                    messages.put(("note", message))
+                unsent[0] += 1
+                if unsent[0] >= 16:
+                    messages.put(("progress", *unsent))
+                    unsent[:] = [0, 0]
+                if stop.is_set():
+                    raise _Stopped  # the output file is discarded
+    except _Stopped:
+        return None
+    except typer.Exit as exc:  # the output could not be written (the reason is on stderr already)
+        counts["exit"] = exc.exit_code
+    except OSError as exc:
+        typer.echo(f"error: cannot create {target.parent}: {exc.strerror or exc}", err=True)
+        counts["exit"] = 2
+    messages.put(("progress", *unsent))
+    return counts
+
+
 def _profile_inputs(
     paths: list[str], input_format: str, progress: bool, note=None, limits: tuple = (MAX_PAGE_BYTES, MAX_PAGE_LINES)
 ):
@@ -215,7 +290,7 @@ def predict(
     model: Optional[Path] = _MODEL,
     trust_model: bool = _TRUST,
     model_sha256: Optional[str] = _SHA256,
-    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes. With --output DIR and at least this many input files, each worker takes whole files; else pages are handed out in order."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write here instead of stdout, atomically. A directory (existing, or given with a trailing '/') gets one output file per input file, named after it."),
     resume: bool = typer.Option(False, "--resume", help="Skip inputs whose output file already exists (with --output)."),
     keep: list[Keep] = typer.Option([], "--keep", help="With --format text, also print lines with this label (related)."),
@@ -335,30 +410,92 @@ def predict(
         else:
             typer.echo(message, err=True)
 
-    def write(out, rendered: tuple[str | None, str | None, str | None]) -> None:
-        rid, error, text = rendered
-        if error is not None:
-            counts["failed"] += 1
-            if format is OutputFormat.text:  # errors about a whole file already start with its name
-                where = "" if rid and error.startswith(rid) else f"{rid or 'record'}: "
-                note(f"error: {where}{error}")
-        if text is not None:
-            out.write(text)
-        counts["written"] += 1
+    def progress(pages: int) -> None:
         if bar is not None:
-            bar.update(1)
+            bar.update(pages)
             now = time.monotonic()
             if now - shown[0] > 0.5:
                 shown[0] = now
                 bar.set_postfix_str(f"{size(counts['bytes'], 'B', 1024)}{size_total} read", refresh=False)
 
+    def write(out, rendered: tuple[str | None, str | None, str | None]) -> None:
+        if message := _write_rendered(out, rendered, counts, format is OutputFormat.text):
+            note(message)
+        progress(1)
+
     shown = [0.0]
     interrupted = crashed = False
     render = partial(_rendered, jsonl=format is OutputFormat.jsonl, kept=frozenset(kept))
-    results = iter(detector.predict_many(records(), n_jobs=jobs, explain=top_features if explain else 0, profile=site,
-                                         max_page_bytes=limits[0], max_page_lines=limits[1], transform=render))  # fmt: skip
-    res = pending = object()  # nothing fetched yet: the first output is created before the first batch
-    try:
+    explained = top_features if explain else 0
+
+    def each_file_in_a_worker() -> int:
+        """Workers take whole input files (:func:`_predict_file`); the exit code of a failed write, or 0."""
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from queue import Empty
+
+        from .model import _worker_context
+
+        context = _worker_context()
+        messages, stop = context.Queue(), context.Event()
+        code = 0
+
+        def relay(timeout: float = 0.0) -> None:
+            while True:
+                try:
+                    kind, *payload = messages.get(timeout=timeout) if timeout else messages.get_nowait()
+                except Empty:
+                    return
+                if kind == "note":
+                    note(payload[0])
+                else:  # progress: pages written, bytes read
+                    counts["bytes"] += payload[1]
+                    progress(payload[0])
+
+        def collect(future) -> None:
+            nonlocal code
+            collected.add(future)
+            try:
+                found = future.result()
+            except BrokenProcessPool:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one file's failure is reported, the others go on
+                note(f"error: {files[future]}: {type(exc).__name__}: {exc}")
+                code = code or 1
+                return
+            if found is not None:  # None: stopped, nothing written
+                code = code or found.pop("exit", 0)
+                for key in ("read", "written", "failed", "skipped"):  # bytes came with the progress
+                    counts[key] += found[key]
+
+        collected: set = set()
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_file_worker, initargs=(detector, site, messages, stop)) as pool:
+            files = {
+                pool.submit(_predict_file, paths, target, input_format.value, render, format is OutputFormat.text, limits, explained): target
+                for paths, target in groups
+            }
+            try:
+                pending = set(files)
+                while pending:
+                    done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                    relay()
+                    for future in done:
+                        collect(future)
+            except KeyboardInterrupt:
+                stop.set()  # the workers drop the files they are on and start no other
+                pool.shutdown(wait=True, cancel_futures=True)
+                for future in files:  # a file finished meanwhile is written: it is counted
+                    if future not in collected and future.done() and not future.cancelled():
+                        collect(future)
+                relay(timeout=0.1)
+                raise
+        relay(timeout=0.1)  # what the workers sent last
+        return code
+
+    def each_record_in_a_worker() -> None:
+        """The records of all inputs, in order, through ``predict_many`` (workers with ``--jobs``)."""
+        results = iter(detector.predict_many(records(), n_jobs=jobs, explain=explained, profile=site,
+                                             max_page_bytes=limits[0], max_page_lines=limits[1], transform=render))  # fmt: skip
+        res = pending = object()  # nothing fetched yet: the first output is created before the first batch
         for g, (_, target) in enumerate(groups):
             if to_dir:
                 try:
@@ -374,6 +511,16 @@ def predict(
                     res = next(results, None)
                 if out is sys.stdout:
                     out.flush()
+
+    # several output files and at least one per worker: a worker takes whole files, and nothing but
+    # counts crosses between processes (else every page goes to a worker and its output comes back)
+    per_file = to_dir and 1 < jobs <= len(groups) and all("-" not in paths for paths, _ in groups)
+    write_failed = 0
+    try:
+        if per_file:
+            write_failed = each_file_in_a_worker()
+        else:
+            each_record_in_a_worker()
     except KeyboardInterrupt:
         interrupted = True
     except BrokenProcessPool:  # a worker was killed (out of memory?): the unfinished output is discarded
@@ -397,6 +544,8 @@ def predict(
     if crashed:
         typer.echo("error: a worker process died unexpectedly (out of memory?); unfinished output was discarded", err=True)
         raise typer.Exit(1)
+    if write_failed:
+        raise typer.Exit(write_failed)
     if counts["failed"]:
         raise typer.Exit(1)
 

@@ -147,6 +147,36 @@ def test_output_dir_one_file_per_input(model, tmp_path):
     assert res.exit_code == 2 and "would both be written" in res.stderr
 
 
+def test_jobs_with_an_output_directory_give_each_worker_whole_files(model, tmp_path, monkeypatch):
+    # --jobs 2, --output DIR and at least two inputs: each worker reads, labels and writes whole
+    # files. The outputs, the counts, the error lines and the exit code are those of --jobs 1.
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in "abc":
+        write_jsonl(src / f"{name}.jsonl", jsonl_records(20, name))
+    lines = [json.dumps(r) for r in jsonl_records(4, "d")]
+    lines.insert(1, "{not json")
+    (src / "d.jsonl").write_text("\n".join(lines) + "\n")
+    (src / "e.txt").write_text(make_text_article(3)[0])
+    runs = {}
+    for jobs in (1, 2):
+        for fmt in ("jsonl", "text"):
+            out = tmp_path / f"out{jobs}{fmt}"
+            with monkeypatch.context() as m:
+                if jobs == 2:  # the main process must not predict, nor hand pages out one by one
+                    m.setattr(Detector, "predict_many", lambda *a, **k: pytest.fail("records went through the main process"))
+                res = runner.invoke(app, ["predict", str(src), "-f", fmt, "-o", f"{out}/", "-j", str(jobs), "--model", model, "--trust-model", "--progress"])
+            assert res.exit_code == 1, res.output  # the bad record
+            messages = res.stderr.strip().splitlines()
+            assert messages[-1] == "pages read 66, written 66, failed 1, skipped 0" and "page/s" in res.stderr
+            errors = sorted(line for line in messages if line.startswith("error:"))
+            assert len(errors) == (fmt == "text")
+            runs[jobs, fmt] = ({p.name: p.read_text() for p in out.iterdir()}, errors)
+    for fmt in ("jsonl", "text"):
+        assert runs[1, fmt] == runs[2, fmt] and len(runs[2, fmt][0]) == 5
+    assert not leftovers(tmp_path / "out2jsonl")
+
+
 def test_resume_skips_existing_outputs(model, tmp_path):
     for name in "xyz":
         write_jsonl(tmp_path / f"{name}.jsonl", jsonl_records(3, name))
