@@ -3,7 +3,16 @@
 __version__ = "0.1.0"
 
 from .document import LABELS, Line, Page  # noqa: E402
-from .model import Detector, ModelError  # noqa: E402
 from .result import Result  # noqa: E402
 
 __all__ = ["Detector", "LABELS", "Line", "ModelError", "Page", "Result", "__version__"]
+
+
+def __getattr__(name: str):
+    # the detector imports scikit-learn (about a second): only when it is asked for, so that the
+    # command line starts at once and can start its worker server beside that import
+    if name in ("Detector", "ModelError"):
+        from . import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -366,6 +366,10 @@ def predict(
         kept_groups = [g for g in groups if not (g[1] is not None and g[1].is_file())]
         resumed = len(groups) - len(kept_groups) if to_dir else sum(len(g[0]) for g in groups if g not in kept_groups)
         groups = kept_groups
+    if jobs > 1:
+        from .workers import start_worker_server
+
+        start_worker_server()  # its imports overlap this process's own, and the model's loading
     detector = _load_detector(model, trust_model, model_sha256)
     site = _load_profile(site_profile) if site_profile is not None else None
     limits = (max_page_bytes or None, max_page_lines or None)  # 0: no limit
@@ -433,9 +437,9 @@ def predict(
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
         from queue import Empty
 
-        from .model import _worker_context
+        from .workers import worker_context
 
-        context = _worker_context()
+        context = worker_context()
         messages, stop = context.Queue(), context.Event()
         code = 0
 

@@ -10,7 +10,6 @@ import dataclasses
 import hashlib
 import io
 import json
-import multiprocessing
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -43,6 +42,7 @@ from .verify import (
     sha256_from_env,
     trust_from_env,
 )
+from .workers import worker_context
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default.joblib"
 MODEL_FORMAT = 1
@@ -358,7 +358,7 @@ class Detector:
                 results = self.predict_records(batch, explain, *limits, profile)
                 yield from results if transform is None else map(transform, results)
             return
-        with ProcessPoolExecutor(n_jobs, mp_context=_worker_context(), initializer=_init_worker, initargs=(self, profile)) as pool:
+        with ProcessPoolExecutor(n_jobs, mp_context=worker_context(), initializer=_init_worker, initargs=(self, profile)) as pool:
             pending = []
             chunk = max(1, batch_size // (4 * n_jobs))
             window = max(2 * n_jobs, 2 * batch_size // chunk)
@@ -369,24 +369,6 @@ class Detector:
                     return
                 done = pending.pop(0).result()
                 yield from done if transform is not None else _unpack(done)
-
-
-def _worker_context() -> multiprocessing.context.BaseContext:
-    """How worker processes start: forked from a server process that imported this package once.
-
-    Not forked from this process: forking after OpenMP (used by the trees) has started can deadlock
-    the child. A spawned worker imports scikit-learn & co. itself (~2 s of CPU each, on the cores
-    the other workers predict on); the forkserver, a fresh process that only imports, pays that
-    once per process (later pools reuse it) and forks workers that are ready at once. Spawn where
-    there is no forkserver (Windows, macOS spawn-only setups).
-    """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    ctx = multiprocessing.get_context("forkserver")
-    # "__main__" is the default preload (the main script, imported once rather than per worker);
-    # this only takes effect if the forkserver of this process has not started yet
-    ctx.set_forkserver_preload(["__main__", __name__])
-    return ctx
 
 
 _WORKER: Detector | None = None

@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from boilerdetect.cli import app
@@ -109,3 +110,22 @@ def test_train_evaluate_info(tmp_path):
     (tmp_path / "bad.jsonl").write_text(json.dumps({"lines": ["a"], "labels": ["junk"]}) + "\n")
     res = runner.invoke(app, ["train", str(tmp_path / "bad.jsonl"), "--out", str(model)])
     assert res.exit_code == 2 and "unknown label 'junk'" in res.stderr
+
+
+def test_the_command_line_imports_scikit_learn_only_when_it_loads_the_detector():
+    # 'boilerdetect --help' and friends start at once, and 'predict --jobs' starts its worker
+    # server while this process is still importing scikit-learn
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, boilerdetect, boilerdetect.cli\n"
+        "assert 'sklearn' not in sys.modules\n"
+        "from boilerdetect import Detector, ModelError\n"
+        "assert 'sklearn' in sys.modules and Detector.__name__ == 'Detector'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    import boilerdetect
+
+    with pytest.raises(AttributeError):
+        boilerdetect.NoSuchThing  # noqa: B018
