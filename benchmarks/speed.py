@@ -1,6 +1,6 @@
 """Throughput of boilerdetect against trafilatura and jusText, a per-stage profile, and --jobs scaling.
 
-    python benchmarks/speed.py [--data ../shared/datasets/wcxb-dev] [--pages 300] [--jobs-pages 600] [--model PATH]
+    python benchmarks/speed.py [--data ../shared/datasets/wcxb-dev] [--pages 300] [--jobs-pages 600] [--cli-pages 2400] [--model PATH]
 
 Everything runs in this one process, one page after another (no worker processes), on the same
 pages, so the ratios compare like with like:
@@ -13,7 +13,8 @@ pages, so the ratios compare like with like:
 
 Then boilerdetect per stage (read + segment, features, classifier, JSONL writing; wall and CPU
 time), the throughput of ``predict_many(n_jobs=2)`` against ``n_jobs=1`` on a larger batch (pages
-repeated as needed), and peak memory.
+repeated as needed), the same for ``boilerdetect predict --jobs`` on files (start-up included),
+and peak memory.
 Targets printed with the results: HTML >= 5x trafilatura, text >= 20x trafilatura, jobs-2 >= 1.8x jobs-1.
 Needs the ``bench`` extra (``pip install -e '.[bench]'``) for the baselines; missing ones are skipped.
 """
@@ -181,6 +182,32 @@ def jobs_rate(detector, records: list[dict], n_jobs: int) -> tuple[float, float]
     return dt, n / dt
 
 
+def cli_jobs(records: list[dict], pages: int, files: int = 4) -> dict[str, float]:
+    """Wall seconds of ``boilerdetect predict`` (start-up included) on ``pages`` HTML records in
+    ``files`` JSONL files: ``--jobs 1``, ``--jobs 2`` with ``--output DIR`` (each worker takes whole
+    files) and ``--jobs 2`` into one output file (pages handed out one batch at a time)."""
+    import subprocess
+    import tempfile
+
+    many = list(islice(cycle(records), pages))
+    seconds = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs = os.path.join(tmp, "in")
+        os.mkdir(inputs)
+        for f in range(files):
+            with open(os.path.join(inputs, f"part{f}.jsonl"), "w") as fh:
+                for i, r in enumerate(many[f::files]):
+                    fh.write(json.dumps({"id": f"{f}-{i}", "url": r["url"], "html": r["html"]}) + "\n")
+        runs = {"--jobs 1, an output per file": ["-o", os.path.join(tmp, "o1") + "/", "--jobs", "1"],
+                "--jobs 2, an output per file": ["-o", os.path.join(tmp, "o2") + "/", "--jobs", "2"],
+                "--jobs 2, one output": ["-o", os.path.join(tmp, "one.jsonl"), "--jobs", "2"]}  # fmt: skip
+        for name, options in runs.items():
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "boilerdetect.cli", "predict", inputs, "-f", "jsonl", "--quiet", *options], check=True, stderr=subprocess.DEVNULL)
+            seconds[name] = time.perf_counter() - t0
+    return seconds
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="../shared/datasets/wcxb-dev", help="WCXB-layout directory (relative to the repository root)")
@@ -188,6 +215,7 @@ def main() -> None:
     ap.add_argument("--jobs-pages", type=int, default=600, help="pages (repeated as needed) for --jobs 2 vs 1")
     ap.add_argument("--model", default=None, help="model file (default: the shipped model)")
     ap.add_argument("--skip-jobs", action="store_true", help="skip the --jobs comparison")
+    ap.add_argument("--cli-pages", type=int, default=2400, help="HTML pages (repeated as needed, in 4 files) for the CLI's --jobs 2 vs 1 (long enough for the start-up to weigh little); 0 skips it")
     args = ap.parse_args()
     data = args.data if os.path.isabs(args.data) else os.path.join(ROOT, args.data)
     warnings.filterwarnings("ignore")
@@ -270,6 +298,15 @@ def main() -> None:
     workers = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, WORKER_PEAK_MB[0])
     print(f"\npeak memory: this process {own:.0f} MB (holds all {len(html_records)} pages and their text), "
           f"largest worker {workers:.0f} MB")
+
+    if args.cli_pages:  # after the memory figures: these runs are child processes too
+        seconds = cli_jobs(html_records, args.cli_pages)
+        print(f"\nboilerdetect predict on {args.cli_pages} HTML pages in 4 JSONL files, start-up included:")
+        one = seconds["--jobs 1, an output per file"]
+        for name, sec in seconds.items():
+            print(f"  {name:<32}{sec:7.2f} s  {args.cli_pages / sec:7.1f} pages/s  {one / sec:5.2f}x")
+        ratio = one / seconds["--jobs 2, an output per file"]
+        print(f"target jobs-2 >= {TARGETS['jobs']}x jobs-1 (CLI, an output per file): {ratio:.2f}x  {'met' if ratio >= TARGETS['jobs'] else 'NOT met'}")
 
 
 if __name__ == "__main__":
