@@ -191,6 +191,10 @@ def _predict_file(paths: list[str], target: Path, input_format: str, render, tex
 
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        typer.echo(f"error: cannot create {target.parent}: {exc.strerror or exc}", err=True)
+        return counts | {"exit": 2}
+    try:
         with _output(target) as out:
             records = _records(paths, input_format, counts, on_read)
             for rendered in detector.predict_many(records, explain=explain, profile=site, max_page_bytes=limits[0],
@@ -207,11 +211,74 @@ def _predict_file(paths: list[str], target: Path, input_format: str, render, tex
         return None
     except typer.Exit as exc:  # the output could not be written (the reason is on stderr already)
         counts["exit"] = exc.exit_code
-    except OSError as exc:
-        typer.echo(f"error: cannot create {target.parent}: {exc.strerror or exc}", err=True)
-        counts["exit"] = 2
     messages.put(("progress", *unsent))
     return counts
+
+
+def _predict_files_in_workers(groups: list, task: tuple, jobs: int, detector, site, counts: dict, note, progress) -> int:
+    """``predict --jobs N --output DIR``: N workers take the (input paths, output file) ``groups``
+    whole (:func:`_predict_file` with ``task``: input format, renderer, text format?, limits,
+    explanations). Adds the finished files' counts to ``counts``; ``note`` shows a line on stderr,
+    ``progress(pages)`` advances the bar. Returns the exit code of a failed write, or 0.
+    """
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+    from queue import Empty
+
+    from .workers import worker_context
+
+    context = worker_context()
+    messages, stop = context.Queue(), context.Event()
+    code = 0
+    collected: set = set()
+
+    def relay(timeout: float = 0.0) -> None:
+        while True:
+            try:
+                kind, *payload = messages.get(timeout=timeout) if timeout else messages.get_nowait()
+            except Empty:
+                return
+            if kind == "note":
+                note(payload[0])
+            else:  # progress: pages written, bytes read
+                counts["bytes"] += payload[1]
+                progress(payload[0])
+
+    def collect(future) -> None:
+        nonlocal code
+        collected.add(future)
+        try:
+            found = future.result()
+        except BrokenProcessPool:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one file's failure is reported, the others go on
+            note(f"error: {files[future]}: {type(exc).__name__}: {exc}")
+            code = code or 1
+            return
+        if found is not None:  # None: stopped, nothing written
+            code = code or found.pop("exit", 0)
+            for key in ("read", "written", "failed", "skipped"):  # bytes came with the progress
+                counts[key] += found[key]
+
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_file_worker, initargs=(detector, site, messages, stop)) as pool:
+        files = {pool.submit(_predict_file, paths, target, *task): target for paths, target in groups}
+        try:
+            pending = set(files)
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                relay()
+                for future in done:
+                    collect(future)
+        except KeyboardInterrupt:
+            stop.set()  # the workers drop the files they are on and start no other
+            pool.shutdown(wait=True, cancel_futures=True)
+            for future in files:  # a file finished meanwhile is written: it is counted
+                if future not in collected and future.done() and not future.cancelled():
+                    collect(future)
+            relay(timeout=0.1)
+            raise
+    relay(timeout=0.1)  # what the workers sent last
+    return code
 
 
 def _profile_inputs(
@@ -432,71 +499,8 @@ def predict(
     render = partial(_rendered, jsonl=format is OutputFormat.jsonl, kept=frozenset(kept))
     explained = top_features if explain else 0
 
-    def each_file_in_a_worker() -> int:
-        """Workers take whole input files (:func:`_predict_file`); the exit code of a failed write, or 0."""
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-        from queue import Empty
-
-        from .workers import worker_context
-
-        context = worker_context()
-        messages, stop = context.Queue(), context.Event()
-        code = 0
-
-        def relay(timeout: float = 0.0) -> None:
-            while True:
-                try:
-                    kind, *payload = messages.get(timeout=timeout) if timeout else messages.get_nowait()
-                except Empty:
-                    return
-                if kind == "note":
-                    note(payload[0])
-                else:  # progress: pages written, bytes read
-                    counts["bytes"] += payload[1]
-                    progress(payload[0])
-
-        def collect(future) -> None:
-            nonlocal code
-            collected.add(future)
-            try:
-                found = future.result()
-            except BrokenProcessPool:
-                raise
-            except Exception as exc:  # noqa: BLE001 - one file's failure is reported, the others go on
-                note(f"error: {files[future]}: {type(exc).__name__}: {exc}")
-                code = code or 1
-                return
-            if found is not None:  # None: stopped, nothing written
-                code = code or found.pop("exit", 0)
-                for key in ("read", "written", "failed", "skipped"):  # bytes came with the progress
-                    counts[key] += found[key]
-
-        collected: set = set()
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_file_worker, initargs=(detector, site, messages, stop)) as pool:
-            files = {
-                pool.submit(_predict_file, paths, target, input_format.value, render, format is OutputFormat.text, limits, explained): target
-                for paths, target in groups
-            }
-            try:
-                pending = set(files)
-                while pending:
-                    done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                    relay()
-                    for future in done:
-                        collect(future)
-            except KeyboardInterrupt:
-                stop.set()  # the workers drop the files they are on and start no other
-                pool.shutdown(wait=True, cancel_futures=True)
-                for future in files:  # a file finished meanwhile is written: it is counted
-                    if future not in collected and future.done() and not future.cancelled():
-                        collect(future)
-                relay(timeout=0.1)
-                raise
-        relay(timeout=0.1)  # what the workers sent last
-        return code
-
-    def each_record_in_a_worker() -> None:
-        """The records of all inputs, in order, through ``predict_many`` (workers with ``--jobs``)."""
+    def predict_in_input_order() -> None:
+        """The records of all inputs through ``predict_many`` (handed to workers with ``--jobs``), written in input order."""
         results = iter(detector.predict_many(records(), n_jobs=jobs, explain=explained, profile=site,
                                              max_page_bytes=limits[0], max_page_lines=limits[1], transform=render))  # fmt: skip
         res = pending = object()  # nothing fetched yet: the first output is created before the first batch
@@ -522,9 +526,10 @@ def predict(
     write_failed = 0
     try:
         if per_file:
-            write_failed = each_file_in_a_worker()
+            task = (input_format.value, render, format is OutputFormat.text, limits, explained)
+            write_failed = _predict_files_in_workers(groups, task, jobs, detector, site, counts, note, progress)
         else:
-            each_record_in_a_worker()
+            predict_in_input_order()
     except KeyboardInterrupt:
         interrupted = True
     except BrokenProcessPool:  # a worker was killed (out of memory?): the unfinished output is discarded
