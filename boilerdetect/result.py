@@ -87,10 +87,10 @@ class Result:
         """
         record: dict = {"id": self.id, "url": self.url, "content": self.content}
         if lines:
-            record["lines"] = [
-                {"text": l.text, "label": l.label} | ({"score": round(float(l.score), 4)} if scores else {})
-                for l in self.lines
-            ]
+            if scores:
+                record["lines"] = [{"text": l.text, "label": l.label, "score": round(float(l.score), 4)} for l in self.lines]
+            else:
+                record["lines"] = [{"text": l.text, "label": l.label} for l in self.lines]
             if self.explanations is not None:
                 for line, contributions in zip(record["lines"], self.explanations):
                     line["explanation"] = [c.to_dict() for c in contributions]
