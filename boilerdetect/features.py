@@ -714,24 +714,37 @@ def _ancestor_tag_row(tags: frozenset) -> tuple[bool, ...]:
 _TOKEN_LOCAL = tuple(bool(re.fullmatch(r"(?:[a-z|?]|\\b)+", rx)) for rx in ATTR_GROUPS.values())
 
 
+_JOINED_GROUPS = tuple((i, rx) for i, (local, rx) in enumerate(zip(_TOKEN_LOCAL, _ATTR_RE.values())) if not local)
+# The other groups are alternatives of plain words and phrases ("sign up"). One can match the joined
+# tokens only where a token holds one of its words or the first word of one of its phrases (tokens
+# hold no space): a token that does sets the hint bit, and only then are the tokens joined.
+_JOINED_ALTERNATIVES = [alt for _, rx in _JOINED_GROUPS for alt in _alternatives(rx.pattern)]
+_JOIN_HINTS = (
+    tuple(sorted({alt.split(" ")[0] for alt in _JOINED_ALTERNATIVES}))
+    if all(re.fullmatch("[a-z ]+", alt) for alt in _JOINED_ALTERNATIVES)
+    else ("",)  # other regex syntax: no hint can be derived, and "" is in every token
+)
+_HINT = 1 << len(ATTR_GROUPS)
+
+
 @lru_cache(maxsize=65536)
 def _token_bits(token: str) -> int:
-    """Bit i set when the i-th token-local ATTR_GROUPS pattern matches ``token``."""
-    return sum(1 << i for i, (local, rx) in enumerate(zip(_TOKEN_LOCAL, _ATTR_RE.values())) if local and rx.search(token))
-
-
-_JOINED_GROUPS = tuple((i, rx) for i, (local, rx) in enumerate(zip(_TOKEN_LOCAL, _ATTR_RE.values())) if not local)
+    """Bit i set when the i-th token-local ATTR_GROUPS pattern matches ``token``; bit _HINT when
+    ``token`` could take part in a match of another group (see _JOIN_HINTS)."""
+    bits = sum(1 << i for i, (local, rx) in enumerate(zip(_TOKEN_LOCAL, _ATTR_RE.values())) if local and rx.search(token))
+    return bits | (_HINT if any(hint in token for hint in _JOIN_HINTS) else 0)
 
 
 @lru_cache(maxsize=4096)  # the pages of a site share their templates, hence their class/id tokens
 def _attr_bits(tokens: frozenset) -> int:
     """Bit i set when the i-th ATTR_GROUPS pattern matches the space-joined class/id/role ``tokens``."""
     bits = reduce(or_, map(_token_bits, tokens), 0)
-    joined = " ".join(sorted(tokens))
-    for i, rx in _JOINED_GROUPS:
-        if joined and rx.search(joined):
-            bits |= 1 << i
-    return bits
+    if bits & _HINT:
+        joined = " ".join(sorted(tokens))
+        for i, rx in _JOINED_GROUPS:
+            if rx.search(joined):
+                bits |= 1 << i
+    return bits & ~_HINT
 
 
 def markup_features(page: Page, base: np.ndarray, templates: list[int]) -> np.ndarray:
