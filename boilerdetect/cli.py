@@ -17,7 +17,6 @@ from typing import Optional
 import typer
 
 from .atomic import atomic_file
-from .document import cycle_collector_paused
 from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, InputError, expand_inputs, read_records
 
 app = typer.Typer(
@@ -65,10 +64,10 @@ _TRUST = typer.Option(False, "--trust-model", help="Load a model file that is no
 _SHA256 = typer.Option(None, "--model-sha256", metavar="HASH", help="Load the model only if its sha256 is HASH. Also BOILERDETECT_MODEL_SHA256.")
 
 
-@cycle_collector_paused()  # a result's JSON builds a dict per line, as prediction builds lines
 def _rendered(res, jsonl: bool, kept: frozenset) -> tuple[str | None, str | None, str | None]:
     """What ``predict`` writes for one result, as (id, error, output text or None): made where the
-    result is made, in a worker process with ``--jobs``, so that only the text comes back."""
+    result is made (``predict_many(transform=...)``, in a worker process with ``--jobs``, under the
+    batch's collector pause), so that only the text comes back."""
     if jsonl:
         text = json.dumps(res.to_record(), ensure_ascii=False) + "\n"
     elif res.error is None:

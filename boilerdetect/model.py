@@ -355,8 +355,7 @@ class Detector:
         limits = (max_page_bytes, max_page_lines)
         if n_jobs <= 1:
             while batch := list(islice(it, batch_size)):
-                results = self.predict_records(batch, explain, *limits, profile)
-                yield from results if transform is None else map(transform, results)
+                yield from _predict_batch(self, batch, explain, limits, profile, transform)
             return
         with ProcessPoolExecutor(n_jobs, mp_context=worker_context(), initializer=_init_worker, initargs=(self, profile)) as pool:
             pending = []
@@ -380,10 +379,17 @@ def _init_worker(detector: Detector, profile: SiteProfile | None) -> None:
     _WORKER, _WORKER_PROFILE = detector, profile
 
 
+@cycle_collector_paused()  # the transform too: a result's JSON, say, builds a dict per line
+def _predict_batch(detector: Detector, batch: list[dict], explain: int, limits: tuple, profile, transform: Callable | None) -> list:
+    """One batch of :meth:`Detector.predict_many`: its Results, or ``transform`` of each."""
+    results = detector.predict_records(batch, explain, *limits, profile)
+    return results if transform is None else [transform(res) for res in results]
+
+
 @cycle_collector_paused()  # packing too: the batch's lines are still alive until it is sent
 def _worker_predict(batch: list[dict], explain: int, limits: tuple[int | None, int | None], transform: Callable | None = None) -> list:
-    results = _WORKER.predict_records(batch, explain, *limits, _WORKER_PROFILE)
-    return _pack(results) if transform is None else [transform(res) for res in results]
+    done = _predict_batch(_WORKER, batch, explain, limits, _WORKER_PROFILE, transform)
+    return _pack(done) if transform is None else done
 
 
 # --- results from the workers --------------------------------------------------------------------
