@@ -110,7 +110,7 @@ def run_justext():
 STAGES = ("read + segment", "features", "classifier", "write")
 
 
-def stage_profile(detector, records: list[dict], source: str) -> dict[str, tuple[float, float]]:
+def stage_profile(detector, records: list[dict]) -> dict[str, tuple[float, float]]:
     """(wall, CPU) seconds per stage for boilerdetect on these records (HTML or text), in batches of 64.
 
     The stages are those of ``Detector.predict_records``: each record is read as it reads them
@@ -263,8 +263,8 @@ def main() -> None:
         print(f"target text >= {TARGETS['text']:.0f}x trafilatura: {text_ratio:.2f}x  {'met' if text_ratio >= TARGETS['text'] else 'NOT met'}")
 
     for source, records in (("HTML", html_records), ("text", text_records)):
-        stage_profile(detector, records[:3], source.lower())  # warm-up
-        times = stage_profile(detector, records, source.lower())
+        stage_profile(detector, records[:3])  # warm-up
+        times = stage_profile(detector, records)
         total = sum(w for w, _ in times.values())
         total_cpu = sum(c for _, c in times.values())
         print(f"\nboilerdetect stages, {source} ({len(records)} pages, {total:.2f} s, {len(records) / total:.1f} pages/s without input reading; "

@@ -6,6 +6,7 @@ import platform
 import sys
 import zlib
 from datetime import datetime, timezone
+from itertools import repeat
 
 import numpy as np
 from sklearn.model_selection import GroupKFold
@@ -138,14 +139,14 @@ def report(examples: list[Example], results: list, folds=None) -> dict[str, dict
     """Reports per page kind (``html``/``text``): word-F1 (where gold exists) and line scores;
     ``folds`` (the cross-validation fold of each example, optional) adds word-F1 per fold."""
     rows = {s: [] for s in SOURCES}
-    for k, (e, res) in enumerate(zip(examples, results)):
+    for e, res, fold in zip(examples, results, repeat(None) if folds is None else folds):
         rows[e.page.source].append(
             {
                 "f1": word_f1(res.content, e.gold) if e.gold is not None else None,
                 "page_type": e.page_type,
                 "true": e.labels,
                 "pred": [l.label for l in res.lines],
-                "fold": None if folds is None else int(folds[k]),
+                "fold": None if fold is None else int(fold),
             }
         )
     return {s: summarize(r) for s, r in rows.items() if r}
@@ -210,8 +211,8 @@ def cross_validate(
         for i, res in zip(test_idx, detector.predict_pages(test_pages, test_features)):
             predicted[i] = res
     validated = [i for i, res in enumerate(predicted) if res is not None]
-    out = report([examples[i] for i in validated], [predicted[i] for i in validated], fold_of[validated])
     examples = [examples[i] for i in validated]
+    out = report(examples, [predicted[i] for i in validated], fold_of[validated])
     out["oracle"] = oracle(examples)
     out["folds"] = n_splits if only_folds is None else f"{len(folds)} of {n_splits}"
     return out
