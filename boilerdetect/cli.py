@@ -113,6 +113,14 @@ def _output(path: Optional[Path]):
         _fail(f"cannot write {path}: {exc.strerror or exc}")
 
 
+def _make_parent(target: Path) -> None:
+    """Create the directory an output file goes into (with ``--output DIR``), or exit 2 saying why."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _fail(f"cannot create {target.parent}: {exc.strerror or exc}")
+
+
 def _show_progress(force: Optional[bool]) -> bool:
     return sys.stderr.isatty() if force is None else force
 
@@ -189,11 +197,7 @@ def _predict_file(paths: list[str], target: Path, input_format: str, render, tex
         unsent[1] += n
 
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        typer.echo(f"error: cannot create {target.parent}: {exc.strerror or exc}", err=True)
-        return counts | {"exit": 2}
-    try:
+        _make_parent(target)
         with _output(target) as out:
             records = _records(paths, input_format, counts, on_read)
             for rendered in detector.predict_many(records, explain=explain, profile=site, max_page_bytes=limits[0],
@@ -208,7 +212,7 @@ def _predict_file(paths: list[str], target: Path, input_format: str, render, tex
                     raise _Stopped  # the output file is discarded
     except _Stopped:
         return None
-    except typer.Exit as exc:  # the output could not be written (the reason is on stderr already)
+    except typer.Exit as exc:  # the output could not be created or written (the reason is on stderr already)
         counts["exit"] = exc.exit_code
     messages.put(("progress", *unsent))
     return counts
@@ -505,10 +509,7 @@ def predict(
         res = pending = object()  # nothing fetched yet: the first output is created before the first batch
         for g, (_, target) in enumerate(groups):
             if to_dir:
-                try:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    _fail(f"cannot create {target.parent}: {exc.strerror or exc}")
+                _make_parent(target)
             with _output(target) as out:
                 if res is pending:
                     res = next(results, None)
