@@ -39,6 +39,7 @@ def main() -> None:
     ap.add_argument("--cache", default=None, help="pickle of the loaded examples (created if missing)")
     ap.add_argument("--json", default=None, help="also write the full report here")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--split-seed", type=int, default=None, help="deal the sites into folds at random with this seed (a second split to re-check a change on)")
     ap.add_argument("--source", choices=SOURCES, default=None, help="cross-validate only this kind of page (default: both)")
     args = ap.parse_args()
 
@@ -64,7 +65,7 @@ def main() -> None:
     print(f"classifier parameters: {json.dumps(params)}", file=sys.stderr)
     # the shipped model only stands in for the kind that is not validated
     base = Detector.load(DEFAULT_MODEL) if args.source else None
-    out = cross_validate(examples, args.folds, params, sys.stderr.isatty(), features, args.only_folds, base=base)
+    out = cross_validate(examples, args.folds, params, sys.stderr.isatty(), features, args.only_folds, base=base, split_seed=args.split_seed)
     out["params"] = params
     print("oracle word-F1: " + ", ".join(f"{s} {v:.4f}" for s, v in out["oracle"].items()))
     for source in (args.source,) if args.source else SOURCES:

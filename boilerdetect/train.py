@@ -171,6 +171,15 @@ def oracle(examples: list[Example]) -> dict[str, float]:
     return out
 
 
+def site_folds(groups: np.ndarray, n_splits: int, seed: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, validation) page indices of each fold; no site is on both sides of a fold.
+
+    Sites are dealt out by size so that folds are even, or at random with ``seed``.
+    """
+    splitter = GroupKFold(n_splits) if seed is None else GroupKFold(n_splits, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(groups)), groups=groups))
+
+
 def cross_validate(
     examples: list[Example],
     n_splits: int = 5,
@@ -180,6 +189,7 @@ def cross_validate(
     only_folds: int | None = None,
     site_profiles: bool = False,
     base: Detector | None = None,
+    split_seed: int | None = None,
 ) -> dict:
     """Grouped k-fold CV: each site's pages are validated by a model that never saw the site.
 
@@ -188,6 +198,8 @@ def cross_validate(
     pages alone. ``site_profiles`` gives every validated page the profile of the other
     validated pages of its site (as ``predict --auto-profile`` on a crawl would). ``base``
     lends its classifier to a kind of page with no examples, as in :func:`fit_detector`.
+    ``split_seed`` deals the sites into folds at random with this seed instead of by size: a
+    second, independent split on which to re-check a change chosen on the usual one.
     """
     groups = np.asarray([e.group for e in examples])
     n_splits = min(n_splits, len(set(groups)))
@@ -195,7 +207,7 @@ def cross_validate(
         raise ValueError("cross-validation needs pages from at least two sites")
     features = features if features is not None else featurize_examples(examples)
     predicted: list = [None] * len(examples)
-    folds = list(GroupKFold(n_splits=n_splits).split(np.zeros(len(examples)), groups=groups))[:only_folds]
+    folds = site_folds(groups, n_splits, split_seed)[:only_folds]
     if progress:
         from tqdm import tqdm
 

@@ -315,3 +315,18 @@ def test_cross_validating_one_kind_of_page_borrows_the_other_kind_from_a_base(ti
     assert out["html"]["pages"] == len(html_only)
     by_fold = out["html"]["word_f1_by_fold"]  # every page validated once: the overall mean lies among the folds'
     assert len(by_fold) == 3 and min(by_fold) <= out["html"]["word_f1"] <= max(by_fold)
+
+
+def test_site_folds_keep_each_site_on_one_side_and_a_seed_deals_them_anew():
+    from boilerdetect.train import site_folds
+
+    groups = np.repeat([f"site{k}" for k in range(20)], np.arange(1, 21))
+    for seed in (None, 1, 2):
+        folds = site_folds(groups, 5, seed)
+        validated = np.concatenate([test for _, test in folds])
+        assert sorted(validated) == list(range(len(groups)))  # every page validated once
+        for train, test in folds:
+            assert not set(groups[train]) & set(groups[test])
+    as_sets = lambda folds: {frozenset(groups[test]) for _, test in folds}  # noqa: E731
+    assert as_sets(site_folds(groups, 5, 1)) != as_sets(site_folds(groups, 5))
+    assert as_sets(site_folds(groups, 5, 1)) == as_sets(site_folds(groups, 5, 1))
