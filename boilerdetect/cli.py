@@ -189,11 +189,10 @@ def _predict_file(paths: list[str], target: Path, input_format: str, render, tex
     detector, site, messages, stop = (_FILE_WORKER[k] for k in ("detector", "site", "messages", "stop"))
     if stop.is_set():
         return None
-    counts = dict.fromkeys(("read", "written", "failed", "skipped", "bytes"), 0)
+    counts = dict.fromkeys(("read", "written", "failed", "skipped"), 0)  # bytes go with the progress
     unsent = [0, 0]  # pages written and bytes read since the last progress message
 
     def on_read(n: int) -> None:
-        counts["bytes"] += n
         unsent[1] += n
 
     try:
@@ -260,8 +259,8 @@ def _predict_files_in_workers(groups: list, task: tuple, jobs: int, detector, si
             return
         if found is not None:  # None: stopped, nothing written
             code = code or found.pop("exit", 0)
-            for key in ("read", "written", "failed", "skipped"):  # bytes came with the progress
-                counts[key] += found[key]
+            for key, n in found.items():
+                counts[key] += n
 
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_file_worker, initargs=(detector, site, messages, stop)) as pool:
         files = {pool.submit(_predict_file, paths, target, *task): target for paths, target in groups}
