@@ -147,10 +147,12 @@ def _flat_edges(mapper) -> tuple[np.ndarray, np.ndarray] | None:
     """A binner's bin thresholds, flattened once per binner and process, for the compiled binning;
     None for a binner with categorical features, which bin otherwise."""
     if mapper not in _EDGES:
-        thresholds = [np.asarray(t, dtype=np.float64) for t in mapper.bin_thresholds_]
-        sizes = np.array([len(t) for t in thresholds], dtype=np.int64)
-        flat = (np.concatenate(thresholds or [np.zeros(0)]), np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
-        _EDGES[mapper] = None if np.any(mapper.is_categorical_) else flat
+        flat = None
+        if not np.any(mapper.is_categorical_):
+            thresholds = [np.asarray(t, dtype=np.float64) for t in mapper.bin_thresholds_]
+            sizes = np.array([len(t) for t in thresholds], dtype=np.int64)
+            flat = (np.concatenate(thresholds or [np.zeros(0)]), np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
+        _EDGES[mapper] = flat
     return _EDGES[mapper]
 
 
