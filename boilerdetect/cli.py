@@ -676,7 +676,7 @@ def _checked_leaves(option: str) -> str:
 
 
 def train_params(max_iter: int, stacking: bool, stack_inputs: str, stage1_iter: int, stage2_iter: int,
-                 stage2_weight: float, stack_folds: int, page_f1: str = "none", max_leaf_nodes: str = "31", headings: str = "none") -> dict:
+                 stage2_weight: float, stack_folds: int, page_f1: str = "none", max_leaf_nodes: str = "31") -> dict:
     """The classifier parameters that ``train``'s options stand for (as the model card records them)."""
     from .classifier import LineClassifier
 
@@ -688,8 +688,6 @@ def train_params(max_iter: int, stacking: bool, stack_inputs: str, stage1_iter: 
                    "stage2_weight": stage2_weight, "stack_inputs": _kinds(stack_inputs)}
     if kinds := _kinds(page_f1):
         params["page_f1_inputs"] = kinds
-    if kinds := _kinds(headings):
-        params["heading_inputs"] = kinds
     return params
 
 
@@ -708,7 +706,6 @@ def train(
     stage2_weight: float = typer.Option(0.5, "--stage2-weight", min=0.0, max=1.0, help="With --stacking: share of stage 2 in the returned probabilities, the rest being stage 1's (1: stage 2 alone)."),
     stack_folds: int = typer.Option(4, "--stack-folds", min=2, help="With --stacking: site-grouped folds giving stage 2 its out-of-fold stage-1 scores."),
     page_f1: Kinds = typer.Option(Kinds.text, "--page-f1", help="The input kinds whose lines are labelled per page for the best expected word-F1: lines a little below 0.5 join the content where the page's content is uncertain; the other kinds give each line its most probable label."),
-    headings: Kinds = typer.Option(Kinds.text, "--headings", help="The input kinds whose short line right above a run of at least 3 related lines is labelled related too, as the block's heading."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Processes for reading the data."),
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bars on stderr."),
     base: Optional[Path] = typer.Option(None, "--base", help="Adapt this model to the site of DATA (a few labelled pages, e.g. label files) instead of training from scratch."),
@@ -751,7 +748,7 @@ def train(
         adapted.save(out)
         typer.echo(f"adapted model written to {out} ({len(examples)} pages)", err=True)
         return
-    params = train_params(max_iter, stacking, stack_inputs, stage1_iter, stage2_iter, stage2_weight, stack_folds, page_f1, max_leaf_nodes, headings)
+    params = train_params(max_iter, stacking, stack_inputs, stage1_iter, stage2_iter, stage2_weight, stack_folds, page_f1, max_leaf_nodes)
     report = None
     if cv >= 2:
         try:

@@ -11,7 +11,7 @@ from itertools import repeat
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
-from .classifier import REGION_STACK_FEATURES, SPAN_FEATURES, STACK_FEATURES, LineClassifier
+from .classifier import REGION_STACK_FEATURES, STACK_FEATURES, LineClassifier
 from .datasets import Example
 from .document import LABELS, SOURCES, cycle_collector_paused
 from .evaluate import summarize, word_f1
@@ -71,8 +71,7 @@ def with_hidden_urls(examples: list[Example], features: list[np.ndarray], share:
 def _source_params(params: dict, source: str) -> dict:
     """The LineClassifier parameters for one kind of page: ``params`` without ``stack_inputs``
     (the kinds that get the stacked stage, default both; stacking is turned off for the others)
-    ``page_f1_inputs`` (the kinds whose ``decision`` is ``"page_f1"``, default none),
-    ``heading_inputs`` (the kinds whose ``headings`` is on, default none), and
+    and ``page_f1_inputs`` (the kinds whose ``decision`` is ``"page_f1"``, default none), and
     ``max_leaf_nodes`` given per kind (``{"html": 63}``) as that kind's number (a kind not named
     keeps the classifier's default)."""
     params = dict(params)
@@ -83,7 +82,6 @@ def _source_params(params: dict, source: str) -> dict:
     if source not in params.pop("stack_inputs", SOURCES):
         params["stacking"] = False
     params["decision"] = "page_f1" if source in params.pop("page_f1_inputs", ()) else "argmax"
-    params["headings"] = source in params.pop("heading_inputs", ())
     return params
 
 
@@ -254,6 +252,6 @@ def model_card(examples: list[Example], data: list[str], params: dict, cv: dict 
         },
         "params": params,
         "features": {"text": list(TEXT_FEATURES), "html": list(HTML_FEATURES), "stacked": list(STACK_FEATURES),
-                     "stacked_per_region_level": list(REGION_STACK_FEATURES), "stacked_text": list(SPAN_FEATURES)},
+                     "stacked_per_region_level": list(REGION_STACK_FEATURES)},
         "cross_validation": cv,
     }

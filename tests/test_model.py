@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from boilerdetect import LABELS, Detector, ModelError
-from boilerdetect.classifier import REGION_STACK_FEATURES, SPAN_FEATURES, STACK_FEATURES, LineClassifier, span_features, stack_features
-from boilerdetect.features import REGION_LEVELS
+from boilerdetect.classifier import STACK_FEATURES, stack_features
 from boilerdetect.model import card_path, sha256_file
 
 from conftest import make_article, make_text_article
@@ -17,56 +16,6 @@ def test_stack_features_shape_and_rank():
     assert S.shape == (3, len(STACK_FEATURES))
     rank = S[:, STACK_FEATURES.index("p_content_rank")]
     assert rank.tolist() == [1.0, 0.0, 0.5]
-
-
-def test_span_features_find_the_best_run_of_lines_as_a_search_over_all_runs_does():
-    from boilerdetect.classifier import _best_span
-
-    rng = np.random.default_rng(0)
-    for _ in range(200):
-        n = int(rng.integers(1, 25))
-        p, w = rng.random(n), rng.integers(0, 20, n).astype(float)
-        weighted, total = w * p, (w * p).sum()
-        if total <= 0:
-            continue
-        best = max(2 * weighted[i:j].sum() / (w[i:j].sum() + total) for i in range(n) for j in range(i + 1, n + 1))
-        i, j, score = _best_span(weighted, w, total)
-        assert np.isclose(score, best) and np.isclose(score, 2 * weighted[i:j].sum() / (w[i:j].sum() + total))
-
-
-def test_span_features_of_a_page_with_menus_above_and_a_footer_below():
-    p = np.array([0.1, 0.2, 0.9, 0.7, 0.9, 0.1])
-    w = np.array([2.0, 3, 40, 30, 50, 4])
-    out = span_features(p, w)
-    assert out.shape == (6, len(SPAN_FEATURES))
-    col = dict(zip(SPAN_FEATURES, out.T))
-    assert col["in_best_span"].tolist() == [0, 0, 1, 1, 1, 0]
-    assert np.allclose(col["span_distance"], np.array([2, 1, 0, 0, 0, 1]) / 6)
-    assert np.allclose(col["best_span_share"], (p * w)[2:5].sum() / (p * w).sum())
-    assert np.allclose(col["span_best_f1"], 2 * (p * w)[2:5].sum() / (w[2:5].sum() + (p * w).sum()))
-    assert not span_features(np.zeros(3), np.ones(3)).any()  # no expected content: no run
-
-
-def test_stack_features_add_span_columns_to_pages_without_regions_only():
-    p = np.array([0.1, 0.2, 0.9, 0.7])
-    proba, w = np.column_stack([p, 1 - p, np.zeros(4)]), np.array([2.0, 3, 40, 30])
-    per_levels = len(STACK_FEATURES) + len(REGION_STACK_FEATURES) * len(REGION_LEVELS)
-    regions = np.array([[1, 2, 3], [1, 2, 3], [4, 5, 3], [4, 5, 3]])
-    assert stack_features(proba, regions, w, spans=True).shape == (4, per_levels)
-    assert stack_features(proba, np.zeros((4, 0), dtype=np.int64), w, spans=True).shape == (4, len(STACK_FEATURES) + len(SPAN_FEATURES))
-    assert stack_features(proba, None, w, spans=False).shape == (4, len(STACK_FEATURES))
-    assert stack_features(proba[:0], None, w[:0], spans=True).shape == (0, len(STACK_FEATURES) + len(SPAN_FEATURES))
-
-
-def test_a_model_saved_before_the_span_columns_keeps_reading_without_them():
-    state = LineClassifier().__getstate__()
-    del state["spans"]
-    old = LineClassifier.__new__(LineClassifier)
-    old.__setstate__(state)
-    assert old.spans is False
-    new = LineClassifier.__new__(LineClassifier)
-    new.__setstate__(LineClassifier().__getstate__())
-    assert new.spans is True
 
 
 def test_predict_text_and_html_contract(tiny_detector):
@@ -264,36 +213,6 @@ def test_page_f1_decision_only_adds_content_and_leaves_related_alone():
     assert LineClassifier(decision="page_f1").decide([proba], [words])[0][1] == 0
     with pytest.raises(ValueError, match="decision must be"):
         LineClassifier(decision="median").decide([proba])
-
-
-def test_related_headings_labels_the_short_line_above_a_run_of_related_lines():
-    from boilerdetect.classifier import related_headings
-
-    C, R, B = 0, 1, 2
-    labels = np.array([C, B, R, R, R, C, B, R, R, C, C, R, R, R])
-    words = np.array([30, 2, 6, 6, 6, 40, 3, 6, 6, 20, 12, 6, 6, 6])
-    out = related_headings(labels, words)
-    # the heading of the three-line run joins it; two related lines make no block; a line of
-    # twelve words is not a heading; the input is left as it was
-    assert out.tolist() == [C, R, R, R, R, C, B, R, R, C, C, R, R, R]
-    assert labels[1] == B
-    # a content line may be the heading too; a run at the top of the page has none; lines without words are not headings
-    assert related_headings(np.array([C, R, R, R]), np.array([4, 6, 6, 6])).tolist() == [R, R, R, R]
-    assert related_headings(np.array([R, R, R, B]), np.array([6, 6, 6, 2])).tolist() == [R, R, R, B]
-    assert related_headings(np.array([B, R, R, R]), np.array([0, 6, 6, 6])).tolist() == [B, R, R, R]
-    assert related_headings(np.zeros(0, dtype=int), np.zeros(0)).shape == (0,)
-
-
-def test_headings_decision_is_off_by_default_and_on_when_asked():
-    from boilerdetect.classifier import LineClassifier
-
-    proba = np.array([[0.4, 0.3, 0.3]] + [[0.05, 0.9, 0.05]] * 3)
-    words = np.array([2.0, 6, 6, 6])
-    assert LineClassifier().decide([proba], [words])[0].tolist() == [0, 1, 1, 1]
-    assert not LineClassifier().weighs_lines and LineClassifier(headings=True).weighs_lines
-    assert LineClassifier(headings=True).decide([proba], [words])[0].tolist() == [1, 1, 1, 1]
-    words[0] = 9  # too long for a heading
-    assert LineClassifier(headings=True).decide([proba], [words])[0].tolist() == [0, 1, 1, 1]
 
 
 def test_page_f1_decision_reaches_labels_through_the_detector(tiny_detector, monkeypatch):
