@@ -171,6 +171,10 @@ class _LineBuilder:
 
     def add(self, text: str, anchor: tuple[int, str] | None) -> None:
         """Add a text node; ``anchor`` is (element id, href) of the enclosing <a>, if any."""
+        if not self.parts and text.isspace():
+            # whitespace only separates words: at the start of a line it changes nothing, and
+            # leaving it out spares a flush at the next block (most such nodes are indentation)
+            return
         self.parts.append(text)
         if anchor is None:
             return
@@ -195,20 +199,12 @@ class _LineBuilder:
             else:
                 context = ("", (), frozenset(), _NO_TOKENS, False)
             block_tag, ancestors, ancestor_tags, attr_tokens, hidden = context
+            # the fields in order (text, tag, link_chars, n_links, links, depth, ancestors,
+            # ancestor_tags, attr_tokens, hidden): a dataclass takes keywords three times slower
             self.lines.append(
-                Line(
-                    text=text,
-                    tag=block_tag,
-                    link_chars=min(self.link_chars, len(text)),
-                    n_links=len(self.links),
-                    links=tuple(self.links),
-                    depth=len(stack),
-                    ancestors=ancestors,
-                    ancestor_tags=ancestor_tags,
-                    attr_tokens=attr_tokens,
-                    hidden=hidden,
-                )
-            )
+                Line(text, block_tag, min(self.link_chars, len(text)), len(self.links), tuple(self.links), len(stack),
+                     ancestors, ancestor_tags, attr_tokens, hidden)
+            )  # fmt: skip
         self.parts, self.link_chars, self.links, self.anchors = [], 0, [], []
 
 
