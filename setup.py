@@ -2,8 +2,9 @@
 
 * ``boilerdetect/_treewalk.c``: the tree walk and the binning of prediction (else scikit-learn's,
   the same probabilities about 2.4 times slower);
-* ``boilerdetect/_words.c``: the per-word counts and the literal scan of the features (else Python
-  versions, the same counts and positions).
+* ``boilerdetect/_words.c``: the per-word counts and the literal scan of the features, and the split
+  of ASCII class/id values into tokens in segmentation (else Python versions, the same counts,
+  positions and tokens).
 
 Both are optional: where they cannot be compiled, the install goes on without them.
 """

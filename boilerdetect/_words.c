@@ -9,6 +9,9 @@
  *
  * find_literals (features._lines_matching): every position where one of a few dozen literal strings
  * starts, in one pass over the text instead of one str.find pass per literal.
+ *
+ * ascii_tokens (html._tokens): the words of an ASCII class, id or role value, as its two regexes
+ * find them, without building the lower-cased and split copies they scan.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -151,6 +154,48 @@ static PyObject *find_literals(PyObject *self, PyObject *args) {
     return found;
 }
 
+static inline int ascii_lower(Py_UCS1 ch) { return ch >= 'a' && ch <= 'z'; }
+static inline int ascii_upper(Py_UCS1 ch) { return ch >= 'A' && ch <= 'Z'; }
+static inline int ascii_digit(Py_UCS1 ch) { return ch >= '0' && ch <= '9'; }
+
+/* The value split where a lower-case letter is followed by a capital (camelCase), lower-cased: its
+ * maximal runs of [a-z0-9] that hold letters only and are 2 or more long, as a frozenset. */
+static PyObject *ascii_tokens(PyObject *self, PyObject *value) {
+    if (!PyUnicode_Check(value)
+#if PY_VERSION_HEX < 0x030C0000
+        || PyUnicode_READY(value) < 0 /* legacy strings only, before Python 3.12 */
+#endif
+        || !PyUnicode_IS_ASCII(value)) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "ascii_tokens takes an ASCII str");
+        return NULL;
+    }
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(value);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+    PyObject *tokens = PyFrozenSet_New(NULL); /* a new set: PySet_Add may fill it until it is returned */
+    Py_ssize_t i = 0;
+    while (tokens != NULL && i < n) {
+        if (!(ascii_lower(s[i]) || ascii_upper(s[i]) || ascii_digit(s[i]))) {
+            i++;
+            continue;
+        }
+        const Py_ssize_t start = i;
+        int digits = 0;
+        do digits |= ascii_digit(s[i++]);
+        while (i < n && (ascii_lower(s[i]) || ascii_digit(s[i]) || (ascii_upper(s[i]) && !ascii_lower(s[i - 1]))));
+        if (digits || i - start < 2) continue;
+        PyObject *token = PyUnicode_New(i - start, 127);
+        if (token == NULL) {
+            Py_CLEAR(tokens);
+            break;
+        }
+        Py_UCS1 *out = PyUnicode_1BYTE_DATA(token);
+        for (Py_ssize_t j = start; j < i; j++) out[j - start] = ascii_upper(s[j]) ? s[j] + ('a' - 'A') : s[j];
+        if (PySet_Add(tokens, token) < 0) Py_CLEAR(tokens);
+        Py_DECREF(token);
+    }
+    return tokens;
+}
+
 static PyMethodDef methods[] = {
     {"word_counts", word_counts, METH_VARARGS,
      "word_counts(texts: list[str], first: frozenset, second: frozenset) -> bytes\n\n"
@@ -161,9 +206,13 @@ static PyMethodDef methods[] = {
      "find_literals(text: str, literals: tuple[str, ...]) -> list[tuple[int, int]]\n\n"
      "(position, k) for every position of text where literals[k] starts (overlaps included), by\n"
      "position, then in the order of literals."},
+    {"ascii_tokens", ascii_tokens, METH_O,
+     "ascii_tokens(value: str) -> frozenset[str]\n\n"
+     "The words html._tokens finds in an ASCII value: split at camelCase boundaries, lower-cased, the\n"
+     "maximal runs of [a-z0-9] made of 2 or more letters."},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_words", "Compiled per-word and per-character scans (see features.py).", -1, methods};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_words", "Compiled per-word and per-character scans (see features.py and html.py).", -1, methods};
 
 PyMODINIT_FUNC PyInit__words(void) { return PyModule_Create(&module); }

@@ -275,3 +275,20 @@ def test_compiled_literal_starts_are_str_finds(text, literals):
         F._words = saved
     if F._words is not None:
         assert F._words.find_literals(text, literals) == expected  # by position, then literal order
+
+
+@SETTINGS
+@given(st.text(st.sampled_from(list("abzABZ019 -_.:/\t")) | st.characters(max_codepoint=127), max_size=40))
+def test_compiled_class_tokens_are_the_regex_tokens(value):
+    # the compiled split of ASCII class/id/role values (_words.c) must find the tokens that the
+    # Python path's regexes find: camelCase boundaries, runs with digits, single letters, separators
+    import boilerdetect.html as H
+
+    saved = H._words
+    try:
+        H._words = None
+        expected = H._tokens.__wrapped__(value)  # uncached: the Python path, not a cached token set
+    finally:
+        H._words = saved
+    if H._words is not None:
+        assert H._words.ascii_tokens(value) == expected
