@@ -217,8 +217,9 @@ class _LineBuilder:
         self.parts, self.link_chars, self.links, self.anchors = [], 0, [], []
 
 
-def segment_html(html: str, url: str | None = None, id: str | None = None, max_lines: int | None = None) -> Page:
-    """Parse ``html`` and return a :class:`Page` of block-level lines with markup facts.
+def segment_html(html: str | bytes, url: str | None = None, id: str | None = None, max_lines: int | None = None) -> Page:
+    """Parse ``html`` (a str, or its UTF-8 bytes: lexbor parses those, so a str is encoded first)
+    and return a :class:`Page` of block-level lines with markup facts.
 
     With ``max_lines``, the walk stops once the page is known to have more lines: only the first
     ``max_lines`` are kept and ``Page.truncated`` is ``{"kept_lines": max_lines}``.

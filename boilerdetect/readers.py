@@ -116,18 +116,18 @@ def text_page(text: str, url: str | None = None, id: str | None = None, max_line
     return Page(lines=lines, source="text", url=url, id=id)
 
 
-def _clean(value: str) -> str:
+def _clean(value: str) -> tuple[str, bytes | None]:
     """Drop NUL characters (as :func:`decode` does) and replace lone surrogates (from JSON escapes
-    such as "\\ud800"), which cannot be written as UTF-8, by U+FFFD."""
+    such as "\\ud800"), which cannot be written as UTF-8, by U+FFFD. Also the UTF-8 bytes of the
+    result when the check made them (a non-ASCII value without surrogates), else None."""
     if "\x00" in value:
         value = value.replace("\x00", "")
     if value.isascii():
-        return value
+        return value, None
     try:  # only lone surrogates fail: four times faster than searching a page for them
-        value.encode("utf-8")
+        return value, value.encode("utf-8")
     except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", value)
-    return value
+        return _SURROGATE.sub("\ufffd", value), None
 
 
 def _cut(value: str, max_bytes: int | None) -> tuple[str, dict]:
@@ -172,16 +172,18 @@ def page_from_record(
     if html is not None:
         if not isinstance(html, str):
             raise ValueError("'html' must be a string")
-        html, cut = _cut(_clean(html), max_bytes)
+        html, utf8 = _clean(html)
+        html, cut = _cut(html, max_bytes)
         if max_depth is not None:
             html, flattened = flatten(html, max_depth)
             if flattened:
                 cut["kept_depth"] = max_depth
-        page = segment_html(html, url=url, id=rid, max_lines=max_lines)
+        # the parser reads UTF-8: the bytes of the check, when the page was neither cut nor flattened
+        page = segment_html(html if cut or utf8 is None else utf8, url=url, id=rid, max_lines=max_lines)
     elif text is not None:
         if not isinstance(text, str):
             raise ValueError("'text' must be a string")
-        text, cut = _cut(_clean(text), max_bytes)
+        text, cut = _cut(_clean(text)[0], max_bytes)
         page = text_page(text, url=url, id=rid, max_lines=max_lines)
     else:
         raise ValueError("record has neither 'html' nor 'text'")
