@@ -232,15 +232,6 @@ def segment_html(html: str | bytes, url: str | None = None, id: str | None = Non
     next_id = 0
     limit = float("inf") if max_lines is None else max_lines
 
-    def close() -> None:
-        tag = stack[-1].tag
-        if tag in BLOCK_TAGS and builder.parts:
-            builder.flush(stack, facts)
-        if tag == "a":
-            anchors.pop()
-        stack.pop()
-        facts.pop()
-
     # Depth-first walk along first-child / next-sibling pointers: no recursion, and no list of
     # children per element. Only entered elements are descended into, so the parent of every
     # visited node but the root is the top of the stack.
@@ -254,27 +245,32 @@ def segment_html(html: str | bytes, url: str | None = None, id: str | None = Non
                 builder.flush(stack, facts)
             if tag != "br" and tag != "hr":
                 next_id += 1
-                block = tag if tag in BLOCK_TAGS else (stack[-1].block_tag if stack else "")
-                stack.append(_Open(node, tag, next_id, block))
-                facts.append(None)
-                if tag == "a":
-                    anchors.append((next_id, node.attributes.get("href") or ""))
                 child = node.first_child
                 if child is not None:
+                    block = tag if tag in BLOCK_TAGS else (stack[-1].block_tag if stack else "")
+                    stack.append(_Open(node, tag, next_id, block))
+                    facts.append(None)
+                    if tag == "a":
+                        anchors.append((next_id, node.attributes.get("href") or ""))
                     node = child
                     continue
-                close()
+                # an element without children holds no line: it is not opened (but has its id)
         # done with node: go to its next sibling, closing the elements that have no more children
-        while True:
-            if not stack:  # node is the root
-                node = None
-                break
+        while stack:
             following = node.next
             if following is not None:
                 node = following
                 break
-            node = stack[-1].node
-            close()
+            element = stack[-1]
+            if element.tag in BLOCK_TAGS and builder.parts:
+                builder.flush(stack, facts)
+            if element.tag == "a":
+                anchors.pop()
+            stack.pop()
+            facts.pop()
+            node = element.node
+        else:  # node is the root
+            node = None
     builder.flush(stack, facts)
     page = Page(lines=builder.lines, source="html", url=url, id=id, meta=_page_meta(tree))
     if len(page.lines) > limit:
