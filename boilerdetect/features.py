@@ -735,45 +735,16 @@ def _token_bits(token: str) -> int:
     return bits | (_HINT if any(hint in token for hint in _JOIN_HINTS) else 0)
 
 
-def _attr_bits(tokens: frozenset, marked: dict | None = None) -> int:
-    """Bit i set when the i-th ATTR_GROUPS pattern matches the space-joined class/id/role ``tokens``.
-
-    ``marked``, when given, holds the :func:`_token_bits` of every token of ``tokens`` that has any.
-    """
-    if marked is None:
-        bits = reduce(or_, map(_token_bits, tokens), 0)
-    else:
-        bits = reduce(or_, map(marked.__getitem__, tokens & marked.keys()), 0)
+@lru_cache(maxsize=4096)  # the pages of a site share their templates, hence their class/id tokens
+def _attr_bits(tokens: frozenset) -> int:
+    """Bit i set when the i-th ATTR_GROUPS pattern matches the space-joined class/id/role ``tokens``."""
+    bits = reduce(or_, map(_token_bits, tokens), 0)
     if bits & _HINT:
         joined = " ".join(sorted(tokens))
         for i, rx in _JOINED_GROUPS:
             if rx.search(joined):
                 bits |= 1 << i
     return bits & ~_HINT
-
-
-# Bits of the class/id/role token sets seen lately (the pages of a site share their templates,
-# hence their sets); emptied when it outgrows _SET_BITS_SIZE.
-_SET_BITS: dict[frozenset, int] = {}
-_SET_BITS_SIZE = 4096
-
-
-def _attr_bit_column(token_sets: list[frozenset]) -> np.ndarray:
-    """:func:`_attr_bits` of each of ``token_sets`` (the lines' ``attr_tokens``); shape (n_lines,), int64.
-
-    A line holds the tokens of all its ancestors (about 40), nearly all in no group: the sets not
-    seen lately are looked up through the few of their tokens that have bits, each token's once.
-    """
-    bits = {tokens: _SET_BITS.get(tokens) for tokens in dict.fromkeys(token_sets)}
-    new = [tokens for tokens, known in bits.items() if known is None]
-    if new:
-        marked = {token: b for token in frozenset().union(*new) if (b := _token_bits(token))}
-        for tokens in new:
-            bits[tokens] = _attr_bits(tokens, marked)
-        if len(_SET_BITS) + len(new) > _SET_BITS_SIZE:
-            _SET_BITS.clear()
-        _SET_BITS.update((tokens, bits[tokens]) for tokens in new)
-    return np.fromiter(map(bits.__getitem__, token_sets), dtype=np.int64, count=len(token_sets))
 
 
 def markup_features(page: Page, base: np.ndarray, templates: list[int]) -> np.ndarray:
@@ -803,7 +774,7 @@ def markup_features(page: Page, base: np.ndarray, templates: list[int]) -> np.nd
 
     tag_cols = _rows([l.tag for l in lines], _block_tag_row)
     anc_cols = _rows([l.ancestor_tags for l in lines], _ancestor_tag_row)
-    attr_bits = _attr_bit_column([l.attr_tokens for l in lines])
+    attr_bits = np.fromiter(map(_attr_bits, map(attrgetter("attr_tokens"), lines)), dtype=np.int64, count=n)
     attr_cols = (attr_bits[:, None] >> np.arange(len(ATTR_GROUPS))) & 1
 
     tcount, tsum = _group_stats(templates, log_words[:, None])

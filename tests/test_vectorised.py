@@ -175,20 +175,6 @@ def test_attribute_groups_token_by_token_match_a_search_of_the_joined_tokens():
         assert [bool(bits >> i & 1) for i in range(len(_ATTR_RE))] == [bool(joined and rx.search(joined)) for rx in _ATTR_RE.values()], tokens
 
 
-
-def test_attribute_bits_of_a_page_are_those_of_each_line(monkeypatch):
-    # the column of a page's bits reads each set through the page's tokens that have bits, and
-    # remembers sets across pages: the same bits as each line's set looked up alone
-    import boilerdetect.features as F
-
-    vocabulary = "nav menu ads design up sr only visually hidden content item related x qq zz".split()
-    rng = np.random.default_rng(1)
-    pages = [[frozenset(rng.choice(vocabulary, rng.integers(0, 8))) for _ in range(rng.integers(0, 40))] for _ in range(60)]
-    monkeypatch.setattr(F, "_SET_BITS_SIZE", 50)  # emptied now and then, as on a long run
-    for _ in range(2):  # sets unseen, then remembered
-        for sets in pages:
-            assert F._attr_bit_column(sets).tolist() == [F._attr_bits(tokens) for tokens in sets]
-
 def test_lines_matching_agrees_with_a_search_of_each_line():
     from boilerdetect.features import BOILERPLATE_WORDS, DATE, _lines_matching, _literal_prefix
 
