@@ -130,21 +130,22 @@ def _clean(value: str) -> tuple[str, bytes | None]:
         return _SURROGATE.sub("\ufffd", value), None
 
 
-def _cut(value: str, max_bytes: int | None) -> tuple[str, dict]:
-    """``value`` cut to at most ``max_bytes`` bytes of UTF-8 (at a character boundary), and the cut made."""
+def _cut(value: str, utf8: bytes | None, max_bytes: int | None) -> tuple[str, bytes | None, dict]:
+    """``value`` cut to at most ``max_bytes`` bytes of UTF-8 (at a character boundary), the UTF-8
+    bytes of what is kept when known, and the cut made. ``utf8``: ``value``'s bytes, or None."""
     if max_bytes is None or len(value) <= max_bytes // 4:  # 4 bytes per character at most: surely fits
-        return value, {}
+        return value, utf8, {}
     if value.isascii():
         if len(value) <= max_bytes:
-            return value, {}
-        return value[:max_bytes], {"page_bytes": len(value), "kept_bytes": max_bytes}
-    data = value.encode("utf-8")
+            return value, utf8, {}
+        return value[:max_bytes], None, {"page_bytes": len(value), "kept_bytes": max_bytes}
+    data = value.encode("utf-8") if utf8 is None else utf8
     if len(data) <= max_bytes:
-        return value, {}
+        return value, data, {}
     end = max_bytes
     while end > 0 and data[end] & 0xC0 == 0x80:  # a continuation byte: its character started earlier
         end -= 1
-    return data[:end].decode("utf-8"), {"page_bytes": len(data), "kept_bytes": end}
+    return data[:end].decode("utf-8"), data[:end], {"page_bytes": len(data), "kept_bytes": end}
 
 
 def page_from_record(
@@ -172,18 +173,18 @@ def page_from_record(
     if html is not None:
         if not isinstance(html, str):
             raise ValueError("'html' must be a string")
-        html, utf8 = _clean(html)
-        html, cut = _cut(html, max_bytes)
+        html, utf8, cut = _cut(*_clean(html), max_bytes)
         if max_depth is not None:
             html, flattened = flatten(html, max_depth)
             if flattened:
                 cut["kept_depth"] = max_depth
-        # the parser reads UTF-8: the bytes of the check, when the page was neither cut nor flattened
-        page = segment_html(html if cut or utf8 is None else utf8, url=url, id=rid, max_lines=max_lines)
+                utf8 = None  # the bytes of the page before
+        # the parser reads UTF-8: the bytes that the checks already made, where they did
+        page = segment_html(html if utf8 is None else utf8, url=url, id=rid, max_lines=max_lines)
     elif text is not None:
         if not isinstance(text, str):
             raise ValueError("'text' must be a string")
-        text, cut = _cut(_clean(text)[0], max_bytes)
+        text, _, cut = _cut(*_clean(text), max_bytes)
         page = text_page(text, url=url, id=rid, max_lines=max_lines)
     else:
         raise ValueError("record has neither 'html' nor 'text'")
