@@ -117,7 +117,6 @@ def test_text_lines_are_the_normalised_input_lines(text):
     json.dumps(page.texts, ensure_ascii=False).encode("utf-8")  # always writable as UTF-8
 
 
-
 @SETTINGS
 @given(st.text(st.sampled_from(list("<>/=\"' &;#!-abpdivlsctrn\n")) | st.characters(blacklist_categories=()), max_size=300))
 def test_html_records_segment_as_their_cleaned_markup(markup):
