@@ -61,7 +61,7 @@ def adapt_classifier(
     out.stage1_ = _continue(clf.stage1_, X, y, extra_iter, learning_rate)
     if clf.stacked:
         proba = out._ordered(out.stage1_, out.stage1_.predict_proba(X))
-        S = out._stack(_split(proba, [len(x) for x in X_pages]), regions)
+        S = out._stack(_split(proba, [len(x) for x in X_pages]), regions, X_pages)
         out.stage2_ = _continue(clf.stage2_, np.hstack([X, S]), y, extra_iter, learning_rate)
     return out
 

@@ -24,7 +24,7 @@ from threadpoolctl import ThreadpoolController
 
 from .document import LABELS
 from .explain import contrast_reference
-from .features import window_mean
+from .features import line_words, window_mean
 
 try:
     from . import _treewalk  # compiled at install (setup.py); optional
@@ -37,6 +37,7 @@ STACK_FEATURES = (
     + ("p_content", "p_related", "page_mean_p_content", "page_max_p_content", "p_content_rank")
 )  # columns stage 2 adds for every page, documented in stack_features()
 REGION_STACK_FEATURES = ("region_p_content", "region_p_related")  # per region level, HTML only
+SPAN_FEATURES = ("span_best_f1", "in_best_span", "span_distance", "best_span_share")  # plain text only, see span_features()
 CONTENT, RELATED = LABELS.index("content"), LABELS.index("related")
 
 
@@ -52,19 +53,65 @@ def one_openmp_thread():
     return _thread_pools().limit(limits=1, user_api="openmp")
 
 
-def stack_features(proba: np.ndarray, regions: np.ndarray | None = None) -> np.ndarray:
+def _best_span(weighted: np.ndarray, words: np.ndarray, total: float) -> tuple[int, int, float]:
+    """The run of lines i..j-1 of highest expected word-F1 2 C / (W + total), and that score.
+
+    Dinkelbach's iteration: with lam the best score so far, the run of largest sum(2 wp - lam w)
+    (a maximum-sum run, from prefix sums) scores at least lam; repeat until it no longer rises.
+    """
+    lam, span = 0.0, (0, len(weighted))
+    for _ in range(20):  # converges in a handful of steps
+        prefix = np.concatenate([[0.0], np.cumsum(2 * weighted - lam * words)])
+        j = int((prefix - np.minimum.accumulate(prefix)).argmax())
+        i = int(prefix[: j + 1].argmin())
+        score = 2 * weighted[i:j].sum() / (words[i:j].sum() + total) if j > i else 0.0
+        if j <= i or score <= lam + 1e-9:
+            break
+        lam, span = score, (i, j)
+    return span[0], span[1], lam
+
+
+def span_features(p_content: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """SPAN_FEATURES: the run of consecutive lines that best holds the page's content, by stage 1.
+
+    A run S scores the expected word-F1 of keeping exactly its lines, 2 C(S) / (W(S) + C): C(S)
+    is its words weighted by P(content), W(S) its words, C the page's whole C (as in
+    :func:`page_f1_content`). Per line: the best run's score, whether the line is in it, its
+    distance to it (lines over the page's lines), and the run's share of C. Relative to the page,
+    with no parameter. p_content, words : (n_lines,). Returns (n_lines, 4).
+    """
+    n = len(p_content)
+    out = np.zeros((n, len(SPAN_FEATURES)))
+    weighted = words * p_content
+    total = weighted.sum()
+    if total <= 0:
+        return out
+    i, j, score = _best_span(weighted, words, total)
+    idx = np.arange(n)
+    out[:, 0] = score
+    out[i:j, 1] = 1.0
+    out[:, 2] = np.maximum(i - idx, idx - (j - 1)).clip(0) / n
+    out[:, 3] = weighted[i:j].sum() / total
+    return out
+
+
+def stack_features(proba: np.ndarray, regions: np.ndarray | None = None, words: np.ndarray | None = None, spans: bool = False) -> np.ndarray:
     """Stage-2 inputs from one page's stage-1 probabilities.
 
-    proba : (n_lines, 3) in LABELS order; regions : (n_lines, r) ancestor ids, optional.
-    Returns (n_lines, len(STACK_FEATURES) + 2 r): window means of P(content) and P(related) over
-    i-w..i+w, the line's own probabilities, the page's mean and max P(content), the line's rank of
-    P(content) within the page (0..1), then for each region level the mean P(content) and
-    P(related) of the lines under the same ancestor ("shares a parent with confident content").
+    proba : (n_lines, 3) in LABELS order; regions : (n_lines, r) ancestor ids, optional;
+    words : (n_lines,) the lines' words, read with ``spans``.
+    Returns (n_lines, len(STACK_FEATURES) + 2 r + s): window means of P(content) and P(related)
+    over i-w..i+w, the line's own probabilities, the page's mean and max P(content), the line's
+    rank of P(content) within the page (0..1), then for each region level the mean P(content)
+    and P(related) of the lines under the same ancestor ("shares a parent with confident
+    content"), then, with ``spans`` on a page without regions (plain text, s = 4),
+    :func:`span_features`.
     """
     n = len(proba)
     r = 0 if regions is None else regions.shape[1]
+    spans = spans and r == 0
     if n == 0:
-        return np.zeros((0, len(STACK_FEATURES) + 2 * r), dtype=np.float32)
+        return np.zeros((0, len(STACK_FEATURES) + 2 * r + spans * len(SPAN_FEATURES)), dtype=np.float32)
     pc, pr = proba[:, 0], proba[:, 1]
     cols = []
     for w in STACK_WINDOWS:  # both columns in one pass: the sums run per column, the same values
@@ -76,6 +123,8 @@ def stack_features(proba: np.ndarray, regions: np.ndarray | None = None) -> np.n
         _, inverse, counts = np.unique(regions[:, j], return_inverse=True, return_counts=True)
         for p in (pc, pr):
             cols.append((np.bincount(inverse, weights=p) / counts)[inverse])
+    if spans:
+        cols += list(span_features(pc, words).T)
     return np.column_stack(cols).astype(np.float32)
 
 
@@ -265,6 +314,10 @@ def _tree_proba(booster: HistGradientBoostingClassifier, X: np.ndarray, done: tu
     return booster._loss.predict_proba(raw), binned
 
 
+# parameters whose default changed when they were added: a model saved before has the old behaviour
+_FITTED_BEFORE = {"spans": False}
+
+
 def _split(values: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
     return np.split(values, np.cumsum(sizes)[:-1]) if sizes else []
 
@@ -294,12 +347,16 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         How :meth:`decide` turns probabilities into labels: the most probable label of each line,
         or that, plus as content every other line that :func:`page_f1_content` keeps and that is
         not most probably ``related`` (the page's bar is lowered, never raised).
+    spans : bool, default=True
+        On pages without DOM regions (plain text), stage 2 also sees the run of lines that best
+        holds the page's content by stage 1's scores (:func:`span_features`). A model saved
+        before this parameter existed reads False.
     cv : int, default=4
         Folds used to produce out-of-fold stage-1 probabilities for stage 2.
     random_state : int, default=0
     """
 
-    def __init__(self, max_iter=300, stage1_iter=None, stage2_iter=None, learning_rate=0.1, max_leaf_nodes=31, stacking=True, stage2_weight=1.0, decision="argmax", cv=4, random_state=0):
+    def __init__(self, max_iter=300, stage1_iter=None, stage2_iter=None, learning_rate=0.1, max_leaf_nodes=31, stacking=True, stage2_weight=1.0, decision="argmax", spans=True, cv=4, random_state=0):
         self.max_iter = max_iter
         self.stage1_iter = stage1_iter
         self.stage2_iter = stage2_iter
@@ -308,13 +365,14 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         self.stacking = stacking
         self.stage2_weight = stage2_weight
         self.decision = decision
+        self.spans = spans
         self.cv = cv
         self.random_state = random_state
 
     def __setstate__(self, state: dict) -> None:
         # a model saved before a parameter existed gets its default, which is what it was fitted with
         defaults = {k: v.default for k, v in inspect.signature(type(self).__init__).parameters.items() if k != "self"}
-        super().__setstate__(defaults | state)
+        super().__setstate__(defaults | _FITTED_BEFORE | state)
 
     def _booster(self, max_iter: int) -> HistGradientBoostingClassifier:
         return HistGradientBoostingClassifier(
@@ -362,14 +420,13 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
             for train, test in GroupKFold(n_splits=self.cv).split(X, y, line_groups):
                 model = self._fit_booster(X[train], y[train], first)
                 oof[test] = self._ordered(model, model.predict_proba(X[test]))
-            S = self._stack(_split(oof, sizes), regions)
+            S = self._stack(_split(oof, sizes), regions, X_pages)
             self.stage2_ = self._fit_booster(np.hstack([X, S]), y, self.stage2_iter or self.max_iter)
         return self
 
-    @staticmethod
-    def _stack(probas: list[np.ndarray], regions) -> np.ndarray:
+    def _stack(self, probas: list[np.ndarray], regions, X_pages: list[np.ndarray]) -> np.ndarray:
         regions = regions if regions is not None else [None] * len(probas)
-        return np.vstack([stack_features(p, r) for p, r in zip(probas, regions)])
+        return np.vstack([stack_features(p, r, line_words(x), self.spans) for p, r, x in zip(probas, regions, X_pages)])
 
     def _ordered(self, model, proba: np.ndarray) -> np.ndarray:
         """Columns of ``proba`` in LABELS order (a class absent from training gets 0)."""
@@ -395,7 +452,7 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         first, binned = _tree_proba(self.stage1_, X)
         proba = self._ordered(self.stage1_, first)
         if self.stacked:
-            XS = np.hstack([X, self._stack(_split(proba, sizes), regions)])
+            XS = np.hstack([X, self._stack(_split(proba, sizes), regions, X_pages)])
             # stage 2 bins X as stage 1 did: only its own columns are binned anew
             second, _ = _tree_proba(self.stage2_, XS, None if binned is None else (binned, self.stage1_._bin_mapper))
             proba = self.stage2_weight * self._ordered(self.stage2_, second) + (1 - self.stage2_weight) * proba

@@ -11,7 +11,7 @@ from itertools import repeat
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
-from .classifier import REGION_STACK_FEATURES, STACK_FEATURES, LineClassifier
+from .classifier import REGION_STACK_FEATURES, SPAN_FEATURES, STACK_FEATURES, LineClassifier
 from .datasets import Example
 from .document import LABELS, SOURCES, cycle_collector_paused
 from .evaluate import summarize, word_f1
@@ -252,6 +252,6 @@ def model_card(examples: list[Example], data: list[str], params: dict, cv: dict 
         },
         "params": params,
         "features": {"text": list(TEXT_FEATURES), "html": list(HTML_FEATURES), "stacked": list(STACK_FEATURES),
-                     "stacked_per_region_level": list(REGION_STACK_FEATURES)},
+                     "stacked_per_region_level": list(REGION_STACK_FEATURES), "stacked_text": list(SPAN_FEATURES)},
         "cross_validation": cv,
     }

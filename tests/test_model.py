@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from boilerdetect import LABELS, Detector, ModelError
-from boilerdetect.classifier import STACK_FEATURES, stack_features
+from boilerdetect.classifier import REGION_STACK_FEATURES, SPAN_FEATURES, STACK_FEATURES, LineClassifier, span_features, stack_features
+from boilerdetect.features import REGION_LEVELS
 from boilerdetect.model import card_path, sha256_file
 
 from conftest import make_article, make_text_article
@@ -16,6 +17,56 @@ def test_stack_features_shape_and_rank():
     assert S.shape == (3, len(STACK_FEATURES))
     rank = S[:, STACK_FEATURES.index("p_content_rank")]
     assert rank.tolist() == [1.0, 0.0, 0.5]
+
+
+def test_span_features_find_the_best_run_of_lines_as_a_search_over_all_runs_does():
+    from boilerdetect.classifier import _best_span
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(1, 25))
+        p, w = rng.random(n), rng.integers(0, 20, n).astype(float)
+        weighted, total = w * p, (w * p).sum()
+        if total <= 0:
+            continue
+        best = max(2 * weighted[i:j].sum() / (w[i:j].sum() + total) for i in range(n) for j in range(i + 1, n + 1))
+        i, j, score = _best_span(weighted, w, total)
+        assert np.isclose(score, best) and np.isclose(score, 2 * weighted[i:j].sum() / (w[i:j].sum() + total))
+
+
+def test_span_features_of_a_page_with_menus_above_and_a_footer_below():
+    p = np.array([0.1, 0.2, 0.9, 0.7, 0.9, 0.1])
+    w = np.array([2.0, 3, 40, 30, 50, 4])
+    out = span_features(p, w)
+    assert out.shape == (6, len(SPAN_FEATURES))
+    col = dict(zip(SPAN_FEATURES, out.T))
+    assert col["in_best_span"].tolist() == [0, 0, 1, 1, 1, 0]
+    assert np.allclose(col["span_distance"], np.array([2, 1, 0, 0, 0, 1]) / 6)
+    assert np.allclose(col["best_span_share"], (p * w)[2:5].sum() / (p * w).sum())
+    assert np.allclose(col["span_best_f1"], 2 * (p * w)[2:5].sum() / (w[2:5].sum() + (p * w).sum()))
+    assert not span_features(np.zeros(3), np.ones(3)).any()  # no expected content: no run
+
+
+def test_stack_features_add_span_columns_to_pages_without_regions_only():
+    p = np.array([0.1, 0.2, 0.9, 0.7])
+    proba, w = np.column_stack([p, 1 - p, np.zeros(4)]), np.array([2.0, 3, 40, 30])
+    per_levels = len(STACK_FEATURES) + len(REGION_STACK_FEATURES) * len(REGION_LEVELS)
+    regions = np.array([[1, 2, 3], [1, 2, 3], [4, 5, 3], [4, 5, 3]])
+    assert stack_features(proba, regions, w, spans=True).shape == (4, per_levels)
+    assert stack_features(proba, np.zeros((4, 0), dtype=np.int64), w, spans=True).shape == (4, len(STACK_FEATURES) + len(SPAN_FEATURES))
+    assert stack_features(proba, None, w, spans=False).shape == (4, len(STACK_FEATURES))
+    assert stack_features(proba[:0], None, w[:0], spans=True).shape == (0, len(STACK_FEATURES) + len(SPAN_FEATURES))
+
+
+def test_a_model_saved_before_the_span_columns_keeps_reading_without_them():
+    state = LineClassifier().__getstate__()
+    del state["spans"]
+    old = LineClassifier.__new__(LineClassifier)
+    old.__setstate__(state)
+    assert old.spans is False
+    new = LineClassifier.__new__(LineClassifier)
+    new.__setstate__(LineClassifier().__getstate__())
+    assert new.spans is True
 
 
 def test_predict_text_and_html_contract(tiny_detector):

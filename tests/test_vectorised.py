@@ -223,7 +223,7 @@ def _sklearn_proba(model, X: list, regions: list) -> np.ndarray:
 
     proba = model._ordered(model.stage1_, model.stage1_.predict_proba(np.vstack(X)))
     if model.stacked:
-        S = model._stack(_split(proba, [len(x) for x in X]), regions)
+        S = model._stack(_split(proba, [len(x) for x in X]), regions, X)
         proba = model._ordered(model.stage2_, model.stage2_.predict_proba(np.hstack([np.vstack(X), S])))
     return proba
 
@@ -248,7 +248,7 @@ def test_stage_two_reuses_stage_ones_bins_to_the_bit(tiny_detector):
         assert np.array_equal(np.vstack(model.predict_proba(X, regions)), _sklearn_proba(model, X, regions))
         # the reused columns are binned exactly as stage 2's own binner bins them
         first = model._ordered(model.stage1_, model.stage1_.predict_proba(np.vstack(X)))
-        XS = np.hstack([np.vstack(X), model._stack(_split(first, [len(x) for x in X]), regions)])
+        XS = np.hstack([np.vstack(X), model._stack(_split(first, [len(x) for x in X]), regions, X)])
         first_bins, second_bins = model.stage1_._bin_mapper, model.stage2_._bin_mapper
         reused = _binned(second_bins, XS, (_binned(first_bins, np.vstack(X)), first_bins))
         assert np.array_equal(reused, _binned(second_bins, XS))
