@@ -38,7 +38,7 @@ STACK_FEATURES = (
 )  # columns stage 2 adds for every page, documented in stack_features()
 REGION_STACK_FEATURES = ("region_p_content", "region_p_related")  # per region level, HTML only
 SPAN_FEATURES = ("span_best_f1", "in_best_span", "span_distance", "best_span_share")  # plain text only, see span_features()
-CONTENT, RELATED = LABELS.index("content"), LABELS.index("related")
+CONTENT, RELATED, BOILERPLATE = (LABELS.index(label) for label in ("content", "related", "boilerplate"))
 
 
 @lru_cache(maxsize=1)
@@ -343,10 +343,15 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         Share of stage 2 in the probabilities returned by a stacked model, the rest being stage 1's
         (1.0: stage 2 alone). Stage 2 learns from out-of-fold scores, where a confident stage 1 is
         sometimes wrong, and can overrule it on page shapes rare in training; averaging keeps both.
-    decision : {"argmax", "page_f1"}, default="argmax"
-        How :meth:`decide` turns probabilities into labels: the most probable label of each line,
-        or that, plus as content every other line that :func:`page_f1_content` keeps and that is
-        not most probably ``related`` (the page's bar is lowered, never raised).
+    decision : {"argmax", "best_f1", "page_f1"}, default="argmax"
+        How :meth:`decide` turns probabilities into labels. "argmax": the most probable label of
+        each line. "best_f1": content is what :func:`page_f1_content` keeps for the page's best
+        expected word-F1, except lines most probably ``related``; every other line gets the more
+        probable of ``related`` and ``boilerplate``, so a line the other two outweigh together is
+        not content (0.40 content, 0.27 related, 0.33 boilerplate: boilerplate unless the page's
+        bar keeps it). "page_f1", what models trained before "best_f1" use: the most probable
+        label, plus as content every other line that :func:`page_f1_content` keeps and that is
+        not most probably ``related``.
     spans : bool, default=True
         On pages without DOM regions (plain text), stage 2 also sees the run of lines that best
         holds the page's content by stage 1's scores (:func:`span_features`). A model saved
@@ -460,21 +465,24 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
 
     @property
     def weighs_lines(self) -> bool:
-        """Whether :meth:`decide` reads the lines' ``weights`` (only the ``"page_f1"`` decision does)."""
-        return self.decision == "page_f1"
+        """Whether :meth:`decide` reads the lines' ``weights`` (the per-page decisions do)."""
+        return self.decision in ("best_f1", "page_f1")
 
     def decide(self, probas: list[np.ndarray], weights: list[np.ndarray] | None = None) -> list[np.ndarray]:
         """Per page an int array (n_lines_i,) of indices into LABELS, from :meth:`predict_proba`'s
         output, as ``decision`` says. ``weights``: per page the words of each line (n_lines_i,),
-        which ``"page_f1"`` weighs the lines by (None: one each)."""
-        if self.decision not in ("argmax", "page_f1"):
-            raise ValueError(f"decision must be 'argmax' or 'page_f1', not {self.decision!r}")
+        which the per-page decisions weigh the lines by (None: one each)."""
+        if self.decision not in ("argmax", "best_f1", "page_f1"):
+            raise ValueError(f"decision must be 'argmax', 'best_f1' or 'page_f1', not {self.decision!r}")
         out = []
         for k, p in enumerate(probas):
             labels = p.argmax(axis=1)
-            if self.decision == "page_f1" and len(p):
+            if self.decision != "argmax" and len(p):
                 w = np.ones(len(p)) if weights is None else np.asarray(weights[k], dtype=float)
-                labels[page_f1_content(p[:, 0], w) & (labels != RELATED)] = CONTENT
+                keep = page_f1_content(p[:, CONTENT], w) & (labels != RELATED)
+                if self.decision == "best_f1":
+                    labels = np.where(p[:, RELATED] >= p[:, BOILERPLATE], RELATED, BOILERPLATE)
+                labels[keep] = CONTENT
             out.append(labels)
         return out
 

@@ -705,7 +705,7 @@ def train(
     stage2_iter: int = typer.Option(100, "--stage2-iter", min=10, help="With --stacking: boosting iterations of stage 2."),
     stage2_weight: float = typer.Option(0.5, "--stage2-weight", min=0.0, max=1.0, help="With --stacking: share of stage 2 in the returned probabilities, the rest being stage 1's (1: stage 2 alone)."),
     stack_folds: int = typer.Option(4, "--stack-folds", min=2, help="With --stacking: site-grouped folds giving stage 2 its out-of-fold stage-1 scores."),
-    page_f1: Kinds = typer.Option(Kinds.text, "--page-f1", help="The input kinds whose lines are labelled per page for the best expected word-F1: lines a little below 0.5 join the content where the page's content is uncertain; the other kinds give each line its most probable label."),
+    page_f1: Kinds = typer.Option(Kinds.text, "--page-f1", help="The input kinds whose lines are labelled per page for the best expected word-F1: lines a little below 0.5 join the content where the page's content is uncertain, and a line whose content probability the other two labels outweigh together stays out unless the page needs it; the other kinds give each line its most probable label."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Processes for reading the data."),
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bars on stderr."),
     base: Optional[Path] = typer.Option(None, "--base", help="Adapt this model to the site of DATA (a few labelled pages, e.g. label files) instead of training from scratch."),

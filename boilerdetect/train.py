@@ -71,7 +71,7 @@ def with_hidden_urls(examples: list[Example], features: list[np.ndarray], share:
 def _source_params(params: dict, source: str) -> dict:
     """The LineClassifier parameters for one kind of page: ``params`` without ``stack_inputs``
     (the kinds that get the stacked stage, default both; stacking is turned off for the others)
-    and ``page_f1_inputs`` (the kinds whose ``decision`` is ``"page_f1"``, default none), and
+    and ``page_f1_inputs`` (the kinds whose ``decision`` is ``"best_f1"``, default none), and
     ``max_leaf_nodes`` given per kind (``{"html": 63}``) as that kind's number (a kind not named
     keeps the classifier's default)."""
     params = dict(params)
@@ -81,7 +81,7 @@ def _source_params(params: dict, source: str) -> dict:
         params["max_leaf_nodes"] = leaves
     if source not in params.pop("stack_inputs", SOURCES):
         params["stacking"] = False
-    params["decision"] = "page_f1" if source in params.pop("page_f1_inputs", ()) else "argmax"
+    params["decision"] = "best_f1" if source in params.pop("page_f1_inputs", ()) else "argmax"
     return params
 
 

@@ -82,7 +82,7 @@ def test_train_evaluate_info(tmp_path):
     assert trained.html_model.stacked and trained.html_model.stage1_.n_iter_ == 10 and trained.html_model.stage2_.n_iter_ == 20
     assert not trained.text_model.stacked and trained.text_model.stage1_.n_iter_ == 20  # a single stage of --max-iter
     assert trained.card["params"]["stack_inputs"] == ["html"] and trained.html_model.stage2_weight == 0.5
-    assert (trained.html_model.decision, trained.text_model.decision) == ("argmax", "page_f1")
+    assert (trained.html_model.decision, trained.text_model.decision) == ("argmax", "best_f1")
     assert (trained.html_model.max_leaf_nodes, trained.text_model.max_leaf_nodes) == (15, 31)
     res = runner.invoke(app, ["evaluate", str(data), "--model", str(model), "--trust-model", "--json"])
     report = json.loads(res.stdout)

@@ -266,6 +266,25 @@ def test_page_f1_decision_only_adds_content_and_leaves_related_alone():
         LineClassifier(decision="median").decide([proba])
 
 
+def test_best_f1_decision_keeps_out_a_line_the_other_two_labels_outweigh():
+    """A heading scored 0.40 / 0.27 / 0.33 is content by argmax and by page_f1, although it is
+    more likely not content (0.60): best_f1 makes it boilerplate, its more probable other label,
+    unless the page's best expected word-F1 needs it."""
+    from boilerdetect.classifier import LineClassifier
+
+    proba = np.array([[0.9, 0.05, 0.05], [0.9, 0.05, 0.05], [0.40, 0.27, 0.33], [0.2, 0.5, 0.3], [0.1, 0.45, 0.45], [0.48, 0.02, 0.5]])
+    words = np.array([50.0, 50, 2, 8, 8, 0])
+    assert LineClassifier(decision="argmax").decide([proba], [words])[0].tolist() == [0, 0, 0, 1, 1, 2]
+    assert LineClassifier(decision="page_f1").decide([proba], [words])[0].tolist() == [0, 0, 0, 1, 1, 2]
+    # the two sure lines score 2 * 90 / (100 + 93.2) = 0.932, adding the heading 2 * 90.8 /
+    # (102 + 93.2) = 0.930, so it stays out; a related / boilerplate tie goes to related, as in argmax
+    assert LineClassifier(decision="best_f1").decide([proba], [words])[0].tolist() == [0, 0, 2, 1, 1, 2]
+    # on a page whose content is uncertain the bar falls below 0.40, and the line is kept
+    unsure = np.array([[0.40, 0.27, 0.33], [0.45, 0.1, 0.45]])
+    assert LineClassifier(decision="best_f1").decide([unsure], [np.array([20.0, 20])])[0].tolist() == [0, 0]
+    assert LineClassifier(decision="best_f1").weighs_lines and not LineClassifier().weighs_lines
+
+
 def test_page_f1_decision_reaches_labels_through_the_detector(tiny_detector, monkeypatch):
     """The detector weighs lines by their words: a 0.3 line of twenty words beside a sure line of
     one word joins the content (2 * 6.9 / 27.9 beats 1.8 / 7.9), where by line count it would not."""
