@@ -217,6 +217,18 @@ def _predict_file(paths: list[str], target: Path, input_format: str, render, tex
     return counts
 
 
+def _file_bytes(path: str) -> int:
+    """Size of an input file on disk (0 for stdin, "-", or anything that is not a file)."""
+    return os.path.getsize(path) if path != "-" and os.path.isfile(path) else 0
+
+
+def _largest_first(groups: list) -> list:
+    """The (input paths, output) ``groups`` by decreasing input bytes, ties in input order: the
+    workers take the large files first and the small ones fill in at the end, so that they finish
+    together (in input order, one may still be on a large file long after the other is done)."""
+    return sorted(groups, key=lambda group: -sum(map(_file_bytes, group[0])))
+
+
 def _predict_files_in_workers(groups: list, task: tuple, jobs: int, detector, site, counts: dict, note, progress) -> int:
     """``predict --jobs N --output DIR``: N workers take the (input paths, output file) ``groups``
     whole (:func:`_predict_file` with ``task``: input format, renderer, text format?, limits,
@@ -263,7 +275,7 @@ def _predict_files_in_workers(groups: list, task: tuple, jobs: int, detector, si
                 counts[key] += n
 
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_file_worker, initargs=(detector, site, messages, stop)) as pool:
-        files = {pool.submit(_predict_file, paths, target, *task): target for paths, target in groups}
+        files = {pool.submit(_predict_file, paths, target, *task): target for paths, target in _largest_first(groups)}
         try:
             pending = set(files)
             while pending:
@@ -472,7 +484,7 @@ def predict(
     if _show_progress(progress):
         from tqdm import tqdm
 
-        total_bytes = sum(os.path.getsize(p) for paths, _ in groups for p in paths if p != "-" and os.path.isfile(p))
+        total_bytes = sum(_file_bytes(p) for paths, _ in groups for p in paths)
         bar = tqdm(unit="page", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
         size = tqdm.format_sizeof
         size_total = f"/{size(total_bytes, 'B', 1024)}" if total_bytes else ""

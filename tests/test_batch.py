@@ -177,6 +177,18 @@ def test_jobs_with_an_output_directory_give_each_worker_whole_files(model, tmp_p
     assert not leftovers(tmp_path / "out2jsonl")
 
 
+def test_workers_take_the_largest_input_files_first(tmp_path):
+    from boilerdetect.cli import _largest_first
+
+    sizes = {"a": 10, "b": 300, "c": 10, "d": 50}
+    for name, size in sizes.items():
+        (tmp_path / name).write_bytes(b"x" * size)
+    groups = [([str(tmp_path / name)], tmp_path / "out" / name) for name in sizes]
+    groups.append((["-", str(tmp_path / "c")], None))  # stdin counts for nothing
+    order = [(os.path.basename(paths[-1]), target is None) for paths, target in _largest_first(groups)]
+    assert order == [("b", False), ("d", False), ("a", False), ("c", False), ("c", True)]  # ties keep input order
+
+
 def test_resume_skips_existing_outputs(model, tmp_path):
     for name in "xyz":
         write_jsonl(tmp_path / f"{name}.jsonl", jsonl_records(3, name))
