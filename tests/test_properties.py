@@ -17,11 +17,15 @@ import gzip
 import html as htmllib
 import json
 import re
+from contextlib import contextmanager
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import boilerdetect.features as F
+import boilerdetect.html as H
 from boilerdetect import LABELS
 from boilerdetect.features import HTML_FEATURE_NAMES, PROFILE_FEATURES, TEXT_FEATURE_NAMES, URL_FEATURES, featurize, url_features
 from boilerdetect.html import segment_html
@@ -30,6 +34,16 @@ from boilerdetect.readers import decode, page_from_record, read_records, text_pa
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@contextmanager
+def python_path(module):
+    """``module``'s compiled loops (its ``_words``) switched off for the block: its Python path runs."""
+    saved, module._words = module._words, None
+    try:
+        yield
+    finally:
+        module._words = saved
 
 
 def norm(s: str) -> str:
@@ -245,8 +259,6 @@ _WORDY = st.lists(
 def test_compiled_word_counts_are_the_regex_counts(texts, title):
     # the compiled per-word loop (_words.c) must count what the Python path, built on the same
     # regex and str methods, counts: word boundaries, capitals and lower-casing of any Unicode
-    import boilerdetect.features as F
-
     title = frozenset(title)
     first_letters = [re.search(r"[^\W\d_]", t) for t in texts]
     expected = np.array(
@@ -258,12 +270,8 @@ def test_compiled_word_counts_are_the_regex_counts(texts, title):
         ],
         dtype=float,
     ).reshape(len(texts), 6)  # fmt: skip
-    saved = F._words
-    try:
-        F._words = None
+    with python_path(F):
         assert np.array_equal(F._word_counts(texts, title), expected)
-    finally:
-        F._words = saved
     if F._words is not None:
         assert np.array_equal(F._word_counts(texts, title), expected)
 
@@ -273,32 +281,20 @@ def test_compiled_word_counts_are_the_regex_counts(texts, title):
 def test_compiled_literal_starts_are_str_finds(text, literals):
     # the one-pass scan (_words.c) must find every start of every literal that str.find finds,
     # overlapping ones included, whatever the characters' widths in text and literals
-    import boilerdetect.features as F
-
     literals = tuple(literals)
     expected = sorted((i, k) for k, lit in enumerate(literals) for i in range(len(text)) if text.startswith(lit, i))
-    saved = F._words
-    try:
-        F._words = None
+    with python_path(F):
         assert sorted(F._literal_starts(text, literals)) == expected
-    finally:
-        F._words = saved
     if F._words is not None:
         assert F._words.find_literals(text, literals) == expected  # by position, then literal order
 
 
+@pytest.mark.skipif(H._words is None, reason="the compiled loops (boilerdetect/_words.c) are not built here")
 @SETTINGS
 @given(st.text(st.sampled_from(list("abzABZ019 -_.:/\t")) | st.characters(max_codepoint=127), max_size=40))
 def test_compiled_class_tokens_are_the_regex_tokens(value):
     # the compiled split of ASCII class/id/role values (_words.c) must find the tokens that the
     # Python path's regexes find: camelCase boundaries, runs with digits, single letters, separators
-    import boilerdetect.html as H
-
-    saved = H._words
-    try:
-        H._words = None
+    with python_path(H):
         expected = H._tokens.__wrapped__(value)  # uncached: the Python path, not a cached token set
-    finally:
-        H._words = saved
-    if H._words is not None:
-        assert H._words.ascii_tokens(value) == expected
+    assert H._words.ascii_tokens(value) == expected
