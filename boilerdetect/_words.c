@@ -196,6 +196,115 @@ static PyObject *ascii_tokens(PyObject *self, PyObject *value) {
     return tokens;
 }
 
+/* FNV-1a over the code points of a word (each taken as one 32-bit unit), and a pair's hash from
+ * its two words' hashes; features.hashed_words does the same arithmetic in Python. */
+#define FNV_OFFSET 2166136261u
+#define FNV_PRIME 16777619u
+static inline uint32_t pair_hash(uint32_t first, uint32_t second) { return (first * 2654435761u) ^ second ^ 0x5bd1e995u; }
+
+static int word_hash(PyObject *low, uint32_t *out) {
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(low) < 0) return -1;
+#endif
+    const int kind = PyUnicode_KIND(low);
+    const void *data = PyUnicode_DATA(low);
+    uint32_t h = FNV_OFFSET;
+    for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(low); i++) h = (h ^ (uint32_t)PyUnicode_READ(kind, data, i)) * FNV_PRIME;
+    *out = h;
+    return 0;
+}
+
+/* Per line, the hashed columns (hash & mask) of its lower-cased words and of each pair of
+ * consecutive words: int32 columns, and int64 offsets (n_lines + 1) of each line's first. */
+static PyObject *hashed_words(PyObject *self, PyObject *args) {
+    PyObject *texts;
+    unsigned int bits;
+    if (!PyArg_ParseTuple(args, "O!I", &PyList_Type, &texts, &bits)) return NULL;
+    if (bits < 1 || bits > 31) {
+        PyErr_SetString(PyExc_ValueError, "bits must be 1 to 31");
+        return NULL;
+    }
+    const uint32_t mask = (1u << bits) - 1;
+    const Py_ssize_t n = PyList_GET_SIZE(texts);
+    Py_ssize_t cap = 256, used = 0;
+    int32_t *cols = PyMem_Malloc(cap * sizeof(int32_t));
+    PyObject *starts = PyBytes_FromStringAndSize(NULL, (n + 1) * (Py_ssize_t)sizeof(int64_t));
+    if (cols == NULL || starts == NULL) goto fail;
+    int64_t *offset = (int64_t *)PyBytes_AS_STRING(starts);
+    for (Py_ssize_t line = 0; line < n; line++) {
+        offset[line] = used;
+        PyObject *text = PyList_GET_ITEM(texts, line);
+        if (!PyUnicode_Check(text)) {
+            PyErr_Format(PyExc_TypeError, "line %zd is not a str", line);
+            goto fail;
+        }
+#if PY_VERSION_HEX < 0x030C0000
+        if (PyUnicode_READY(text) < 0) goto fail;
+#endif
+        const int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+        int have_previous = 0;
+        uint32_t previous = 0;
+        Py_ssize_t i = 0;
+        while (i < length) {
+            if (!is_word(PyUnicode_READ(kind, data, i))) {
+                i++;
+                continue;
+            }
+            const Py_ssize_t start = i;
+            int ascii = 1;
+            Py_UCS4 ch;
+            while (i < length && is_word(ch = PyUnicode_READ(kind, data, i))) {
+                ascii &= ch < 128;
+                i++;
+            }
+            uint32_t h = FNV_OFFSET;
+            if (ascii) { /* lower-cased on the fly: no str made */
+                for (Py_ssize_t j = start; j < i; j++) {
+                    Py_UCS4 c = PyUnicode_READ(kind, data, j);
+                    h = (h ^ (uint32_t)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c)) * FNV_PRIME;
+                }
+            } else {
+                PyObject *low = lowered(text, kind, data, start, i, 0);
+                if (low == NULL) goto fail;
+                int bad = word_hash(low, &h);
+                Py_DECREF(low);
+                if (bad) goto fail;
+            }
+            if (used + 2 > cap) {
+                cap *= 2;
+                int32_t *grown = PyMem_Realloc(cols, cap * sizeof(int32_t));
+                if (grown == NULL) {
+                    PyErr_NoMemory();
+                    goto fail;
+                }
+                cols = grown;
+            }
+            cols[used++] = (int32_t)(h & mask);
+            if (have_previous) cols[used++] = (int32_t)(pair_hash(previous, h) & mask);
+            previous = h;
+            have_previous = 1;
+        }
+    }
+    offset[n] = used;
+    PyObject *columns = PyBytes_FromStringAndSize((const char *)cols, used * (Py_ssize_t)sizeof(int32_t));
+    PyMem_Free(cols);
+    if (columns == NULL) {
+        Py_DECREF(starts);
+        return NULL;
+    }
+    PyObject *result = PyTuple_Pack(2, columns, starts);
+    Py_DECREF(columns);
+    Py_DECREF(starts);
+    return result;
+fail:
+    if (cols != NULL) PyMem_Free(cols);
+    Py_XDECREF(starts);
+    if (!PyErr_Occurred()) PyErr_NoMemory();
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"word_counts", word_counts, METH_VARARGS,
      "word_counts(texts: list[str], first: frozenset, second: frozenset) -> bytes\n\n"
@@ -210,6 +319,10 @@ static PyMethodDef methods[] = {
      "ascii_tokens(value: str) -> frozenset[str]\n\n"
      "The words html._tokens finds in an ASCII value: split at camelCase boundaries, lower-cased, the\n"
      "maximal runs of [a-z0-9] made of 2 or more letters."},
+    {"hashed_words", hashed_words, METH_VARARGS,
+     "hashed_words(texts: list[str], bits: int) -> tuple[bytes, bytes]\n\n"
+     "Per line, the hashed columns (below 2**bits) of its lower-cased words (regex \\w runs) and of each\n"
+     "pair of consecutive words, as int32, and int64 offsets (n_lines + 1) of each line's first column."},
     {NULL, NULL, 0, NULL},
 };
 

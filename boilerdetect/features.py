@@ -879,3 +879,50 @@ def line_words(X: np.ndarray) -> np.ndarray:
     """The words of each line, from a :func:`featurize` (or :func:`text_features`) matrix of either
     kind of page: line features come first, so ``log_words`` is the same column; shape (n_lines,)."""
     return np.expm1(X[:, TEXT_FEATURE_NAMES.index("log_words")].astype(float))
+
+
+WORD_BITS = 16  # hashed word and word-pair columns of hashed_words: 2**16
+_FNV_OFFSET, _FNV_PRIME, _MASK32 = 2166136261, 16777619, 0xFFFFFFFF
+
+
+def _word_hash(word: str) -> int:
+    """FNV-1a over the code points of ``word`` (each one 32-bit unit), as ``_words.c`` computes it."""
+    h = _FNV_OFFSET
+    for ch in word:
+        h = ((h ^ ord(ch)) * _FNV_PRIME) & _MASK32
+    return h
+
+
+def _pair_hash(first: int, second: int) -> int:
+    return ((first * 2654435761) & _MASK32) ^ second ^ 0x5BD1E995
+
+
+def _hashed_columns(texts: list[str], bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per line, the hashed columns of its lower-cased words and of each pair of consecutive words
+    (int32), and the offset of each line's first column, plus the end (int64, n_lines + 1)."""
+    if _words is not None:
+        columns, starts = _words.hashed_words(texts, bits)
+        return np.frombuffer(columns, dtype=np.int32).copy(), np.frombuffer(starts, dtype=np.int64).copy()  # writable, for scipy
+    mask, columns, starts = (1 << bits) - 1, [], [0]
+    for text in texts:
+        hashes = [_word_hash(w.lower()) for w in _WORD.findall(text)]
+        for k, h in enumerate(hashes):
+            columns.append(h & mask)
+            if k:
+                columns.append(_pair_hash(hashes[k - 1], h) & mask)
+        starts.append(len(columns))
+    return np.asarray(columns, dtype=np.int32), np.asarray(starts, dtype=np.int64)
+
+
+def hashed_words(texts: list[str], bits: int = WORD_BITS):
+    """The lines' lower-cased words (``_WORD``) and pairs of consecutive words, counted in 2**bits
+    hashed columns, each row scaled to unit length (a line without words stays 0): a scipy CSR
+    matrix, shape (n_lines, 2**bits). The compiled scan (``_words.c``) where it is built."""
+    from scipy.sparse import csr_matrix
+
+    columns, starts = _hashed_columns(texts, bits)
+    X = csr_matrix((np.ones(len(columns)), columns, starts), shape=(len(texts), 1 << bits))
+    X.sum_duplicates()
+    row = np.repeat(np.arange(len(texts)), np.diff(X.indptr))
+    X.data /= np.sqrt(np.bincount(row, weights=X.data**2, minlength=len(texts)))[row]
+    return X

@@ -124,3 +124,18 @@ def test_training_hides_the_url_of_half_of_the_text_pages():
             assert H is X  # HTML pages have no URL columns
     full = with_hidden_urls(examples, features, share=1.0)
     assert all(np.isfinite(H[:, url_cols]).all() for e, H in zip(examples, full) if e.page.source == "text")
+
+
+def test_hashed_words_count_lower_cased_words_and_pairs_in_unit_rows():
+    from boilerdetect.features import hashed_words
+
+    X = hashed_words(["Read more", "read MORE", "more read", "", "Read"], bits=20)
+    assert X.shape == (5, 2**20)
+    assert (X[0] != X[1]).nnz == 0  # case does not matter
+    assert X[0].nnz == 3 and X[2].nnz == 3  # two words and their pair
+    assert (X[0] != X[2]).nnz == 2  # same words, the pair in the other order
+    assert X[3].nnz == 0 and X[4].nnz == 1  # no words: an empty row
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    assert np.allclose(norms, [1, 1, 1, 0, 1])
+    twice = hashed_words(["news news"], bits=20)  # a word twice and the pair: counts 2 and 1
+    assert sorted(np.round(twice.data**2 * 5, 6)) == [1, 4]

@@ -298,3 +298,16 @@ def test_compiled_class_tokens_are_the_regex_tokens(value):
     with python_path(H):
         expected = H._tokens.__wrapped__(value)  # uncached: the Python path, not a cached token set
     assert H._words.ascii_tokens(value) == expected
+
+
+@pytest.mark.skipif(F._words is None, reason="the compiled loops (boilerdetect/_words.c) are not built here")
+@FEW
+@given(st.lists(_WORDY, min_size=1, max_size=8), st.integers(1, 20))
+def test_compiled_word_hashes_are_the_python_hashes(texts, bits):
+    # the compiled hashing (_words.c) must give the columns that the Python path gives from the same
+    # regex words and str.lower: a model fitted with one and applied with the other reads the same columns
+    with python_path(F):
+        expected = F._hashed_columns(texts, bits)
+    found = F._hashed_columns(texts, bits)
+    assert np.array_equal(found[0], expected[0]) and np.array_equal(found[1], expected[1])
+    assert found[0].max(initial=0) < 2**bits
