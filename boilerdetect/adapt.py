@@ -53,15 +53,18 @@ def adapt_classifier(
     regions: list[np.ndarray] | None = None,
     extra_iter: int = EXTRA_ITER,
     learning_rate: float = LEARNING_RATE,
+    texts: list[list[str]] | None = None,
 ) -> LineClassifier:
-    """A copy of ``clf`` whose stages (stage 2 on the adapted stage 1's scores) continue on the pages."""
+    """A copy of ``clf`` whose stages (stage 2 on the adapted stage 1's scores) continue on the
+    pages; a word model (``vocabulary``) is kept as it is and reads ``texts``, the pages' lines."""
     out = copy.copy(clf)
     X = np.vstack(X_pages)
     y = np.concatenate([np.asarray(v) for v in y_pages])
     out.stage1_ = _continue(clf.stage1_, X, y, extra_iter, learning_rate)
     if clf.stacked:
         proba = out._ordered(out.stage1_, out.stage1_.predict_proba(X))
-        S = out._stack(_split(proba, [len(x) for x in X_pages]), regions, X_pages)
+        sizes = [len(x) for x in X_pages]
+        S = out._stack(_split(proba, sizes), regions, X_pages, out.word_probas(texts, sizes))
         out.stage2_ = _continue(clf.stage2_, np.hstack([X, S]), y, extra_iter, learning_rate)
     return out
 
@@ -92,6 +95,7 @@ def adapt_detector(
                     [region_keys(examples[i].page) for i in idx] if model.stacked else None,
                     extra_iter,
                     learning_rate,
+                    [examples[i].page.texts for i in idx],
                 )
         models[source] = model
     return Detector(models["html"], models["text"], dict(base.card))

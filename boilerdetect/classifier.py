@@ -24,7 +24,7 @@ from threadpoolctl import ThreadpoolController
 
 from .document import LABELS
 from .explain import contrast_reference
-from .features import line_words, window_mean
+from .features import hashed_words, line_words, window_mean
 
 try:
     from . import _treewalk  # compiled at install (setup.py); optional
@@ -38,6 +38,7 @@ STACK_FEATURES = (
 )  # columns stage 2 adds for every page, documented in stack_features()
 REGION_STACK_FEATURES = ("region_p_content", "region_p_related")  # per region level, HTML only
 SPAN_FEATURES = ("span_best_f1", "in_best_span", "span_distance", "best_span_share")  # plain text only, see span_features()
+WORD_STACK_FEATURES = ("words_p_content", "words_p_content_w1", "words_p_content_w3")  # with vocabulary, see word_columns()
 CONTENT, RELATED, BOILERPLATE = (LABELS.index(label) for label in ("content", "related", "boilerplate"))
 
 
@@ -322,6 +323,36 @@ def _split(values: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
     return np.split(values, np.cumsum(sizes)[:-1]) if sizes else []
 
 
+class WordModel:
+    """P(label) of each line from its words and pairs of words (:func:`features.hashed_words`),
+    by a linear model (logistic loss, fitted by SGD)."""
+
+    def __init__(self, alpha: float = 1e-6, random_state: int = 0):
+        self.alpha = alpha
+        self.random_state = random_state
+
+    def fit(self, texts: list[str], y: np.ndarray) -> "WordModel":
+        from sklearn.linear_model import SGDClassifier
+
+        self.model_ = SGDClassifier(loss="log_loss", alpha=self.alpha, max_iter=20, tol=None, random_state=self.random_state).fit(hashed_words(texts), y)
+        return self
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """(n_lines, 3) in LABELS order."""
+        out = np.zeros((len(texts), len(LABELS)))
+        if len(texts):
+            proba = self.model_.predict_proba(hashed_words(texts))
+            for j, cls in enumerate(self.model_.classes_):
+                out[:, LABELS.index(cls)] = proba[:, j]
+        return out
+
+
+def word_columns(proba: np.ndarray) -> np.ndarray:
+    """WORD_STACK_FEATURES from one page's :class:`WordModel` probabilities (n_lines, 3): the
+    lines' P(content) and its means over 1 and 3 lines each side; shape (n_lines, 3)."""
+    return np.column_stack([proba[:, 0], window_mean(proba[:, :1], 1), window_mean(proba[:, :1], 3)]).astype(np.float32)
+
+
 class LineClassifier(BaseEstimator, ClassifierMixin):
     """Classify the lines of pages into ``LABELS`` (content, related, boilerplate).
 
@@ -356,12 +387,16 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         On pages without DOM regions (plain text), stage 2 also sees the run of lines that best
         holds the page's content by stage 1's scores (:func:`span_features`). A model saved
         before this parameter existed reads False.
+    vocabulary : bool, default=False
+        Stage 2 also sees what the lines' words say: the P(content) of a :class:`WordModel`
+        (``words_``) over the line and its neighbours (:func:`word_columns`), out of fold in
+        training as stage 1's scores are. ``fit`` and ``predict_proba`` then need the lines' texts.
     cv : int, default=4
         Folds used to produce out-of-fold stage-1 probabilities for stage 2.
     random_state : int, default=0
     """
 
-    def __init__(self, max_iter=300, stage1_iter=None, stage2_iter=None, learning_rate=0.1, max_leaf_nodes=31, stacking=True, stage2_weight=1.0, decision="argmax", spans=True, cv=4, random_state=0):
+    def __init__(self, max_iter=300, stage1_iter=None, stage2_iter=None, learning_rate=0.1, max_leaf_nodes=31, stacking=True, stage2_weight=1.0, decision="argmax", spans=True, vocabulary=False, cv=4, random_state=0):
         self.max_iter = max_iter
         self.stage1_iter = stage1_iter
         self.stage2_iter = stage2_iter
@@ -371,6 +406,7 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         self.stage2_weight = stage2_weight
         self.decision = decision
         self.spans = spans
+        self.vocabulary = vocabulary
         self.cv = cv
         self.random_state = random_state
 
@@ -399,13 +435,14 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
             X[:, empty] = 0.0
         return self._booster(max_iter).fit(X, y)
 
-    def fit(self, X_pages: list[np.ndarray], y_pages: list[np.ndarray], groups=None, regions=None) -> "LineClassifier":
+    def fit(self, X_pages: list[np.ndarray], y_pages: list[np.ndarray], groups=None, regions=None, texts=None) -> "LineClassifier":
         """Fit on pages.
 
         X_pages : list of arrays, each (n_lines_i, n_features)
         y_pages : list of arrays of label strings, each (n_lines_i,)
         groups : array (n_pages,), optional — site of each page, keeps sites out of their own folds
         regions : list of int arrays, each (n_lines_i, r), optional — DOM region ids for stage 2
+        texts : list of lists of str, each (n_lines_i,) — the lines, needed with ``vocabulary``
 
         Also sets ``reference_`` (len(LABELS), n_features): what :mod:`boilerdetect.explain`
         compares a line's features with.
@@ -422,16 +459,38 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
             oof = np.zeros((len(X), len(LABELS)))
             page_groups = np.asarray(groups if groups is not None else np.arange(len(X_pages)))
             line_groups = np.repeat(page_groups, sizes)
+            T = self._lines(texts, sizes)
+            oof_words = np.zeros((len(X), len(LABELS))) if self.vocabulary else None
             for train, test in GroupKFold(n_splits=self.cv).split(X, y, line_groups):
                 model = self._fit_booster(X[train], y[train], first)
                 oof[test] = self._ordered(model, model.predict_proba(X[test]))
-            S = self._stack(_split(oof, sizes), regions, X_pages)
+                if self.vocabulary:
+                    oof_words[test] = WordModel(random_state=self.random_state).fit(list(T[train]), y[train]).predict_proba(list(T[test]))
+            if self.vocabulary:
+                self.words_ = WordModel(random_state=self.random_state).fit(list(T), y)
+            S = self._stack(_split(oof, sizes), regions, X_pages, None if oof_words is None else _split(oof_words, sizes))
             self.stage2_ = self._fit_booster(np.hstack([X, S]), y, self.stage2_iter or self.max_iter)
         return self
 
-    def _stack(self, probas: list[np.ndarray], regions, X_pages: list[np.ndarray]) -> np.ndarray:
+    def _lines(self, texts, sizes: list[int]) -> np.ndarray | None:
+        """The pages' lines as one flat object array (None without ``vocabulary``)."""
+        if not self.vocabulary:
+            return None
+        if texts is None or [len(t) for t in texts] != list(sizes):
+            raise ValueError("a vocabulary model reads the lines' words: give texts, one list of lines per page")
+        return np.array([t for page in texts for t in page], dtype=object)
+
+    def word_probas(self, texts, sizes: list[int]) -> list[np.ndarray] | None:
+        """Per page the fitted :class:`WordModel`'s probabilities (n_lines_i, 3); None without ``vocabulary``."""
+        T = self._lines(texts, sizes)
+        return None if T is None else _split(self.words_.predict_proba(list(T)), sizes)
+
+    def _stack(self, probas: list[np.ndarray], regions, X_pages: list[np.ndarray], words: list[np.ndarray] | None = None) -> np.ndarray:
+        """Stage 2's own columns: :func:`stack_features` of each page, then, given ``words`` (per
+        page :class:`WordModel` probabilities), :func:`word_columns`."""
         regions = regions if regions is not None else [None] * len(probas)
-        return np.vstack([stack_features(p, r, line_words(x), self.spans) for p, r, x in zip(probas, regions, X_pages)])
+        S = np.vstack([stack_features(p, r, line_words(x), self.spans) for p, r, x in zip(probas, regions, X_pages)])
+        return S if words is None else np.hstack([S, np.vstack([word_columns(w) for w in words])])
 
     def _ordered(self, model, proba: np.ndarray) -> np.ndarray:
         """Columns of ``proba`` in LABELS order (a class absent from training gets 0)."""
@@ -445,10 +504,10 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         """Fitted with the second, stacked stage (the only part that reads the pages' DOM regions)."""
         return getattr(self, "stage2_", None) is not None
 
-    def predict_proba(self, X_pages: list[np.ndarray], regions=None) -> list[np.ndarray]:
+    def predict_proba(self, X_pages: list[np.ndarray], regions=None, texts=None) -> list[np.ndarray]:
         """Per page an array (n_lines_i, 3) of probabilities in LABELS order. One model call per stage.
 
-        ``regions`` must be given as in :meth:`fit` when the model was fitted with them.
+        ``regions`` and ``texts`` must be given as in :meth:`fit` when the model was fitted with them.
         """
         sizes = [len(x) for x in X_pages]
         if sum(sizes) == 0:
@@ -457,7 +516,7 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         first, binned = _tree_proba(self.stage1_, X)
         proba = self._ordered(self.stage1_, first)
         if self.stacked:
-            XS = np.hstack([X, self._stack(_split(proba, sizes), regions, X_pages)])
+            XS = np.hstack([X, self._stack(_split(proba, sizes), regions, X_pages, self.word_probas(texts, sizes))])
             # stage 2 bins X as stage 1 did: only its own columns are binned anew
             second, _ = _tree_proba(self.stage2_, XS, None if binned is None else (binned, self.stage1_._bin_mapper))
             proba = self.stage2_weight * self._ordered(self.stage2_, second) + (1 - self.stage2_weight) * proba

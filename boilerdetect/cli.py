@@ -688,7 +688,8 @@ def _checked_leaves(option: str) -> str:
 
 
 def train_params(max_iter: int, stacking: bool, stack_inputs: str, stage1_iter: int, stage2_iter: int,
-                 stage2_weight: float, stack_folds: int, page_f1: str = "none", max_leaf_nodes: str = "31") -> dict:
+                 stage2_weight: float, stack_folds: int, page_f1: str = "none", max_leaf_nodes: str = "31",
+                 vocabulary: str = "none") -> dict:
     """The classifier parameters that ``train``'s options stand for (as the model card records them)."""
     from .classifier import LineClassifier
 
@@ -698,6 +699,8 @@ def train_params(max_iter: int, stacking: bool, stack_inputs: str, stage1_iter: 
     if stacking:
         params |= {"cv": stack_folds, "stage1_iter": stage1_iter, "stage2_iter": stage2_iter,
                    "stage2_weight": stage2_weight, "stack_inputs": _kinds(stack_inputs)}
+        if kinds := [k for k in _kinds(vocabulary) if k in params["stack_inputs"]]:
+            params["vocabulary_inputs"] = kinds
     if kinds := _kinds(page_f1):
         params["page_f1_inputs"] = kinds
     return params
@@ -718,6 +721,7 @@ def train(
     stage2_weight: float = typer.Option(0.5, "--stage2-weight", min=0.0, max=1.0, help="With --stacking: share of stage 2 in the returned probabilities, the rest being stage 1's (1: stage 2 alone)."),
     stack_folds: int = typer.Option(4, "--stack-folds", min=2, help="With --stacking: site-grouped folds giving stage 2 its out-of-fold stage-1 scores."),
     page_f1: Kinds = typer.Option(Kinds.text, "--page-f1", help="The input kinds whose lines are labelled per page for the best expected word-F1: lines a little below 0.5 join the content where the page's content is uncertain, and a line whose content probability the other two labels outweigh together stays out unless the page needs it; the other kinds give each line its most probable label."),
+    vocabulary: Kinds = typer.Option(Kinds.none, "--vocabulary", help="With --stacking: the input kinds whose stage 2 also reads what the lines' words say (a linear model over hashed words and word pairs, fitted out of fold like stage 1)."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Processes for reading the data."),
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bars on stderr."),
     base: Optional[Path] = typer.Option(None, "--base", help="Adapt this model to the site of DATA (a few labelled pages, e.g. label files) instead of training from scratch."),
@@ -760,7 +764,7 @@ def train(
         adapted.save(out)
         typer.echo(f"adapted model written to {out} ({len(examples)} pages)", err=True)
         return
-    params = train_params(max_iter, stacking, stack_inputs, stage1_iter, stage2_iter, stage2_weight, stack_folds, page_f1, max_leaf_nodes)
+    params = train_params(max_iter, stacking, stack_inputs, stage1_iter, stage2_iter, stage2_weight, stack_folds, page_f1, max_leaf_nodes, vocabulary)
     report = None
     if cv >= 2:
         try:

@@ -110,13 +110,18 @@ def _reference(classifier: LineClassifier, X: np.ndarray, predicted: np.ndarray)
 
 
 def occlusion_deltas(
-    classifier: LineClassifier, X: np.ndarray, regions: np.ndarray | None = None, words: np.ndarray | None = None
+    classifier: LineClassifier,
+    X: np.ndarray,
+    regions: np.ndarray | None = None,
+    words: np.ndarray | None = None,
+    texts: list[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Occlusion of every feature on one page.
 
     classifier : a fitted LineClassifier; X : (n_lines, n_features) from ``featurize``;
     regions : the page's ``region_keys`` (as given to ``predict_proba``); words : (n_lines,) the
-    words of each line, as the classifier's ``decide`` weighs them (optional).
+    words of each line, as the classifier's ``decide`` weighs them (optional); texts : the page's
+    lines, for a classifier with ``vocabulary`` (whose word model is not occluded: it reads no feature).
     Returns ``(proba, deltas, reference_rows)``: the page's probabilities (n_lines, 3), the deltas
     (n_lines, n_features) for each line's predicted label, and the reference value each line was
     compared with (n_lines, n_features).
@@ -130,8 +135,11 @@ def occlusion_deltas(
     def regions_of(k: int) -> list | None:  # the page's regions for each of k copies of it
         return None if regions is None else [regions] * k
 
+    def texts_of(k: int) -> list | None:
+        return None if texts is None else [texts] * k
+
     with one_openmp_thread():  # as in prediction
-        proba = classifier.predict_proba([X], regions_of(1))[0]
+        proba = classifier.predict_proba([X], regions_of(1), texts_of(1))[0]
     predicted = classifier.decide([proba], None if words is None else [words])[0]
     ref_rows = _reference(classifier, X, predicted)[predicted]
     rows = np.arange(n)
@@ -148,20 +156,23 @@ def occlusion_deltas(
             occluded[:, f] = ref_rows[:, f]
             pages.append(occluded)
         with one_openmp_thread():
-            found = classifier.predict_proba(pages, regions_of(len(pages)))
+            found = classifier.predict_proba(pages, regions_of(len(pages)), texts_of(len(pages)))
         for f, p in zip(batch, found):
             deltas[:, f] = base - p[rows, predicted]
     return proba, deltas, ref_rows
 
 
-def explain_lines(classifier: LineClassifier, X: np.ndarray, regions: np.ndarray | None, source: str, top_k: int = 5) -> list[list[Contribution]]:
-    """Per line, up to ``top_k`` contributions with the largest ``|delta|`` (non-zero only), largest first."""
+def explain_lines(
+    classifier: LineClassifier, X: np.ndarray, regions: np.ndarray | None, source: str, top_k: int = 5, texts: list[str] | None = None
+) -> list[list[Contribution]]:
+    """Per line, up to ``top_k`` contributions with the largest ``|delta|`` (non-zero only), largest
+    first; ``texts``: the page's lines, as :func:`occlusion_deltas` takes them."""
     names = feature_names(source)
     if X.shape[1] != len(names):
         raise ValueError(f"{X.shape[1]} feature columns but {len(names)} {source} feature names")
     if top_k <= 0 or len(X) == 0:  # before the occlusion: its ~n_features predictions would go unused
         return [[] for _ in range(len(X))]
-    _, deltas, ref_rows = occlusion_deltas(classifier, X, regions, line_words(X))
+    _, deltas, ref_rows = occlusion_deltas(classifier, X, regions, line_words(X), texts)
     order = np.argsort(-np.abs(deltas), axis=1, kind="stable")[:, :top_k]
     return [
         [Contribution(names[f], float(deltas[i, f]), float(X[i, f]), float(ref_rows[i, f])) for f in top if deltas[i, f] != 0]

@@ -11,7 +11,7 @@ from itertools import repeat
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
-from .classifier import REGION_STACK_FEATURES, SPAN_FEATURES, STACK_FEATURES, LineClassifier
+from .classifier import REGION_STACK_FEATURES, SPAN_FEATURES, STACK_FEATURES, WORD_STACK_FEATURES, LineClassifier
 from .datasets import Example
 from .document import LABELS, SOURCES, cycle_collector_paused
 from .evaluate import summarize, word_f1
@@ -71,7 +71,8 @@ def with_hidden_urls(examples: list[Example], features: list[np.ndarray], share:
 def _source_params(params: dict, source: str) -> dict:
     """The LineClassifier parameters for one kind of page: ``params`` without ``stack_inputs``
     (the kinds that get the stacked stage, default both; stacking is turned off for the others)
-    and ``page_f1_inputs`` (the kinds whose ``decision`` is ``"best_f1"``, default none), and
+    ``page_f1_inputs`` (the kinds whose ``decision`` is ``"best_f1"``, default none) and
+    ``vocabulary_inputs`` (the kinds whose stage 2 reads a word model, default none), and
     ``max_leaf_nodes`` given per kind (``{"html": 63}``) as that kind's number (a kind not named
     keeps the classifier's default)."""
     params = dict(params)
@@ -82,6 +83,7 @@ def _source_params(params: dict, source: str) -> dict:
     if source not in params.pop("stack_inputs", SOURCES):
         params["stacking"] = False
     params["decision"] = "best_f1" if source in params.pop("page_f1_inputs", ()) else "argmax"
+    params["vocabulary"] = source in params.pop("vocabulary_inputs", ())
     return params
 
 
@@ -94,7 +96,7 @@ def _fit(examples: list[Example], X: list[np.ndarray], params: dict) -> LineClas
     clf = LineClassifier(**params)
     if params.get("stacking", True) and len(set(groups)) < clf.cv:
         clf.set_params(stacking=False)  # too few sites to make honest out-of-fold scores
-    return clf.fit(X, y, groups, [region_keys(e.page) for e in examples] if clf.stacking else None)
+    return clf.fit(X, y, groups, [region_keys(e.page) for e in examples] if clf.stacking else None, [e.page.texts for e in examples])
 
 
 @cycle_collector_paused()  # a training set's lines are millions of objects for the collector to re-scan
@@ -252,6 +254,7 @@ def model_card(examples: list[Example], data: list[str], params: dict, cv: dict 
         },
         "params": params,
         "features": {"text": list(TEXT_FEATURES), "html": list(HTML_FEATURES), "stacked": list(STACK_FEATURES),
-                     "stacked_per_region_level": list(REGION_STACK_FEATURES), "stacked_text": list(SPAN_FEATURES)},
+                     "stacked_per_region_level": list(REGION_STACK_FEATURES), "stacked_text": list(SPAN_FEATURES),
+                     "stacked_words": list(WORD_STACK_FEATURES)},
         "cross_validation": cv,
     }

@@ -100,8 +100,9 @@ def test_train_evaluate_info(tmp_path):
     from boilerdetect.train import _source_params
 
     # "none": no kind is stacked / decides per page
-    params = train_params(150, True, "none", 50, 100, 0.5, 4, page_f1="none")
+    params = train_params(150, True, "none", 50, 100, 0.5, 4, page_f1="none", vocabulary="text")
     assert "page_f1_inputs" not in params and params["stack_inputs"] == []
+    assert "vocabulary_inputs" not in params  # the word model feeds stage 2: no stage 2, no word model
     assert [(_source_params(params, k)["stacking"], _source_params(params, k)["decision"]) for k in ("html", "text")] == [(False, "argmax")] * 2
     for bad in ("1", "html=x", "pdf=31", "63,text=31"):
         res = runner.invoke(app, ["train", str(data), "--out", str(model), "--max-leaf-nodes", bad])

@@ -292,7 +292,7 @@ def test_page_f1_decision_reaches_labels_through_the_detector(tiny_detector, mon
 
     detector = copy.deepcopy(tiny_detector)
     proba = np.array([[0.9, 0.0, 0.1], [0.3, 0.0, 0.7]])
-    monkeypatch.setattr(type(detector.text_model), "predict_proba", lambda self, X_pages, regions=None: [proba] * len(X_pages))
+    monkeypatch.setattr(type(detector.text_model), "predict_proba", lambda self, X_pages, regions=None, texts=None: [proba] * len(X_pages))
     page = "Headline\n" + " ".join(f"word{i}" for i in range(20))
     assert [l.label for l in detector.predict(text=page).lines] == ["content", "boilerplate"]
     detector.text_model.set_params(decision="page_f1")
@@ -400,3 +400,42 @@ def test_site_folds_keep_each_site_on_one_side_and_a_seed_deals_them_anew():
     as_sets = lambda folds: {frozenset(groups[test]) for _, test in folds}  # noqa: E731
     assert as_sets(site_folds(groups, 5, 1)) != as_sets(site_folds(groups, 5))
     assert as_sets(site_folds(groups, 5, 1)) == as_sets(site_folds(groups, 5, 1))
+
+
+def test_a_vocabulary_model_reads_the_lines_words_in_stage_2(tmp_path):
+    from threadpoolctl import threadpool_limits
+
+    from boilerdetect import Detector
+    from boilerdetect.adapt import adapt_detector
+    from boilerdetect.classifier import STACK_FEATURES, WORD_STACK_FEATURES
+    from boilerdetect.train import featurize_examples, fit_detector
+    from conftest import make_text_article, synthetic_examples
+
+    examples = synthetic_examples(12)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        det = fit_detector(examples, {"max_iter": 20, "cv": 3, "vocabulary_inputs": ["text"]})
+    text, plain = det.text_model, det.html_model
+    assert text.vocabulary and hasattr(text, "words_") and not plain.vocabulary and not hasattr(plain, "words_")
+    n_text = featurize_examples(examples[1:2])[0].shape[1]
+    span = 4  # plain-text pages get the span columns too
+    assert text.stage2_.n_features_in_ == n_text + len(STACK_FEATURES) + span + len(WORD_STACK_FEATURES)
+    pages = [e for e in examples if e.page.source == "text"][:3]
+    X = featurize_examples(pages)
+    with pytest.raises(ValueError, match="give texts"):
+        text.predict_proba(X)
+    proba = text.predict_proba(X, None, [e.page.texts for e in pages])
+    assert [p.shape for p in proba] == [(len(e.page.lines), 3) for e in pages]
+    # the word model learnt which words content lines use, and stage 2 is given its scores per line
+    words = np.concatenate(text.word_probas([e.page.texts for e in pages], [len(e.page.lines) for e in pages]))
+    gold = np.concatenate([e.labels for e in pages])
+    assert words[gold == "content", 0].mean() > 0.5 > words[gold == "boilerplate", 0].mean()
+    # through the detector, its explanations, a save and load, and an adaptation
+    article, _ = make_text_article(99)
+    res = det.explain(text=article, top_k=2)
+    assert res.lines and len(res.explanations) == len(res.lines)
+    det.save(tmp_path / "m.joblib")
+    again = Detector.load(tmp_path / "m.joblib", trust=True)
+    assert [l.label for l in again.predict(text=article).lines] == [l.label for l in det.predict(text=article).lines]
+    with threadpool_limits(limits=1, user_api="openmp"):
+        adapted = adapt_detector(det, pages, extra_iter=3)
+    assert adapted.text_model.words_ is text.words_ and adapted.text_model.stage2_.n_iter_ == text.stage2_.n_iter_ + 3
