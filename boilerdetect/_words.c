@@ -15,7 +15,9 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define N_COUNTS 6 /* words, characters, capitalised, in the first set, in the second set, first letter upper */
@@ -214,95 +216,164 @@ static int word_hash(PyObject *low, uint32_t *out) {
     return 0;
 }
 
-/* Per line, the hashed columns (hash & mask) of its lower-cased words and of each pair of
- * consecutive words: int32 columns, and int64 offsets (n_lines + 1) of each line's first. */
+/* A growable array of int32 columns. */
+typedef struct {
+    int32_t *items;
+    Py_ssize_t used, cap;
+} Columns;
+
+static int push(Columns *c, int32_t value) {
+    if (c->used == c->cap) {
+        Py_ssize_t cap = c->cap ? 2 * c->cap : 256;
+        int32_t *grown = PyMem_Realloc(c->items, cap * sizeof(int32_t));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        c->items = grown;
+        c->cap = cap;
+    }
+    c->items[c->used++] = value;
+    return 0;
+}
+
+/* Append to out the hashed columns (hash & mask) of the lower-cased words of text and of each pair
+ * of consecutive words, in order: word 1, word 2, pair (1, 2), word 3, pair (2, 3)... */
+static int line_columns(PyObject *text, uint32_t mask, Columns *out) {
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "lines must be str");
+        return -1;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(text) < 0) return -1;
+#endif
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    int have_previous = 0;
+    uint32_t previous = 0;
+    Py_ssize_t i = 0;
+    while (i < length) {
+        if (!is_word(PyUnicode_READ(kind, data, i))) {
+            i++;
+            continue;
+        }
+        const Py_ssize_t start = i;
+        int ascii = 1;
+        Py_UCS4 ch;
+        while (i < length && is_word(ch = PyUnicode_READ(kind, data, i))) {
+            ascii &= ch < 128;
+            i++;
+        }
+        uint32_t h = FNV_OFFSET;
+        if (ascii) { /* lower-cased on the fly: no str made */
+            for (Py_ssize_t j = start; j < i; j++) {
+                Py_UCS4 c = PyUnicode_READ(kind, data, j);
+                h = (h ^ (uint32_t)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c)) * FNV_PRIME;
+            }
+        } else {
+            PyObject *low = lowered(text, kind, data, start, i, 0);
+            if (low == NULL) return -1;
+            int bad = word_hash(low, &h);
+            Py_DECREF(low);
+            if (bad) return -1;
+        }
+        if (push(out, (int32_t)(h & mask)) < 0) return -1;
+        if (have_previous && push(out, (int32_t)(pair_hash(previous, h) & mask)) < 0) return -1;
+        previous = h;
+        have_previous = 1;
+    }
+    return 0;
+}
+
+static int parse_bits(unsigned int bits, uint32_t *mask) {
+    if (bits < 1 || bits > 31) {
+        PyErr_SetString(PyExc_ValueError, "bits must be 1 to 31");
+        return -1;
+    }
+    *mask = (1u << bits) - 1;
+    return 0;
+}
+
+/* Per line, the hashed columns of its words and word pairs (line_columns): int32 columns, and
+ * int64 offsets (n_lines + 1) of each line's first. */
 static PyObject *hashed_words(PyObject *self, PyObject *args) {
     PyObject *texts;
     unsigned int bits;
-    if (!PyArg_ParseTuple(args, "O!I", &PyList_Type, &texts, &bits)) return NULL;
-    if (bits < 1 || bits > 31) {
-        PyErr_SetString(PyExc_ValueError, "bits must be 1 to 31");
-        return NULL;
-    }
-    const uint32_t mask = (1u << bits) - 1;
+    uint32_t mask;
+    if (!PyArg_ParseTuple(args, "O!I", &PyList_Type, &texts, &bits) || parse_bits(bits, &mask) < 0) return NULL;
     const Py_ssize_t n = PyList_GET_SIZE(texts);
-    Py_ssize_t cap = 256, used = 0;
-    int32_t *cols = PyMem_Malloc(cap * sizeof(int32_t));
+    Columns cols = {NULL, 0, 0};
+    PyObject *result = NULL, *columns = NULL;
     PyObject *starts = PyBytes_FromStringAndSize(NULL, (n + 1) * (Py_ssize_t)sizeof(int64_t));
-    if (cols == NULL || starts == NULL) goto fail;
+    if (starts == NULL) goto done;
     int64_t *offset = (int64_t *)PyBytes_AS_STRING(starts);
     for (Py_ssize_t line = 0; line < n; line++) {
-        offset[line] = used;
-        PyObject *text = PyList_GET_ITEM(texts, line);
-        if (!PyUnicode_Check(text)) {
-            PyErr_Format(PyExc_TypeError, "line %zd is not a str", line);
-            goto fail;
-        }
-#if PY_VERSION_HEX < 0x030C0000
-        if (PyUnicode_READY(text) < 0) goto fail;
-#endif
-        const int kind = PyUnicode_KIND(text);
-        const void *data = PyUnicode_DATA(text);
-        const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
-        int have_previous = 0;
-        uint32_t previous = 0;
-        Py_ssize_t i = 0;
-        while (i < length) {
-            if (!is_word(PyUnicode_READ(kind, data, i))) {
-                i++;
-                continue;
-            }
-            const Py_ssize_t start = i;
-            int ascii = 1;
-            Py_UCS4 ch;
-            while (i < length && is_word(ch = PyUnicode_READ(kind, data, i))) {
-                ascii &= ch < 128;
-                i++;
-            }
-            uint32_t h = FNV_OFFSET;
-            if (ascii) { /* lower-cased on the fly: no str made */
-                for (Py_ssize_t j = start; j < i; j++) {
-                    Py_UCS4 c = PyUnicode_READ(kind, data, j);
-                    h = (h ^ (uint32_t)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c)) * FNV_PRIME;
-                }
-            } else {
-                PyObject *low = lowered(text, kind, data, start, i, 0);
-                if (low == NULL) goto fail;
-                int bad = word_hash(low, &h);
-                Py_DECREF(low);
-                if (bad) goto fail;
-            }
-            if (used + 2 > cap) {
-                cap *= 2;
-                int32_t *grown = PyMem_Realloc(cols, cap * sizeof(int32_t));
-                if (grown == NULL) {
-                    PyErr_NoMemory();
-                    goto fail;
-                }
-                cols = grown;
-            }
-            cols[used++] = (int32_t)(h & mask);
-            if (have_previous) cols[used++] = (int32_t)(pair_hash(previous, h) & mask);
-            previous = h;
-            have_previous = 1;
-        }
+        offset[line] = cols.used;
+        if (line_columns(PyList_GET_ITEM(texts, line), mask, &cols) < 0) goto done;
     }
-    offset[n] = used;
-    PyObject *columns = PyBytes_FromStringAndSize((const char *)cols, used * (Py_ssize_t)sizeof(int32_t));
-    PyMem_Free(cols);
-    if (columns == NULL) {
-        Py_DECREF(starts);
-        return NULL;
-    }
-    PyObject *result = PyTuple_Pack(2, columns, starts);
-    Py_DECREF(columns);
-    Py_DECREF(starts);
-    return result;
-fail:
-    if (cols != NULL) PyMem_Free(cols);
+    offset[n] = cols.used;
+    columns = PyBytes_FromStringAndSize((const char *)cols.items, cols.used * (Py_ssize_t)sizeof(int32_t));
+    if (columns != NULL) result = PyTuple_Pack(2, columns, starts);
+done:
+    PyMem_Free(cols.items);
+    Py_XDECREF(columns);
     Py_XDECREF(starts);
-    if (!PyErr_Occurred()) PyErr_NoMemory();
-    return NULL;
+    return result;
+}
+
+static int by_value(const void *a, const void *b) {
+    const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Per line, X @ weights.T for X the rows features.hashed_words makes (each column's count, the row
+ * scaled to unit length) and weights (k, 2**bits) float64: (n_lines, k) float64, 0 for a line
+ * without words. The same sums as the sparse product, without building the matrix. */
+static PyObject *word_scores(PyObject *self, PyObject *args) {
+    PyObject *texts;
+    unsigned int bits;
+    Py_ssize_t k;
+    Py_buffer weights;
+    uint32_t mask;
+    if (!PyArg_ParseTuple(args, "O!Iny*", &PyList_Type, &texts, &bits, &k, &weights)) return NULL;
+    PyObject *result = NULL;
+    Columns cols = {NULL, 0, 0};
+    if (parse_bits(bits, &mask) < 0) goto done;
+    const Py_ssize_t width = (Py_ssize_t)mask + 1;
+    if (k < 1 || weights.len != k * width * (Py_ssize_t)sizeof(double)) {
+        PyErr_SetString(PyExc_ValueError, "weights must hold k rows of 2**bits float64");
+        goto done;
+    }
+    const double *w = weights.buf;
+    const Py_ssize_t n = PyList_GET_SIZE(texts);
+    result = PyBytes_FromStringAndSize(NULL, n * k * (Py_ssize_t)sizeof(double));
+    if (result == NULL) goto done;
+    double *out = (double *)PyBytes_AS_STRING(result);
+    for (Py_ssize_t line = 0; line < n; line++) {
+        cols.used = 0;
+        if (line_columns(PyList_GET_ITEM(texts, line), mask, &cols) < 0) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        double *score = out + line * k;
+        for (Py_ssize_t j = 0; j < k; j++) score[j] = 0.0;
+        if (cols.used == 0) continue;
+        qsort(cols.items, cols.used, sizeof(int32_t), by_value); /* repeated columns side by side */
+        double squares = 0.0;
+        for (Py_ssize_t a = 0, b; a < cols.used; a = b) {
+            for (b = a + 1; b < cols.used && cols.items[b] == cols.items[a]; b++) {}
+            const double count = (double)(b - a);
+            squares += count * count;
+            for (Py_ssize_t j = 0; j < k; j++) score[j] += count * w[j * width + cols.items[a]];
+        }
+        const double norm = sqrt(squares);
+        for (Py_ssize_t j = 0; j < k; j++) score[j] /= norm;
+    }
+done:
+    PyMem_Free(cols.items);
+    PyBuffer_Release(&weights);
+    return result;
 }
 
 static PyMethodDef methods[] = {
@@ -323,6 +394,10 @@ static PyMethodDef methods[] = {
      "hashed_words(texts: list[str], bits: int) -> tuple[bytes, bytes]\n\n"
      "Per line, the hashed columns (below 2**bits) of its lower-cased words (regex \\w runs) and of each\n"
      "pair of consecutive words, as int32, and int64 offsets (n_lines + 1) of each line's first column."},
+    {"word_scores", word_scores, METH_VARARGS,
+     "word_scores(texts: list[str], bits: int, k: int, weights: bytes-like) -> bytes\n\n"
+     "Per line, as float64 (n_lines, k): its hashed words and pairs (counts, scaled to unit length)\n"
+     "times each of the k rows of weights (k, 2**bits) float64; 0 for a line without words."},
     {NULL, NULL, 0, NULL},
 };
 

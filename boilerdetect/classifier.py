@@ -14,6 +14,7 @@ from typing import NamedTuple
 from weakref import WeakKeyDictionary
 
 import numpy as np
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.ensemble._hist_gradient_boosting._binning import _map_to_bins
@@ -24,7 +25,7 @@ from threadpoolctl import ThreadpoolController
 
 from .document import LABELS
 from .explain import contrast_reference
-from .features import hashed_words, line_words, window_mean
+from .features import hashed_word_scores, hashed_words, line_words, window_mean
 
 try:
     from . import _treewalk  # compiled at install (setup.py); optional
@@ -338,11 +339,19 @@ class WordModel:
         return self
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        """(n_lines, 3) in LABELS order."""
+        """(n_lines, 3) in LABELS order: the linear model's ``predict_proba``, from the hashed
+        words' scores (:func:`features.hashed_word_scores`) without the sparse matrix."""
         out = np.zeros((len(texts), len(LABELS)))
         if len(texts):
-            proba = self.model_.predict_proba(hashed_words(texts))
-            for j, cls in enumerate(self.model_.classes_):
+            model = self.model_
+            proba = expit(hashed_word_scores(texts, model.coef_) + model.intercept_)
+            if proba.shape[1] == 1:  # two classes: one column for the second
+                proba = np.column_stack([1 - proba[:, 0], proba[:, 0]])
+            else:  # one-vs-rest, normalised as scikit-learn does (uniform where all are 0)
+                total = proba.sum(axis=1)
+                proba[total == 0] = 1
+                proba /= np.where(total == 0, proba.shape[1], total)[:, None]
+            for j, cls in enumerate(model.classes_):
                 out[:, LABELS.index(cls)] = proba[:, j]
         return out
 

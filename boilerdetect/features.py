@@ -926,3 +926,13 @@ def hashed_words(texts: list[str], bits: int = WORD_BITS):
     row = np.repeat(np.arange(len(texts)), np.diff(X.indptr))
     X.data /= np.sqrt(np.bincount(row, weights=X.data**2, minlength=len(texts)))[row]
     return X
+
+
+def hashed_word_scores(texts: list[str], weights: np.ndarray, bits: int = WORD_BITS) -> np.ndarray:
+    """``hashed_words(texts, bits) @ weights.T`` for ``weights`` (k, 2**bits): shape (n_lines, k).
+    The compiled loop (``_words.c``) sums each line's few columns without building the matrix."""
+    weights = np.ascontiguousarray(weights, dtype=np.float64)
+    if _words is None:
+        return np.asarray(hashed_words(texts, bits) @ weights.T)
+    scores = _words.word_scores(texts, bits, len(weights), weights)
+    return np.frombuffer(scores, dtype=np.float64).reshape(len(texts), len(weights))

@@ -425,6 +425,12 @@ def test_a_vocabulary_model_reads_the_lines_words_in_stage_2(tmp_path):
         text.predict_proba(X)
     proba = text.predict_proba(X, None, [e.page.texts for e in pages])
     assert [p.shape for p in proba] == [(len(e.page.lines), 3) for e in pages]
+    # its probabilities are the linear model's, summed from the hashed words without the matrix
+    from boilerdetect.features import hashed_words
+
+    lines = [t for e in pages for t in e.page.texts] + ["", "Ünïcode words words"]
+    assert np.allclose(text.words_.predict_proba(lines)[:, [2, 0, 1]], text.words_.model_.predict_proba(hashed_words(lines)), rtol=1e-12)
+    assert list(text.words_.model_.classes_) == ["boilerplate", "content", "related"]
     # the word model learnt which words content lines use, and stage 2 is given its scores per line
     words = np.concatenate(text.word_probas([e.page.texts for e in pages], [len(e.page.lines) for e in pages]))
     gold = np.concatenate([e.labels for e in pages])

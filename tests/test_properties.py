@@ -311,3 +311,16 @@ def test_compiled_word_hashes_are_the_python_hashes(texts, bits):
     found = F._hashed_columns(texts, bits)
     assert np.array_equal(found[0], expected[0]) and np.array_equal(found[1], expected[1])
     assert found[0].max(initial=0) < 2**bits
+
+
+@pytest.mark.skipif(F._words is None, reason="the compiled loops (boilerdetect/_words.c) are not built here")
+@FEW
+@given(st.lists(_WORDY | st.just(""), min_size=1, max_size=8), st.integers(1, 12), st.integers(1, 3))
+def test_compiled_word_scores_are_the_sparse_product(texts, bits, k):
+    # the compiled sums (_words.c) must be the product of the hashed rows with the weights, repeated
+    # words and pairs and lines without words included
+    weights = np.random.default_rng(bits * 10 + k).normal(size=(k, 2**bits))
+    expected = np.asarray(F.hashed_words(texts, bits) @ weights.T)
+    assert np.allclose(F.hashed_word_scores(texts, weights, bits), expected, rtol=1e-12, atol=1e-12)
+    with python_path(F):
+        assert np.allclose(F.hashed_word_scores(texts, weights, bits), expected, rtol=1e-12, atol=1e-12)
