@@ -408,6 +408,7 @@ def test_a_vocabulary_model_reads_the_lines_words_in_stage_2(tmp_path):
     from boilerdetect import Detector
     from boilerdetect.adapt import adapt_detector
     from boilerdetect.classifier import STACK_FEATURES, WORD_STACK_FEATURES
+    from boilerdetect.features import hashed_words
     from boilerdetect.train import featurize_examples, fit_detector
     from conftest import make_text_article, synthetic_examples
 
@@ -426,8 +427,6 @@ def test_a_vocabulary_model_reads_the_lines_words_in_stage_2(tmp_path):
     proba = text.predict_proba(X, None, [e.page.texts for e in pages])
     assert [p.shape for p in proba] == [(len(e.page.lines), 3) for e in pages]
     # its probabilities are the linear model's, summed from the hashed words without the matrix
-    from boilerdetect.features import hashed_words
-
     lines = [t for e in pages for t in e.page.texts] + ["", "Ünïcode words words"]
     assert np.allclose(text.words_.predict_proba(lines)[:, [2, 0, 1]], text.words_.model_.predict_proba(hashed_words(lines)), rtol=1e-12)
     assert list(text.words_.model_.classes_) == ["boilerplate", "content", "related"]
