@@ -201,7 +201,7 @@ static PyObject *ascii_tokens(PyObject *self, PyObject *value) {
 /* FNV-1a over the code points of a word (each taken as one 32-bit unit), and a pair's hash from
  * its two words' hashes; features.hashed_words does the same arithmetic in Python. */
 #define FNV_OFFSET 2166136261u
-#define FNV_PRIME 16777619u
+static inline uint32_t fnv(uint32_t h, Py_UCS4 ch) { return (h ^ (uint32_t)ch) * 16777619u; }
 static inline uint32_t pair_hash(uint32_t first, uint32_t second) { return (first * 2654435761u) ^ second ^ 0x5bd1e995u; }
 
 static int word_hash(PyObject *low, uint32_t *out) {
@@ -211,7 +211,7 @@ static int word_hash(PyObject *low, uint32_t *out) {
     const int kind = PyUnicode_KIND(low);
     const void *data = PyUnicode_DATA(low);
     uint32_t h = FNV_OFFSET;
-    for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(low); i++) h = (h ^ (uint32_t)PyUnicode_READ(kind, data, i)) * FNV_PRIME;
+    for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(low); i++) h = fnv(h, PyUnicode_READ(kind, data, i));
     *out = h;
     return 0;
 }
@@ -269,7 +269,7 @@ static int line_columns(PyObject *text, uint32_t mask, Columns *out) {
         if (ascii) { /* lower-cased on the fly: no str made */
             for (Py_ssize_t j = start; j < i; j++) {
                 Py_UCS4 c = PyUnicode_READ(kind, data, j);
-                h = (h ^ (uint32_t)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c)) * FNV_PRIME;
+                h = fnv(h, c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
             }
         } else {
             PyObject *low = lowered(text, kind, data, start, i, 0);

@@ -95,7 +95,7 @@ def adapt_detector(
                     [region_keys(examples[i].page) for i in idx] if model.stacked else None,
                     extra_iter,
                     learning_rate,
-                    [examples[i].page.texts for i in idx],
+                    [examples[i].page.texts for i in idx] if model.reads_texts else None,
                 )
         models[source] = model
     return Detector(models["html"], models["text"], dict(base.card))

@@ -468,31 +468,38 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
             oof = np.zeros((len(X), len(LABELS)))
             page_groups = np.asarray(groups if groups is not None else np.arange(len(X_pages)))
             line_groups = np.repeat(page_groups, sizes)
-            T = self._lines(texts, sizes)
-            oof_words = np.zeros((len(X), len(LABELS))) if self.vocabulary else None
+            lines = self._lines(texts, sizes)
+            oof_words = None if lines is None else np.zeros((len(X), len(LABELS)))
             for train, test in GroupKFold(n_splits=self.cv).split(X, y, line_groups):
                 model = self._fit_booster(X[train], y[train], first)
                 oof[test] = self._ordered(model, model.predict_proba(X[test]))
-                if self.vocabulary:
-                    oof_words[test] = WordModel(random_state=self.random_state).fit(list(T[train]), y[train]).predict_proba(list(T[test]))
-            if self.vocabulary:
-                self.words_ = WordModel(random_state=self.random_state).fit(list(T), y)
-            S = self._stack(_split(oof, sizes), regions, X_pages, None if oof_words is None else _split(oof_words, sizes))
+                if lines is not None:
+                    fold = WordModel(random_state=self.random_state).fit([lines[i] for i in train], y[train])
+                    oof_words[test] = fold.predict_proba([lines[i] for i in test])
+            if lines is not None:
+                self.words_ = WordModel(random_state=self.random_state).fit(lines, y)
+                oof_words = _split(oof_words, sizes)
+            S = self._stack(_split(oof, sizes), regions, X_pages, oof_words)
             self.stage2_ = self._fit_booster(np.hstack([X, S]), y, self.stage2_iter or self.max_iter)
         return self
 
-    def _lines(self, texts, sizes: list[int]) -> np.ndarray | None:
-        """The pages' lines as one flat object array (None without ``vocabulary``)."""
+    def _lines(self, texts, sizes: list[int]) -> list[str] | None:
+        """The pages' lines as one flat list (None without ``vocabulary``)."""
         if not self.vocabulary:
             return None
         if texts is None or [len(t) for t in texts] != list(sizes):
             raise ValueError("a vocabulary model reads the lines' words: give texts, one list of lines per page")
-        return np.array([t for page in texts for t in page], dtype=object)
+        return [t for page in texts for t in page]
+
+    @property
+    def reads_texts(self) -> bool:
+        """Whether :meth:`predict_proba` needs the lines' ``texts`` (a stacked vocabulary model)."""
+        return self.vocabulary and self.stacked
 
     def word_probas(self, texts, sizes: list[int]) -> list[np.ndarray] | None:
         """Per page the fitted :class:`WordModel`'s probabilities (n_lines_i, 3); None without ``vocabulary``."""
-        T = self._lines(texts, sizes)
-        return None if T is None else _split(self.words_.predict_proba(list(T)), sizes)
+        lines = self._lines(texts, sizes)
+        return None if lines is None else _split(self.words_.predict_proba(lines), sizes)
 
     def _stack(self, probas: list[np.ndarray], regions, X_pages: list[np.ndarray], words: list[np.ndarray] | None = None) -> np.ndarray:
         """Stage 2's own columns: :func:`stack_features` of each page, then, given ``words`` (per

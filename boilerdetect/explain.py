@@ -132,14 +132,11 @@ def occlusion_deltas(
     if n == 0:
         empty = np.zeros((0, n_features))
         return np.zeros((0, len(LABELS))), empty, empty
-    def regions_of(k: int) -> list | None:  # the page's regions for each of k copies of it
-        return None if regions is None else [regions] * k
-
-    def texts_of(k: int) -> list | None:
-        return None if texts is None else [texts] * k
+    def copies(k: int) -> tuple[list | None, list | None]:  # the page's regions and texts for k copies of it
+        return tuple(None if value is None else [value] * k for value in (regions, texts))
 
     with one_openmp_thread():  # as in prediction
-        proba = classifier.predict_proba([X], regions_of(1), texts_of(1))[0]
+        proba = classifier.predict_proba([X], *copies(1))[0]
     predicted = classifier.decide([proba], None if words is None else [words])[0]
     ref_rows = _reference(classifier, X, predicted)[predicted]
     rows = np.arange(n)
@@ -156,7 +153,7 @@ def occlusion_deltas(
             occluded[:, f] = ref_rows[:, f]
             pages.append(occluded)
         with one_openmp_thread():
-            found = classifier.predict_proba(pages, regions_of(len(pages)), texts_of(len(pages)))
+            found = classifier.predict_proba(pages, *copies(len(pages)))
         for f, p in zip(batch, found):
             deltas[:, f] = base - p[rows, predicted]
     return proba, deltas, ref_rows

@@ -221,7 +221,7 @@ class Detector:
                 feats = [features[i] if features is not None else featurize(pages[i], profile) for i in idx]
                 model = self._model_for(source)
                 regions = [region_keys(pages[i]) for i in idx] if model.stacked else None
-                texts = [pages[i].texts for i in idx] if model.vocabulary else None
+                texts = [pages[i].texts for i in idx] if model.reads_texts else None
                 with one_openmp_thread():
                     found = model.predict_proba(feats, regions, texts)
                 words = [line_words(f) for f in feats] if model.weighs_lines else None
@@ -271,7 +271,7 @@ class Detector:
         for page, X, res in zip(pages, features, results):
             model = self._model_for(page.source)
             regions = region_keys(page) if model.stacked else None
-            res.explanations = explain_lines(model, X, regions, page.source, top_k, page.texts)
+            res.explanations = explain_lines(model, X, regions, page.source, top_k, page.texts if model.reads_texts else None)
         return results
 
     def explain(

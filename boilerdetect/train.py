@@ -96,7 +96,9 @@ def _fit(examples: list[Example], X: list[np.ndarray], params: dict) -> LineClas
     clf = LineClassifier(**params)
     if params.get("stacking", True) and len(set(groups)) < clf.cv:
         clf.set_params(stacking=False)  # too few sites to make honest out-of-fold scores
-    return clf.fit(X, y, groups, [region_keys(e.page) for e in examples] if clf.stacking else None, [e.page.texts for e in examples])
+    regions = [region_keys(e.page) for e in examples] if clf.stacking else None
+    texts = [e.page.texts for e in examples] if clf.stacking and clf.vocabulary else None
+    return clf.fit(X, y, groups, regions, texts)
 
 
 @cycle_collector_paused()  # a training set's lines are millions of objects for the collector to re-scan
