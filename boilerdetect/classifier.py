@@ -23,6 +23,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 from threadpoolctl import ThreadpoolController
 
+from .align import MAX_HEADING_WORDS, MIN_RELATED_RUN, words
 from .document import LABELS
 from .explain import contrast_reference
 from .features import hashed_word_scores, hashed_words, line_words, window_mean
@@ -325,8 +326,8 @@ def _split(values: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
 
 
 class WordModel:
-    """P(label) of each line from its words and pairs of words (:func:`features.hashed_words`),
-    by a linear model (logistic loss, fitted by SGD)."""
+    """P(class) of each line from its words and pairs of words (:func:`features.hashed_words`),
+    by a linear model (logistic loss, fitted by SGD); the classes are those ``y`` holds."""
 
     def __init__(self, alpha: float = 1e-6, random_state: int = 0):
         self.alpha = alpha
@@ -336,24 +337,34 @@ class WordModel:
         from sklearn.linear_model import SGDClassifier
 
         self.model_ = SGDClassifier(loss="log_loss", alpha=self.alpha, max_iter=20, tol=None, random_state=self.random_state).fit(hashed_words(texts), y)
+        self.classes_ = self.model_.classes_
         return self
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        """(n_lines, 3) in LABELS order: the linear model's ``predict_proba``, from the hashed
-        words' scores (:func:`features.hashed_word_scores`) without the sparse matrix."""
-        out = np.zeros((len(texts), len(LABELS)))
-        if len(texts):
-            model = self.model_
-            proba = expit(hashed_word_scores(texts, model.coef_) + model.intercept_)
-            if proba.shape[1] == 1:  # two classes: one column for the second
-                proba = np.column_stack([1 - proba[:, 0], proba[:, 0]])
-            else:  # one-vs-rest, normalised as scikit-learn does (uniform where all are 0)
-                total = proba.sum(axis=1)
-                proba[total == 0] = 1
-                proba /= np.where(total == 0, proba.shape[1], total)[:, None]
-            for j, cls in enumerate(model.classes_):
-                out[:, LABELS.index(cls)] = proba[:, j]
-        return out
+        """(n_lines, n_classes) in ``classes_`` order: the linear model's ``predict_proba``, from
+        the hashed words' scores (:func:`features.hashed_word_scores`) without the sparse matrix."""
+        if not texts:
+            return np.zeros((0, len(self.classes_)))
+        model = self.model_
+        proba = expit(hashed_word_scores(texts, model.coef_) + model.intercept_)
+        if proba.shape[1] == 1:  # two classes: one column for the second
+            return np.column_stack([1 - proba[:, 0], proba[:, 0]])
+        total = proba.sum(axis=1)  # one-vs-rest, normalised as scikit-learn does (uniform where all are 0)
+        proba[total == 0] = 1
+        return proba / np.where(total == 0, proba.shape[1], total)[:, None]
+
+
+def heading_targets(y: np.ndarray, lines: list[str], sizes: list[int]) -> np.ndarray:
+    """Which lines head a related block in the labels ``y`` (n_lines,) of pages of ``sizes`` lines:
+    a related line of 1 to MAX_HEADING_WORDS words, not preceded by a related line of its page and
+    followed by one. Bool, shape (n_lines,)."""
+    related = np.asarray(y) == "related"
+    firsts = np.cumsum([0] + list(sizes))[:-1]
+    before, after = np.r_[False, related[:-1]], np.r_[related[1:], False]
+    before[firsts] = False  # a page's first line has nothing before it, and its last line
+    after[firsts[firsts > 0] - 1] = False  # nothing after it
+    n_words = np.fromiter(map(len, map(words, lines)), dtype=np.int64, count=len(lines))
+    return related & ~before & after & (n_words >= 1) & (n_words <= MAX_HEADING_WORDS)
 
 
 def word_columns(proba: np.ndarray) -> np.ndarray:
@@ -400,12 +411,18 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         Stage 2 also sees what the lines' words say: the P(content) of a :class:`WordModel`
         (``words_``) over the line and its neighbours (:func:`word_columns`), out of fold in
         training as stage 1's scores are. ``fit`` and ``predict_proba`` then need the lines' texts.
+    heading_threshold : float or None, default=0.005
+        With ``vocabulary``, :meth:`decide` also labels ``related`` a block's heading: the line of 1
+        to MAX_HEADING_WORDS words right above a run of at least MIN_RELATED_RUN lines it labels
+        related, when it labels that line boilerplate and a second word model (``heading_words_``,
+        fitted on the lines that head a related block in the training labels, see
+        :func:`heading_targets`) gives it P(heading) at least this. None: no such labelling.
     cv : int, default=4
         Folds used to produce out-of-fold stage-1 probabilities for stage 2.
     random_state : int, default=0
     """
 
-    def __init__(self, max_iter=300, stage1_iter=None, stage2_iter=None, learning_rate=0.1, max_leaf_nodes=31, stacking=True, stage2_weight=1.0, decision="argmax", spans=True, vocabulary=False, cv=4, random_state=0):
+    def __init__(self, max_iter=300, stage1_iter=None, stage2_iter=None, learning_rate=0.1, max_leaf_nodes=31, stacking=True, stage2_weight=1.0, decision="argmax", spans=True, vocabulary=False, heading_threshold=0.005, cv=4, random_state=0):
         self.max_iter = max_iter
         self.stage1_iter = stage1_iter
         self.stage2_iter = stage2_iter
@@ -416,6 +433,7 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         self.decision = decision
         self.spans = spans
         self.vocabulary = vocabulary
+        self.heading_threshold = heading_threshold
         self.cv = cv
         self.random_state = random_state
 
@@ -475,9 +493,11 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
                 oof[test] = self._ordered(model, model.predict_proba(X[test]))
                 if lines is not None:
                     fold = WordModel(random_state=self.random_state).fit([lines[i] for i in train], y[train])
-                    oof_words[test] = fold.predict_proba([lines[i] for i in test])
+                    oof_words[test] = self._ordered(fold, fold.predict_proba([lines[i] for i in test]))
             if lines is not None:
                 self.words_ = WordModel(random_state=self.random_state).fit(lines, y)
+                heads = heading_targets(y, lines, sizes)  # read at decision time only: no out-of-fold copies
+                self.heading_words_ = WordModel(random_state=self.random_state).fit(lines, heads) if heads.any() else None
                 oof_words = _split(oof_words, sizes)
             S = self._stack(_split(oof, sizes), regions, X_pages, oof_words)
             self.stage2_ = self._fit_booster(np.hstack([X, S]), y, self.stage2_iter or self.max_iter)
@@ -499,7 +519,7 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
     def word_probas(self, texts, sizes: list[int]) -> list[np.ndarray] | None:
         """Per page the fitted :class:`WordModel`'s probabilities (n_lines_i, 3); None without ``vocabulary``."""
         lines = self._lines(texts, sizes)
-        return None if lines is None else _split(self.words_.predict_proba(lines), sizes)
+        return None if lines is None else _split(self._ordered(self.words_, self.words_.predict_proba(lines)), sizes)
 
     def _stack(self, probas: list[np.ndarray], regions, X_pages: list[np.ndarray], words: list[np.ndarray] | None = None) -> np.ndarray:
         """Stage 2's own columns: :func:`stack_features` of each page, then, given ``words`` (per
@@ -543,10 +563,27 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         """Whether :meth:`decide` reads the lines' ``weights`` (the per-page decisions do)."""
         return self.decision in ("best_f1", "page_f1")
 
-    def decide(self, probas: list[np.ndarray], weights: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    @property
+    def labels_headings(self) -> bool:
+        """Whether :meth:`decide` labels related blocks' headings (see ``heading_threshold``); it then reads ``texts``."""
+        return self.heading_threshold is not None and getattr(self, "heading_words_", None) is not None
+
+    def _label_headings(self, labels: np.ndarray, lines: list[str]) -> None:
+        """Relabel in place, as ``related``, the headings ``heading_threshold`` describes."""
+        related = labels == RELATED
+        starts = np.flatnonzero(related & ~np.r_[False, related[:-1]])
+        ends = np.flatnonzero(related & ~np.r_[related[1:], False]) + 1
+        above = starts[(ends - starts >= MIN_RELATED_RUN) & (starts > 0)] - 1
+        above = [i for i in above[labels[above] == BOILERPLATE] if 1 <= len(words(lines[i])) <= MAX_HEADING_WORDS]
+        if above:
+            p = self.heading_words_.predict_proba([lines[i] for i in above])[:, list(self.heading_words_.classes_).index(True)]
+            labels[np.asarray(above)[p >= self.heading_threshold]] = RELATED
+
+    def decide(self, probas: list[np.ndarray], weights: list[np.ndarray] | None = None, texts=None) -> list[np.ndarray]:
         """Per page an int array (n_lines_i,) of indices into LABELS, from :meth:`predict_proba`'s
         output, as ``decision`` says. ``weights``: per page the words of each line (n_lines_i,),
-        which the per-page decisions weigh the lines by (None: one each)."""
+        which the per-page decisions weigh the lines by (None: one each). ``texts``: per page its
+        lines, needed when :attr:`labels_headings`."""
         if self.decision not in ("argmax", "best_f1", "page_f1"):
             raise ValueError(f"decision must be 'argmax', 'best_f1' or 'page_f1', not {self.decision!r}")
         out = []
@@ -558,9 +595,11 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
                 if self.decision == "best_f1":
                     labels = np.where(p[:, RELATED] >= p[:, BOILERPLATE], RELATED, BOILERPLATE)
                 labels[keep] = CONTENT
+            if self.labels_headings:
+                self._label_headings(labels, self._lines(None if texts is None else [texts[k]], [len(p)]))
             out.append(labels)
         return out
 
-    def predict(self, X_pages: list[np.ndarray], regions=None, weights=None) -> list[np.ndarray]:
-        """Per page an array (n_lines_i,) of labels (``weights`` as in :meth:`decide`)."""
-        return [np.asarray(LABELS)[lab] for lab in self.decide(self.predict_proba(X_pages, regions), weights)]
+    def predict(self, X_pages: list[np.ndarray], regions=None, weights=None, texts=None) -> list[np.ndarray]:
+        """Per page an array (n_lines_i,) of labels (``weights`` as in :meth:`decide`, ``texts`` as in :meth:`fit`)."""
+        return [np.asarray(LABELS)[lab] for lab in self.decide(self.predict_proba(X_pages, regions, texts), weights, texts)]

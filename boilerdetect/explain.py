@@ -137,7 +137,7 @@ def occlusion_deltas(
 
     with one_openmp_thread():  # as in prediction
         proba = classifier.predict_proba([X], *copies(1))[0]
-    predicted = classifier.decide([proba], None if words is None else [words])[0]
+    predicted = classifier.decide([proba], None if words is None else [words], None if texts is None else [texts])[0]
     ref_rows = _reference(classifier, X, predicted)[predicted]
     rows = np.arange(n)
     base = proba[rows, predicted]

@@ -225,7 +225,7 @@ class Detector:
                 with one_openmp_thread():
                     found = model.predict_proba(feats, regions, texts)
                 words = [line_words(f) for f in feats] if model.weighs_lines else None
-                for i, proba, labels in zip(idx, found, model.decide(found, words)):
+                for i, proba, labels in zip(idx, found, model.decide(found, words, texts)):
                     probas[i], decided[i] = proba, labels
         results = []
         for page, proba, decision in zip(pages, probas, decided):

@@ -173,7 +173,7 @@ def test_explanations_are_of_the_label_the_decision_gives(single_stage_detector,
     X = featurize(page)
     seen = []
 
-    def all_content(probas, weights=None):
+    def all_content(probas, weights=None, texts=None):
         seen.append(weights)
         return [np.zeros(len(p), dtype=int) for p in probas]
 

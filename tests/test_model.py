@@ -1,3 +1,4 @@
+import copy
 import json
 
 import numpy as np
@@ -402,12 +403,24 @@ def test_site_folds_keep_each_site_on_one_side_and_a_seed_deals_them_anew():
     assert as_sets(site_folds(groups, 5, 1)) == as_sets(site_folds(groups, 5, 1))
 
 
+def test_heading_targets_are_short_related_lines_that_open_a_block_within_their_page():
+    from boilerdetect.classifier import heading_targets
+
+    y = np.array(["content", "related", "related", "related", "boilerplate", "related", "related", "related"])
+    lines = ["Body text here.", "Read more", "Item one", "Item two", "Footer", "one two three four five six seven eight nine", "x", "y"]
+    assert heading_targets(y, lines, [8]).tolist() == [False, True, False, False, False, False, False, False]
+    # the same labels as two pages split after "Item one": "Item one" ends its page, "Item two" starts the next
+    assert heading_targets(y, lines, [3, 5]).tolist() == [False, True, False, False, False, False, False, False]
+    assert heading_targets(y, lines, [2, 6]).tolist() == [False, False, True, False, False, False, False, False]
+    assert not heading_targets(np.array(["related", "related"]), ["", "b"], [2]).any()  # a heading has words
+
+
 def test_a_vocabulary_model_reads_the_lines_words_in_stage_2(tmp_path):
     from threadpoolctl import threadpool_limits
 
     from boilerdetect import Detector
     from boilerdetect.adapt import adapt_detector
-    from boilerdetect.classifier import STACK_FEATURES, WORD_STACK_FEATURES
+    from boilerdetect.classifier import STACK_FEATURES, WORD_STACK_FEATURES, heading_targets
     from boilerdetect.features import hashed_words
     from boilerdetect.train import featurize_examples, fit_detector
     from conftest import make_text_article, synthetic_examples
@@ -428,12 +441,27 @@ def test_a_vocabulary_model_reads_the_lines_words_in_stage_2(tmp_path):
     assert [p.shape for p in proba] == [(len(e.page.lines), 3) for e in pages]
     # its probabilities are the linear model's, summed from the hashed words without the matrix
     lines = [t for e in pages for t in e.page.texts] + ["", "Ünïcode words words"]
-    assert np.allclose(text.words_.predict_proba(lines)[:, [2, 0, 1]], text.words_.model_.predict_proba(hashed_words(lines)), rtol=1e-12)
+    assert np.allclose(text.words_.predict_proba(lines), text.words_.model_.predict_proba(hashed_words(lines)), rtol=1e-12)
     assert list(text.words_.model_.classes_) == ["boilerplate", "content", "related"]
     # the word model learnt which words content lines use, and stage 2 is given its scores per line
     words = np.concatenate(text.word_probas([e.page.texts for e in pages], [len(e.page.lines) for e in pages]))
     gold = np.concatenate([e.labels for e in pages])
     assert words[gold == "content", 0].mean() > 0.5 > words[gold == "boilerplate", 0].mean()
+    # and the second word model, which lines head a related block ("Latest articles" here)
+    lines = [t for e in pages for t in e.page.texts]
+    heads = heading_targets(gold, lines, [len(e.page.lines) for e in pages])
+    p_heading = text.heading_words_.predict_proba(lines)[:, list(text.heading_words_.classes_).index(True)]
+    assert heads.sum() == len(pages) and p_heading[heads].min() > p_heading[~heads].max()
+    # at decision time it labels related the short boilerplate line above a run of 3 related lines
+    page = ["A paragraph of the article, long enough to be content.", "Latest articles", "One headline here", "Another headline here",
+            "A third headline here", "Latest articles", "Two more", "headlines"]  # fmt: skip
+    proba = np.array([[0.9, 0.05, 0.05], [0.3, 0.2, 0.5]] + [[0.1, 0.8, 0.1]] * 3 + [[0.3, 0.2, 0.5]] + [[0.1, 0.8, 0.1]] * 2)
+    decided = lambda clf: [LABELS[i] for i in clf.decide([proba], None, [page])[0]]  # noqa: E731
+    assert decided(text) == ["content", "related", "related", "related", "related", "boilerplate", "related", "related"]
+    assert decided(copy.copy(text).set_params(heading_threshold=None))[1] == "boilerplate"
+    assert decided(copy.copy(text).set_params(heading_threshold=1.0))[1] == "boilerplate"
+    with pytest.raises(ValueError, match="give texts"):
+        text.decide([proba])
     # through the detector, its explanations, a save and load, and an adaptation
     article, _ = make_text_article(99)
     res = det.explain(text=article, top_k=2)
