@@ -122,6 +122,7 @@ def stage_profile(detector, records: list[dict]) -> dict[str, tuple[float, float
     from boilerdetect.features import featurize
     from boilerdetect.model import MAX_DEPTH, MAX_PAGE_BYTES, MAX_PAGE_LINES
     from boilerdetect.readers import page_from_record
+    from boilerdetect.result import json_bytes
 
     wall = dict.fromkeys(STAGES, 0.0)
     cpu = dict.fromkeys(STAGES, 0.0)
@@ -136,7 +137,7 @@ def stage_profile(detector, records: list[dict]) -> dict[str, tuple[float, float
             results = detector.predict_pages(pages, feats, copy=False)
             marks.append((time.perf_counter(), time.process_time()))
             for res in results:
-                json.dumps(res.to_record(), ensure_ascii=False)
+                json_bytes(res.to_record()).decode()
             marks.append((time.perf_counter(), time.process_time()))
         for stage, (w0, c0), (w1, c1) in zip(STAGES, marks, marks[1:]):
             wall[stage] += w1 - w0

@@ -376,6 +376,82 @@ done:
     return result;
 }
 
+/* Per line, as int64 (n_lines, 2): the matches of features._SENT_BREAK (one of .!?。！？ followed by
+ * whitespace) and of features._BULLET (at the line's start, optional whitespace, then one of -–—•*·▪►>
+ * or 1 to 3 decimal digits and one of .), then whitespace), as those patterns find them in the lines
+ * joined by newlines: a line's end is followed by whitespace except on the last line. None when a
+ * line is empty, all whitespace or holds a newline: there the patterns can run on into the next line. */
+static inline int is_sentence_end(Py_UCS4 ch) {
+    return ch == '.' || ch == '!' || ch == '?' || ch == 0x3002 || ch == 0xFF01 || ch == 0xFF1F;
+}
+
+static inline int is_bullet_mark(Py_UCS4 ch) {
+    return ch == '-' || ch == 0x2013 || ch == 0x2014 || ch == 0x2022 || ch == '*' || ch == 0xB7 || ch == 0x25AA || ch == 0x25BA || ch == '>';
+}
+
+static PyObject *line_marks(PyObject *self, PyObject *args) {
+    PyObject *texts;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &texts)) return NULL;
+    const Py_ssize_t n = PyList_GET_SIZE(texts);
+    PyObject *result = PyBytes_FromStringAndSize(NULL, n * 2 * (Py_ssize_t)sizeof(int64_t));
+    if (result == NULL) return NULL;
+    int64_t *marks = (int64_t *)PyBytes_AS_STRING(result);
+    for (Py_ssize_t line = 0; line < n; line++) {
+        PyObject *text = PyList_GET_ITEM(texts, line);
+        if (!PyUnicode_Check(text)) {
+            PyErr_Format(PyExc_TypeError, "line %zd is not a str", line);
+            Py_DECREF(result);
+            return NULL;
+        }
+#if PY_VERSION_HEX < 0x030C0000
+        if (PyUnicode_READY(text) < 0) {
+            Py_DECREF(result);
+            return NULL;
+        }
+#endif
+        const int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+        const int last = line == n - 1;
+        /* what follows position i is whitespace: a character, or the newline after the line */
+#define SPACE_AFTER(i) ((i) + 1 < length ? Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, (i) + 1)) : !last)
+        Py_ssize_t first = 0; /* the first non-whitespace character */
+        while (first < length && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, first))) {
+            if (PyUnicode_READ(kind, data, first) == '\n') break;
+            first++;
+        }
+        if (first == length || PyUnicode_READ(kind, data, first) == '\n') {
+            Py_DECREF(result);
+            Py_RETURN_NONE;
+        }
+        int64_t sentences = 0;
+        for (Py_ssize_t i = first; i < length; i++) {
+            const Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+            if (ch == '\n') {
+                Py_DECREF(result);
+                Py_RETURN_NONE;
+            }
+            sentences += is_sentence_end(ch) && SPACE_AFTER(i);
+        }
+        int64_t bullet = 0;
+        const Py_UCS4 ch = PyUnicode_READ(kind, data, first);
+        if (is_bullet_mark(ch)) {
+            bullet = SPACE_AFTER(first);
+        } else if (Py_UNICODE_ISDECIMAL(ch)) {
+            Py_ssize_t i = first;
+            while (i < length && i - first < 4 && Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, i))) i++;
+            if (i - first <= 3 && i < length) {
+                const Py_UCS4 after = PyUnicode_READ(kind, data, i);
+                bullet = (after == '.' || after == ')') && SPACE_AFTER(i);
+            }
+        }
+#undef SPACE_AFTER
+        marks[2 * line] = sentences;
+        marks[2 * line + 1] = bullet;
+    }
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"word_counts", word_counts, METH_VARARGS,
      "word_counts(texts: list[str], first: frozenset, second: frozenset) -> bytes\n\n"
@@ -394,6 +470,11 @@ static PyMethodDef methods[] = {
      "hashed_words(texts: list[str], bits: int) -> tuple[bytes, bytes]\n\n"
      "Per line, the hashed columns (below 2**bits) of its lower-cased words (regex \\w runs) and of each\n"
      "pair of consecutive words, as int32, and int64 offsets (n_lines + 1) of each line's first column."},
+    {"line_marks", line_marks, METH_VARARGS,
+     "line_marks(texts: list[str]) -> bytes | None\n\n"
+     "Per line, as int64 (n_lines, 2): sentence breaks and whether it starts like a list item, as\n"
+     "features._SENT_BREAK and features._BULLET count them in the lines joined by newlines; None when\n"
+     "a line is empty, all whitespace or holds a newline."},
     {"word_scores", word_scores, METH_VARARGS,
      "word_scores(texts: list[str], bits: int, k: int, weights: bytes-like) -> bytes\n\n"
      "Per line, as float64 (n_lines, k): its hashed words and pairs (counts, scaled to unit length)\n"

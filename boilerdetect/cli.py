@@ -68,8 +68,10 @@ def _rendered(res, jsonl: bool, kept: frozenset) -> tuple[str | None, str | None
     """What ``predict`` writes for one result, as (id, error, output text or None): made where the
     result is made (``predict_many(transform=...)``, in a worker process with ``--jobs``, under the
     batch's collector pause), so that only the text comes back."""
+    from .result import json_bytes
+
     if jsonl:
-        text = json.dumps(res.to_record(), ensure_ascii=False) + "\n"
+        text = json_bytes(res.to_record()).decode() + "\n"
     elif res.error is None:
         text = "\n".join(l.text for l in res.lines if l.label in kept) + "\n\n"
     else:

@@ -369,6 +369,17 @@ def _matches_per_line(pattern: re.Pattern, joined: str, starts: np.ndarray) -> n
     return np.bincount(owner, minlength=len(starts)).astype(float)
 
 
+def _sentences_and_bullets(texts: list[str], lower: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per line, the matches of ``_SENT_BREAK`` and of ``_BULLET`` in the lines joined by newlines;
+    two arrays (n_lines,). The compiled scan (``_words.line_marks``) counts the same where it is
+    built and no line is blank or holds a newline; else the regexes scan the lower-cased lines."""
+    if _words is not None and (marks := _words.line_marks(texts)) is not None:
+        return tuple(np.frombuffer(marks, dtype=np.int64).reshape(len(texts), 2).T.astype(float))
+    # offsets in the lower-cased text: lower-casing can lengthen a line ("İ" becomes two characters)
+    joined, starts = _join_lines(lower)
+    return _matches_per_line(_SENT_BREAK, joined, starts), _matches_per_line(_BULLET, joined, starts)
+
+
 # regex syntax that can match a line break (or is not worth telling apart from such syntax)
 _LINE_BREAKING = re.compile(r"\\[sSWDnxuUN0-9]|[.\n]|\[\^")
 
@@ -472,12 +483,9 @@ def _line_features(texts: list[str], lower: list[str], title_words: frozenset) -
     c = _char_counts(texts)
     nw, mean_len, terminal, colon, starts_upper, title_case, stop, commas, title = _word_facts(texts, title_words)
     n = np.fromiter(map(len, texts), dtype=float, count=len(texts))
-    # offsets in the lower-cased text: lower-casing can lengthen a line ("İ" becomes two characters)
-    joined, starts = _join_lines(lower)
-    sentences = _matches_per_line(_SENT_BREAK, joined, starts)
+    sentences, bullet = _sentences_and_bullets(texts, lower)
     boiler = _lines_matching(BOILERPLATE_WORDS, lower, n < 200)
     date = _lines_matching(DATE, lower, (c["digits"] > 0) | _lines_matching(_RELATIVE_DAY, lower))
-    bullet = _matches_per_line(_BULLET, joined, starts)
     letters = np.maximum(c["letters"], 1)
     return np.column_stack([
         np.log1p(n), np.log1p(nw), mean_len, terminal, colon, c["punct"] / n, c["digits"] / n,

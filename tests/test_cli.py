@@ -51,6 +51,20 @@ def test_jsonl_one_record_per_input_in_order(tiny_detector, tmp_path):
     assert "failed 2" in res.stderr
 
 
+def test_jsonl_output_escapes_what_utf8_cannot_hold(tiny_detector, tmp_path):
+    # a "\ud800" escape in the input decodes to a lone surrogate, which no UTF-8 file can hold
+    model = write_model(tiny_detector, tmp_path)
+    (tmp_path / "in.jsonl").write_text('{"id": "a\\ud800", "text": "caf\\u00e9 au lait, une phrase."}\n{"id": "b", "text": "Zwei Sätze."}\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-f", "jsonl", "--model", model, "--trust-model", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    raw = out.read_text(encoding="utf-8").splitlines()
+    first, second = map(json.loads, raw)
+    assert "\\ud800" in raw[0] and first["id"] == "a\ud800"  # escaped, and read back as it came
+    assert first["lines"][0]["text"] == "café au lait, une phrase." and first["error"] is None
+    assert second["id"] == "b" and second["error"] is None and "Sätze" in raw[1]  # UTF-8 as it is elsewhere
+
+
 def test_stdin_and_usage_errors(tiny_detector, tmp_path):
     model = write_model(tiny_detector, tmp_path)
     res = runner.invoke(app, ["predict", "-", "--model", model, "--trust-model"], input="Hello world, this is a sentence.\n")

@@ -324,3 +324,29 @@ def test_compiled_word_scores_are_the_sparse_product(texts, bits, k):
     assert np.allclose(F.hashed_word_scores(texts, weights, bits), expected, rtol=1e-12, atol=1e-12)
     with python_path(F):
         assert np.allclose(F.hashed_word_scores(texts, weights, bits), expected, rtol=1e-12, atol=1e-12)
+
+
+_MARKY = st.lists(
+    st.sampled_from(list("-–—•*·▪►>.!?。！？)1١２9 \t\u00a0\u3000\nİx")) | st.characters(blacklist_categories=("Cs",)),
+    max_size=12,
+).map("".join)
+
+
+@FEW
+@given(st.lists(_MARKY, min_size=1, max_size=6))
+def test_compiled_sentence_breaks_and_bullets_are_the_regex_counts(texts):
+    # the compiled scan (_words.c) must count what the two regexes find in the lower-cased lines
+    # joined by newlines: the newline after each line but the last, Unicode digits and whitespace;
+    # blank lines and lines holding a newline, where a match can run into the next line, fall back
+    lower = [t.lower() for t in texts]
+    joined = "\n".join(lower)
+    starts = np.cumsum([0] + [len(t) + 1 for t in lower[:-1]])
+    owners = lambda pattern: np.bincount(np.searchsorted(starts, [m.start() for m in pattern.finditer(joined)], side="right") - 1, minlength=len(texts))  # noqa: E731
+    expected = (owners(F._SENT_BREAK).tolist(), owners(F._BULLET).tolist())
+    with python_path(F):
+        assert tuple(a.tolist() for a in F._sentences_and_bullets(texts, lower)) == expected
+    assert tuple(a.tolist() for a in F._sentences_and_bullets(texts, lower)) == expected
+    if F._words is not None:
+        compiled = F._words.line_marks(texts)
+        blank = any(not t.strip() or "\n" in t for t in texts)
+        assert (compiled is None) == blank
