@@ -22,7 +22,11 @@
 
 #define N_COUNTS 6 /* words, characters, capitalised, in the first set, in the second set, first letter upper */
 
-static inline int is_word(Py_UCS4 ch) { return ch == '_' || Py_UNICODE_ISALNUM(ch); }
+/* regex \w for a str pattern; ASCII (most characters) by a test, not by the Unicode database's calls */
+static inline int is_word(Py_UCS4 ch) {
+    if (ch < 128) return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
+    return Py_UNICODE_ISALNUM(ch);
+}
 
 /* The lower-cased word text[start:end] as a new str, or NULL with an exception set. */
 static PyObject *lowered(PyObject *text, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, int ascii) {
@@ -322,14 +326,51 @@ done:
     return result;
 }
 
-static int by_value(const void *a, const void *b) {
-    const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
+/* Per line, the sum of count**2 over its distinct columns (the squared length of its row of counts):
+ * each column is tallied in an open-addressing table of at least twice as many slots as the line
+ * has columns (key -1: a free slot; columns are never negative), cleared for each line. */
+typedef struct {
+    int32_t *keys;
+    int32_t *counts;
+    Py_ssize_t cap;
+} Tally;
+
+static int squared_length(Tally *t, const int32_t *cols, Py_ssize_t n, double *squares) {
+    Py_ssize_t size = 16;
+    while (size < 2 * n) size *= 2;
+    if (size > t->cap) {
+        int32_t *keys = PyMem_Realloc(t->keys, size * sizeof(int32_t));
+        if (keys == NULL) goto no_memory;
+        t->keys = keys;
+        int32_t *counts = PyMem_Realloc(t->counts, size * sizeof(int32_t));
+        if (counts == NULL) goto no_memory;
+        t->counts = counts;
+        t->cap = size;
+    }
+    memset(t->keys, 0xff, size * sizeof(int32_t));
+    const uint32_t slots = (uint32_t)size - 1;
+    double sum = 0.0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const int32_t col = cols[i];
+        uint32_t s = ((uint32_t)col * 2654435761u) & slots; /* Knuth's multiplicative hash */
+        while (t->keys[s] != -1 && t->keys[s] != col) s = (s + 1) & slots;
+        if (t->keys[s] == -1) {
+            t->keys[s] = col;
+            t->counts[s] = 0;
+        }
+        sum += 2.0 * t->counts[s]++ + 1.0; /* (c + 1)**2 - c**2 */
+    }
+    *squares = sum;
+    return 0;
+no_memory:
+    PyErr_NoMemory();
+    return -1;
 }
 
 /* Per line, X @ weights.T for X the rows features.hashed_words makes (each column's count, the row
  * scaled to unit length) and weights (k, 2**bits) float64: (n_lines, k) float64, 0 for a line
- * without words. The same sums as the sparse product, without building the matrix. */
+ * without words. The same sums as the sparse product (a column's count times its weight is the
+ * weight added once per occurrence), without building the matrix. */
 static PyObject *word_scores(PyObject *self, PyObject *args) {
     PyObject *texts;
     unsigned int bits;
@@ -339,6 +380,7 @@ static PyObject *word_scores(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "O!Iny*", &PyList_Type, &texts, &bits, &k, &weights)) return NULL;
     PyObject *result = NULL;
     Columns cols = {NULL, 0, 0};
+    Tally tally = {NULL, NULL, 0};
     if (parse_bits(bits, &mask) < 0) goto done;
     const Py_ssize_t width = (Py_ssize_t)mask + 1;
     if (k < 1 || weights.len != k * width * (Py_ssize_t)sizeof(double)) {
@@ -352,26 +394,23 @@ static PyObject *word_scores(PyObject *self, PyObject *args) {
     double *out = (double *)PyBytes_AS_STRING(result);
     for (Py_ssize_t line = 0; line < n; line++) {
         cols.used = 0;
-        if (line_columns(PyList_GET_ITEM(texts, line), mask, &cols) < 0) {
+        double *score = out + line * k;
+        for (Py_ssize_t j = 0; j < k; j++) score[j] = 0.0;
+        double squares;
+        if (line_columns(PyList_GET_ITEM(texts, line), mask, &cols) < 0 || squared_length(&tally, cols.items, cols.used, &squares) < 0) {
             Py_CLEAR(result);
             goto done;
         }
-        double *score = out + line * k;
-        for (Py_ssize_t j = 0; j < k; j++) score[j] = 0.0;
         if (cols.used == 0) continue;
-        qsort(cols.items, cols.used, sizeof(int32_t), by_value); /* repeated columns side by side */
-        double squares = 0.0;
-        for (Py_ssize_t a = 0, b; a < cols.used; a = b) {
-            for (b = a + 1; b < cols.used && cols.items[b] == cols.items[a]; b++) {}
-            const double count = (double)(b - a);
-            squares += count * count;
-            for (Py_ssize_t j = 0; j < k; j++) score[j] += count * w[j * width + cols.items[a]];
-        }
+        for (Py_ssize_t a = 0; a < cols.used; a++)
+            for (Py_ssize_t j = 0; j < k; j++) score[j] += w[j * width + cols.items[a]];
         const double norm = sqrt(squares);
         for (Py_ssize_t j = 0; j < k; j++) score[j] /= norm;
     }
 done:
     PyMem_Free(cols.items);
+    PyMem_Free(tally.keys);
+    PyMem_Free(tally.counts);
     PyBuffer_Release(&weights);
     return result;
 }

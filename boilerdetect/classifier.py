@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 from functools import lru_cache
+from itertools import chain
 from typing import NamedTuple
 from weakref import WeakKeyDictionary
 
@@ -509,7 +510,7 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
             return None
         if texts is None or [len(t) for t in texts] != list(sizes):
             raise ValueError("a vocabulary model reads the lines' words: give texts, one list of lines per page")
-        return [t for page in texts for t in page]
+        return list(chain.from_iterable(texts))
 
     @property
     def reads_texts(self) -> bool:
