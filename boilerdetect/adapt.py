@@ -56,7 +56,7 @@ def adapt_classifier(
     texts: list[list[str]] | None = None,
 ) -> LineClassifier:
     """A copy of ``clf`` whose stages (stage 2 on the adapted stage 1's scores) continue on the
-    pages; a word model (``vocabulary``) is kept as it is and reads ``texts``, the pages' lines."""
+    pages; the word models (``vocabulary``) are kept as they are and read ``texts``, the pages' lines."""
     out = copy.copy(clf)
     X = np.vstack(X_pages)
     y = np.concatenate([np.asarray(v) for v in y_pages])

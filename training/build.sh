@@ -8,6 +8,7 @@ PY="${PYTHON:-$([ -x .venv/bin/python ] && echo .venv/bin/python || echo python3
 # Both models are stacked: a short stage 1, and stage 2 (over stage 1's scores of the neighbouring
 # lines, the page and, from HTML, the DOM region) blended half and half with it. The plain-text
 # model labels each page's lines for the best expected word-F1 (docs/accuracy.md, Rounds 5 to 8
-# and 16) and its stage 2 sees the run of lines that best holds the content (Round 14)
+# and 16); its stage 2 sees the run of lines that best holds the content (Round 14) and what the
+# lines' words say, and a second word model finds related blocks' headings (Rounds 19 and 20)
 "$PY" -m boilerdetect.cli train "$DATA" --out models/default.joblib --cv 5 --max-iter 150 --jobs 2 --progress \
-    --stacking --stage1-iter 50 --stage2-iter 100 --stack-folds 4 --stage2-weight 0.5 --page-f1 text
+    --stacking --stage1-iter 50 --stage2-iter 100 --stack-folds 4 --stage2-weight 0.5 --page-f1 text --vocabulary text
