@@ -491,6 +491,49 @@ static PyObject *line_marks(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* The indices of the lines that " ".join(line.split()) would change: a line with whitespace at
+ * either end, two whitespace characters in a row, or whitespace other than a plain space. */
+static PyObject *unspaced(PyObject *self, PyObject *args) {
+    PyObject *texts;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &texts)) return NULL;
+    PyObject *found = PyList_New(0);
+    if (found == NULL) return NULL;
+    const Py_ssize_t n = PyList_GET_SIZE(texts);
+    for (Py_ssize_t line = 0; line < n; line++) {
+        PyObject *text = PyList_GET_ITEM(texts, line);
+        if (!PyUnicode_Check(text)) {
+            PyErr_Format(PyExc_TypeError, "line %zd is not a str", line);
+            goto fail;
+        }
+#if PY_VERSION_HEX < 0x030C0000
+        if (PyUnicode_READY(text) < 0) goto fail;
+#endif
+        const int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+        int changed = 0, previous_space = 1; /* a space first counts as a run from the start */
+        for (Py_ssize_t i = 0; i < length && !changed; i++) {
+            const Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+            const int space = ch == ' ' || (ch > ' ' ? ch >= 0x80 && Py_UNICODE_ISSPACE(ch) : Py_UNICODE_ISSPACE(ch));
+            changed = space && (ch != ' ' || previous_space);
+            previous_space = space;
+        }
+        changed |= length > 0 && previous_space; /* whitespace at the end */
+        if (changed) {
+            PyObject *index = PyLong_FromSsize_t(line);
+            if (index == NULL || PyList_Append(found, index) < 0) {
+                Py_XDECREF(index);
+                goto fail;
+            }
+            Py_DECREF(index);
+        }
+    }
+    return found;
+fail:
+    Py_DECREF(found);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"word_counts", word_counts, METH_VARARGS,
      "word_counts(texts: list[str], first: frozenset, second: frozenset) -> bytes\n\n"
@@ -509,6 +552,9 @@ static PyMethodDef methods[] = {
      "hashed_words(texts: list[str], bits: int) -> tuple[bytes, bytes]\n\n"
      "Per line, the hashed columns (below 2**bits) of its lower-cased words (regex \\w runs) and of each\n"
      "pair of consecutive words, as int32, and int64 offsets (n_lines + 1) of each line's first column."},
+    {"unspaced", unspaced, METH_VARARGS,
+     "unspaced(texts: list[str]) -> list[int]\n\n"
+     "The indices of the lines that \" \".join(line.split()) would change."},
     {"line_marks", line_marks, METH_VARARGS,
      "line_marks(texts: list[str]) -> bytes | None\n\n"
      "Per line, as int64 (n_lines, 2): sentence breaks and whether it starts like a list item, as\n"

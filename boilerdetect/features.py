@@ -369,6 +369,20 @@ def _matches_per_line(pattern: re.Pattern, joined: str, starts: np.ndarray) -> n
     return np.bincount(owner, minlength=len(starts)).astype(float)
 
 
+def _space_normalised(texts: list[str]) -> list[str]:
+    """``" ".join(t.split())`` of every line. The compiled check (``_words.unspaced``) finds the
+    few lines that it changes (none, on pages the readers make), so that the rest are not split
+    and joined again."""
+    if _words is None:
+        return list(map(" ".join, map(str.split, texts)))
+    if not (changed := _words.unspaced(texts)):
+        return texts
+    out = list(texts)
+    for i in changed:
+        out[i] = " ".join(texts[i].split())
+    return out
+
+
 def _sentences_and_bullets(texts: list[str], lower: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Per line, the matches of ``_SENT_BREAK`` and of ``_BULLET`` in the lines joined by newlines;
     two arrays (n_lines,). The compiled scan (``_words.line_marks``) counts the same where it is
@@ -576,7 +590,7 @@ def text_features(page: Page) -> np.ndarray:
     col = {name: line[:, i] for i, name in enumerate(LINE_FEATURES)}
 
     # repetition
-    key_ids = _ids(list(map(" ".join, map(str.split, lower))))  # equal normalised texts, equal ids
+    key_ids = _ids(_space_normalised(lower))  # equal normalised texts, equal ids
     dup = np.bincount(key_ids)[key_ids].astype(float)
     same_prev = np.concatenate([[False], key_ids[1:] == key_ids[:-1]])
     adjacent = same_prev | np.append(same_prev[1:], False)

@@ -350,3 +350,14 @@ def test_compiled_sentence_breaks_and_bullets_are_the_regex_counts(texts):
         compiled = F._words.line_marks(texts)
         blank = any(not t.strip() or "\n" in t for t in texts)
         assert (compiled is None) == blank
+
+
+@FEW
+@given(st.lists(st.text(st.sampled_from(list("ab \t\n\xa0\u3000\x1c\x85\u2028İ")) | st.characters(blacklist_categories=("Cs",)), max_size=10), min_size=1, max_size=6))
+def test_compiled_space_check_normalises_the_lines_split_and_join_would(texts):
+    # the compiled check (_words.c) must find every line that str.split's whitespace would change
+    # (any Unicode space, runs of them, either end), so that skipping the others changes nothing
+    expected = [" ".join(t.split()) for t in texts]
+    with python_path(F):
+        assert F._space_normalised(texts) == expected
+    assert F._space_normalised(texts) == expected
