@@ -47,6 +47,19 @@ static PyObject *lowered(PyObject *text, int kind, const void *data, Py_ssize_t 
     return low;
 }
 
+/* texts[line] as a str ready to read, or NULL with the exception set. */
+static PyObject *line_text(PyObject *texts, Py_ssize_t line) {
+    PyObject *text = PyList_GET_ITEM(texts, line);
+    if (!PyUnicode_Check(text)) {
+        PyErr_Format(PyExc_TypeError, "line %zd is not a str", line);
+        return NULL;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(text) < 0) return NULL; /* legacy strings only, before Python 3.12 */
+#endif
+    return text;
+}
+
 static PyObject *word_counts(PyObject *self, PyObject *args) {
     PyObject *texts, *first_set, *second_set;
     if (!PyArg_ParseTuple(args, "O!O!O!", &PyList_Type, &texts, &PyFrozenSet_Type, &first_set, &PyFrozenSet_Type, &second_set))
@@ -58,14 +71,8 @@ static PyObject *word_counts(PyObject *self, PyObject *args) {
     memset(counts, 0, n * N_COUNTS * sizeof(int64_t));
     const int use_second = PySet_GET_SIZE(second_set) > 0;
     for (Py_ssize_t line = 0; line < n; line++) {
-        PyObject *text = PyList_GET_ITEM(texts, line);
-        if (!PyUnicode_Check(text)) {
-            PyErr_Format(PyExc_TypeError, "line %zd is not a str", line);
-            goto fail;
-        }
-#if PY_VERSION_HEX < 0x030C0000
-        if (PyUnicode_READY(text) < 0) goto fail; /* legacy strings only, before Python 3.12 */
-#endif
+        PyObject *text = line_text(texts, line);
+        if (text == NULL) goto fail;
         const int kind = PyUnicode_KIND(text);
         const void *data = PyUnicode_DATA(text);
         const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
@@ -436,18 +443,11 @@ static PyObject *line_marks(PyObject *self, PyObject *args) {
     if (result == NULL) return NULL;
     int64_t *marks = (int64_t *)PyBytes_AS_STRING(result);
     for (Py_ssize_t line = 0; line < n; line++) {
-        PyObject *text = PyList_GET_ITEM(texts, line);
-        if (!PyUnicode_Check(text)) {
-            PyErr_Format(PyExc_TypeError, "line %zd is not a str", line);
+        PyObject *text = line_text(texts, line);
+        if (text == NULL) {
             Py_DECREF(result);
             return NULL;
         }
-#if PY_VERSION_HEX < 0x030C0000
-        if (PyUnicode_READY(text) < 0) {
-            Py_DECREF(result);
-            return NULL;
-        }
-#endif
         const int kind = PyUnicode_KIND(text);
         const void *data = PyUnicode_DATA(text);
         const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
@@ -500,14 +500,8 @@ static PyObject *unspaced(PyObject *self, PyObject *args) {
     if (found == NULL) return NULL;
     const Py_ssize_t n = PyList_GET_SIZE(texts);
     for (Py_ssize_t line = 0; line < n; line++) {
-        PyObject *text = PyList_GET_ITEM(texts, line);
-        if (!PyUnicode_Check(text)) {
-            PyErr_Format(PyExc_TypeError, "line %zd is not a str", line);
-            goto fail;
-        }
-#if PY_VERSION_HEX < 0x030C0000
-        if (PyUnicode_READY(text) < 0) goto fail;
-#endif
+        PyObject *text = line_text(texts, line);
+        if (text == NULL) goto fail;
         const int kind = PyUnicode_KIND(text);
         const void *data = PyUnicode_DATA(text);
         const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
