@@ -27,7 +27,7 @@ from threadpoolctl import ThreadpoolController
 from .align import MAX_HEADING_WORDS, MIN_RELATED_RUN, words
 from .document import LABELS
 from .explain import contrast_reference
-from .features import hashed_word_scores, hashed_words, line_words, window_mean
+from .features import hashed_word_scores, hashed_words, heads_run, line_words, run_length, window_mean
 
 try:
     from . import _treewalk  # compiled at install (setup.py); optional
@@ -504,13 +504,18 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
             self.stage2_ = self._fit_booster(np.hstack([X, S]), y, self.stage2_iter or self.max_iter)
         return self
 
-    def _lines(self, texts, sizes: list[int]) -> list[str] | None:
-        """The pages' lines as one flat list (None without ``vocabulary``)."""
+    def _given_texts(self, texts, sizes: list[int]) -> bool:
+        """Whether the model reads the lines' ``texts`` (``vocabulary``); they must then be one list
+        of lines per page, of ``sizes`` lines."""
         if not self.vocabulary:
-            return None
+            return False
         if texts is None or [len(t) for t in texts] != list(sizes):
             raise ValueError("a vocabulary model reads the lines' words: give texts, one list of lines per page")
-        return list(chain.from_iterable(texts))
+        return True
+
+    def _lines(self, texts, sizes: list[int]) -> list[str] | None:
+        """The pages' lines as one flat list (None without ``vocabulary``)."""
+        return list(chain.from_iterable(texts)) if self._given_texts(texts, sizes) else None
 
     @property
     def reads_texts(self) -> bool:
@@ -518,9 +523,16 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         return self.vocabulary and self.stacked
 
     def word_probas(self, texts, sizes: list[int]) -> list[np.ndarray] | None:
-        """Per page the fitted :class:`WordModel`'s probabilities (n_lines_i, 3); None without ``vocabulary``."""
-        lines = self._lines(texts, sizes)
-        return None if lines is None else _split(self._ordered(self.words_, self.words_.predict_proba(lines)), sizes)
+        """Per page the fitted :class:`WordModel`'s probabilities (n_lines_i, 3); None without
+        ``vocabulary``. A page given more than once (explanations give the same lines once per
+        occluded feature) is scored once."""
+        if not self._given_texts(texts, sizes):
+            return None
+        distinct = {id(t): t for t in texts}
+        pages = list(distinct.values())
+        proba = self._ordered(self.words_, self.words_.predict_proba(list(chain.from_iterable(pages))))
+        scored = dict(zip(distinct, _split(proba, [len(t) for t in pages])))
+        return [scored[id(t)] for t in texts]
 
     def _stack(self, probas: list[np.ndarray], regions, X_pages: list[np.ndarray], words: list[np.ndarray] | None = None) -> np.ndarray:
         """Stage 2's own columns: :func:`stack_features` of each page, then, given ``words`` (per
@@ -571,11 +583,8 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
 
     def _label_headings(self, labels: np.ndarray, lines: list[str]) -> None:
         """Relabel in place, as ``related``, the headings ``heading_threshold`` describes."""
-        related = labels == RELATED
-        starts = np.flatnonzero(related & ~np.r_[False, related[:-1]])
-        ends = np.flatnonzero(related & ~np.r_[related[1:], False]) + 1
-        above = starts[(ends - starts >= MIN_RELATED_RUN) & (starts > 0)] - 1
-        above = [i for i in above[labels[above] == BOILERPLATE] if 1 <= len(words(lines[i])) <= MAX_HEADING_WORDS]
+        above = np.flatnonzero(heads_run(run_length(labels == RELATED), labels == BOILERPLATE, MIN_RELATED_RUN))
+        above = [i for i in above if 1 <= len(words(lines[i])) <= MAX_HEADING_WORDS]
         if above:
             p = self.heading_words_.predict_proba([lines[i] for i in above])[:, list(self.heading_words_.classes_).index(True)]
             labels[np.asarray(above)[p >= self.heading_threshold]] = RELATED
@@ -587,6 +596,7 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         lines, needed when :attr:`labels_headings`."""
         if self.decision not in ("argmax", "best_f1", "page_f1"):
             raise ValueError(f"decision must be 'argmax', 'best_f1' or 'page_f1', not {self.decision!r}")
+        headings = self.labels_headings and self._given_texts(texts, [len(p) for p in probas])
         out = []
         for k, p in enumerate(probas):
             labels = p.argmax(axis=1)
@@ -596,8 +606,8 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
                 if self.decision == "best_f1":
                     labels = np.where(p[:, RELATED] >= p[:, BOILERPLATE], RELATED, BOILERPLATE)
                 labels[keep] = CONTENT
-            if self.labels_headings:
-                self._label_headings(labels, self._lines(None if texts is None else [texts[k]], [len(p)]))
+            if headings:
+                self._label_headings(labels, texts[k])
             out.append(labels)
         return out
 

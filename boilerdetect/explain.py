@@ -135,9 +135,10 @@ def occlusion_deltas(
     def copies(k: int) -> tuple[list | None, list | None]:  # the page's regions and texts for k copies of it
         return tuple(None if value is None else [value] * k for value in (regions, texts))
 
+    one_regions, one_texts = copies(1)
     with one_openmp_thread():  # as in prediction
-        proba = classifier.predict_proba([X], *copies(1))[0]
-    predicted = classifier.decide([proba], None if words is None else [words], None if texts is None else [texts])[0]
+        proba = classifier.predict_proba([X], one_regions, one_texts)[0]
+    predicted = classifier.decide([proba], None if words is None else [words], one_texts)[0]
     ref_rows = _reference(classifier, X, predicted)[predicted]
     rows = np.arange(n)
     base = proba[rows, predicted]

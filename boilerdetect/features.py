@@ -529,7 +529,7 @@ def _runs(flag: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return lo, hi, (hi - lo + 1) * flag
 
 
-def _run_length(flag: np.ndarray) -> np.ndarray:
+def run_length(flag: np.ndarray) -> np.ndarray:
     """For each i, the length of the run of equal ``flag`` values that holds i (0 where flag is False)."""
     return _runs(flag)[2]
 
@@ -619,8 +619,8 @@ def text_features(page: Page) -> np.ndarray:
         np.full(n, math.log1p(n)),
         np.full(n, math.log1p(total)),
         chars / total,
-        np.log1p(_run_length(words <= 4)),
-        np.log1p(_run_length(words >= 10)),
+        np.log1p(run_length(words <= 4)),
+        np.log1p(run_length(words >= 10)),
         in_span.astype(float),
         (idx - core) / n,
         np.full(n, sentence_like.mean()),
@@ -667,7 +667,7 @@ def url_features(url: str | None) -> np.ndarray:
     return np.array(facts + [float(not words.isdisjoint(group)) for group in _URL_WORD_SETS.values()])
 
 
-def _heads_run(run: np.ndarray, candidate: np.ndarray, min_run: int = 3) -> np.ndarray:
+def heads_run(run: np.ndarray, candidate: np.ndarray, min_run: int = 3) -> np.ndarray:
     """``candidate`` lines directly followed by a run of length >= ``min_run`` (``run`` holds run lengths)."""
     following = np.append(run[1:], 0)
     return candidate & (run == 0) & (following >= min_run)
@@ -684,8 +684,8 @@ def list_features(base: np.ndarray) -> np.ndarray:
     headline = (words >= 4) & (words <= 20) & unpunctuated
     lo, hi, run = _runs(headline)
     pos = np.where(headline, (np.arange(n) - lo) / np.maximum(hi - lo, 1), 0.0)
-    pairs = _run_length(col("adjacent_dup") > 0)
-    heads = _heads_run(run, (words <= 6) & (words >= 1) & unpunctuated)
+    pairs = run_length(col("adjacent_dup") > 0)
+    heads = heads_run(run, (words <= 6) & (words >= 1) & unpunctuated)
     # distance to the end of the last headline run of >= 3 lines above (large when there is none)
     idx = np.arange(n)
     last_end = np.maximum.accumulate(np.where(run >= 3, idx, -1))
@@ -713,7 +713,7 @@ def teaser_features(page: Page, base: np.ndarray, templates: list[int]) -> np.nd
     cum = np.concatenate([[0.0], np.cumsum(words)])
     run_words = np.where(teaser, (cum[hi + 1] - cum[lo]) / np.maximum(run, 1), 0.0)
     no_links = _line_values(lines, "link_chars") == 0
-    heads = _heads_run(run, no_links & (words >= 1) & (words <= 8))
+    heads = heads_run(run, no_links & (words >= 1) & (words <= 8))
     tcount, tsum = _group_stats(templates, teaser[:, None].astype(float))
     return np.column_stack([teaser, np.log1p(run), run_words, heads, tsum[:, 0] / tcount]).astype(np.float32)
 
