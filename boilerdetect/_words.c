@@ -248,16 +248,11 @@ static int push(Columns *c, int32_t value) {
     return 0;
 }
 
-/* Append to out the hashed columns (hash & mask) of the lower-cased words of text and of each pair
- * of consecutive words, in order: word 1, word 2, pair (1, 2), word 3, pair (2, 3)... */
-static int line_columns(PyObject *text, uint32_t mask, Columns *out) {
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "lines must be str");
-        return -1;
-    }
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(text) < 0) return -1;
-#endif
+/* Append to out the hashed columns (hash & mask) of the lower-cased words of texts[line] and of
+ * each pair of consecutive words, in order: word 1, word 2, pair (1, 2), word 3, pair (2, 3)... */
+static int line_columns(PyObject *texts, Py_ssize_t line, uint32_t mask, Columns *out) {
+    PyObject *text = line_text(texts, line);
+    if (text == NULL) return -1;
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
@@ -321,7 +316,7 @@ static PyObject *hashed_words(PyObject *self, PyObject *args) {
     int64_t *offset = (int64_t *)PyBytes_AS_STRING(starts);
     for (Py_ssize_t line = 0; line < n; line++) {
         offset[line] = cols.used;
-        if (line_columns(PyList_GET_ITEM(texts, line), mask, &cols) < 0) goto done;
+        if (line_columns(texts, line, mask, &cols) < 0) goto done;
     }
     offset[n] = cols.used;
     columns = PyBytes_FromStringAndSize((const char *)cols.items, cols.used * (Py_ssize_t)sizeof(int32_t));
@@ -404,7 +399,7 @@ static PyObject *word_scores(PyObject *self, PyObject *args) {
         double *score = out + line * k;
         for (Py_ssize_t j = 0; j < k; j++) score[j] = 0.0;
         double squares;
-        if (line_columns(PyList_GET_ITEM(texts, line), mask, &cols) < 0 || squared_length(&tally, cols.items, cols.used, &squares) < 0) {
+        if (line_columns(texts, line, mask, &cols) < 0 || squared_length(&tally, cols.items, cols.used, &squares) < 0) {
             Py_CLEAR(result);
             goto done;
         }
