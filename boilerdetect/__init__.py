@@ -9,8 +9,8 @@ __all__ = ["Detector", "LABELS", "Line", "ModelError", "Page", "Result", "__vers
 
 
 def __getattr__(name: str):
-    # the detector imports scikit-learn (about a second): only when it is asked for, so that the
-    # command line starts at once and can start its worker server beside that import
+    # the detector imports numpy, the HTML parser and the model code: only when it is asked for,
+    # so that the command line starts at once and can start its worker server beside that import
     if name in ("Detector", "ModelError"):
         from . import model
 

@@ -2,7 +2,7 @@
  * the binning of the rows.
  *
  * scikit-learn walks one tree per Python call over nodes of ~60 bytes that also carry what only
- * training needs. Here a model's trees are flattened once (classifier.FlatTrees): per node its
+ * training needs. Here a model's trees are flat arrays (trees.FlatTrees): per node its
  * feature (uint16), bin threshold (uint8), flags (bit 0 leaf, bit 1 missing values go left),
  * children (uint32, indices into all nodes) and leaf value (float64). Trees are walked one after
  * another over all rows, so one tree's nodes stay in cache while the rows stream past, and the
@@ -11,6 +11,10 @@
  *
  * The rows are binned as scikit-learn bins them (bin_rows), from the float32 features as they are
  * (no float64, column-major copy first), by a binary search without branches: about twice as fast.
+ *
+ * expit is the logistic function of the word models and of two-class trees, computed as scipy's is
+ * (1 / (1 + exp(-x)) with the C library's exp, which numpy's vectorised exp is not, to the last
+ * bit), so that predicting needs no scipy.special (0.15 s to import).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -125,12 +129,24 @@ static PyObject *bin_rows(PyObject *self, PyObject *args) {
     return result;
 }
 
+static PyObject *expit(PyObject *self, PyObject *args) {
+    Py_buffer x;
+    if (!PyArg_ParseTuple(args, "w*", &x)) return NULL;
+    double *v = x.buf;
+    const Py_ssize_t n = x.len / (Py_ssize_t)sizeof(double);
+    for (Py_ssize_t i = 0; i < n; i++) v[i] = 1 / (1 + exp(-v[i]));
+    PyBuffer_Release(&x);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"add_leaf_values", add_leaf_values, METH_VARARGS,
      "add_leaf_values(X, n_rows, missing_bin, feature, threshold, flags, left, right, value, roots, n_classes, raw)\n\n"
      "Add to raw (n_rows, n_classes) float64 the leaf value each tree reaches for each row of X, binned\n"
      "values stored feature by feature (n_features, n_rows) uint8; tree t scores class t % n_classes.\n"
      "Node arrays as classifier.FlatTrees builds them; they are trusted to index within themselves and X."},
+    {"expit", expit, METH_VARARGS,
+     "expit(x)\n\nReplace each value of x (a writable, contiguous float64 buffer) by 1 / (1 + exp(-x)), as scipy.special.expit does."},
     {"bin_rows", bin_rows, METH_VARARGS,
      "bin_rows(X, n_rows, itemsize, first, thresholds, offsets, missing_bin, out)\n\n"
      "Bin columns first.. of X (n_rows, n_cols), C order, float32 or float64 (itemsize 4 or 8), into\n"

@@ -12,7 +12,7 @@ import copy
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from .classifier import LineClassifier, _split, binners, one_openmp_thread
+from .classifier import LineClassifier, _split, one_openmp_thread
 from .datasets import Example
 from .document import SOURCES
 from .features import region_keys
@@ -38,11 +38,11 @@ def _continue(booster: HistGradientBoostingClassifier, X: np.ndarray, y: np.ndar
     X = np.vstack([X, anchors])
     y = np.concatenate([y, model.classes_])
     weight = np.concatenate([np.ones(len(y) - len(anchors)), np.full(len(anchors), 1e-9)])
-    runs = binners(booster)
+    # (first tree, binner) of each fit: the new trees read the bins of this fit; the earlier ones keep theirs
+    runs = getattr(booster, "binners_", [(0, booster._bin_mapper)])
     model.set_params(warm_start=True, max_iter=model.n_iter_ + extra, learning_rate=learning_rate)
     model.fit(X, y, sample_weight=weight)
-    if runs is not None:  # the new trees read the bins of this fit; the earlier ones keep theirs
-        model.binners_ = runs + [(booster.n_iter_, model._bin_mapper)]
+    model.binners_ = runs + [(booster.n_iter_, model._bin_mapper)]
     return model
 
 
@@ -60,13 +60,14 @@ def adapt_classifier(
     out = copy.copy(clf)
     X = np.vstack(X_pages)
     y = np.concatenate([np.asarray(v) for v in y_pages])
-    out.stage1_ = _continue(clf.stage1_, X, y, extra_iter, learning_rate)
+    boosters = clf.boosters_
+    stage1, stage2 = _continue(boosters["stage1"], X, y, extra_iter, learning_rate), None
     if clf.stacked:
-        proba = out._ordered(out.stage1_, out.stage1_.predict_proba(X))
+        proba = out._ordered(stage1, stage1.predict_proba(X))
         sizes = [len(x) for x in X_pages]
         S = out._stack(_split(proba, sizes), regions, X_pages, out.word_probas(texts, sizes))
-        out.stage2_ = _continue(clf.stage2_, np.hstack([X, S]), y, extra_iter, learning_rate)
-    return out
+        stage2 = _continue(boosters["stage2"], np.hstack([X, S]), y, extra_iter, learning_rate)
+    return out.keep_boosters(stage1, stage2)
 
 
 def adapt_detector(

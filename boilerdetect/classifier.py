@@ -11,28 +11,15 @@ from __future__ import annotations
 import inspect
 from functools import lru_cache
 from itertools import chain
-from typing import NamedTuple
-from weakref import WeakKeyDictionary
 
 import numpy as np
-from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.ensemble._hist_gradient_boosting._binning import _map_to_bins
-from sklearn.ensemble._hist_gradient_boosting.common import X_BINNED_DTYPE
-from sklearn.model_selection import GroupKFold
-from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 from threadpoolctl import ThreadpoolController
 
 from .align import MAX_HEADING_WORDS, MIN_RELATED_RUN, words
 from .document import LABELS
 from .explain import contrast_reference
 from .features import hashed_word_scores, hashed_words, heads_run, line_words, run_length, window_mean
-
-try:
-    from . import _treewalk  # compiled at install (setup.py); optional
-except ImportError:  # not built here: scikit-learn's walk gives the same scores, slower
-    _treewalk = None
+from .trees import Pickled, TreeEnsemble, expit
 
 STACK_WINDOWS = (1, 3, 10)
 STACK_FEATURES = (
@@ -152,172 +139,6 @@ def page_f1_content(p_content: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return keep & (weights > 0)
 
 
-def _column_major(X: np.ndarray) -> np.ndarray:
-    """X as the float64 the trees' bin thresholds are, stored column by column: binning goes
-    feature by feature, twice as fast with columns contiguous. The values are the same either way."""
-    return np.asfortranarray(X, dtype=np.float64)
-
-
-def _binned(mapper, X: np.ndarray, done: tuple | None = None) -> np.ndarray:
-    """X binned by ``mapper`` (a booster's binner): one byte a value, column-major.
-
-    ``done``: (binned, other binner) — X's first columns already binned by another binner, reused
-    when its bin edges are this one's for those columns, so that only the rest is binned. That
-    holds for stage 2 over stage 1: fitted on the same rows with the same seed, its binner samples
-    the same values and finds the same edges (checked here, not assumed).
-
-    The compiled loop (``_treewalk.bin_rows``) bins where it is built, from X as it is; else
-    scikit-learn's, from a float64 copy, on the OpenMP threads allowed now (see
-    :func:`one_openmp_thread`), not on those the binner was fitted with, which it would otherwise
-    use: a model fitted on 2 threads took both cores in each of 2 worker processes.
-    """
-    out = np.empty(X.shape, dtype=X_BINNED_DTYPE, order="F")
-    n = 0
-    if done is not None:
-        binned, other = done
-        edges = mapper.bin_thresholds_[: binned.shape[1]]
-        if other.missing_values_bin_idx_ == mapper.missing_values_bin_idx_ and all(
-            np.array_equal(a, b) for a, b in zip(other.bin_thresholds_, edges)
-        ):
-            n = binned.shape[1]
-            out[:, :n] = binned
-    edges = _flat_edges(mapper) if _treewalk is not None and X.dtype in (np.float32, np.float64) and len(X) else None
-    if edges is not None and edges[1].shape == (X.shape[1] + 1,):
-        X = np.ascontiguousarray(X)
-        # out.T: the same bytes, as the C-contiguous (n_features, n_rows) the loop writes
-        _treewalk.bin_rows(X, len(X), X.itemsize, n, *edges, mapper.missing_values_bin_idx_, out.T)
-        return out
-    _map_to_bins(_column_major(X[:, n:]), mapper.bin_thresholds_[n:], mapper.is_categorical_[n:], mapper.missing_values_bin_idx_,
-                 _openmp_effective_n_threads(), out[:, n:])  # fmt: skip
-    return out
-
-
-# binner -> its thresholds as one float64 array and each feature's offset into it (n_features + 1)
-_EDGES: WeakKeyDictionary = WeakKeyDictionary()
-
-
-def _flat_edges(mapper) -> tuple[np.ndarray, np.ndarray] | None:
-    """A binner's bin thresholds, flattened once per binner and process, for the compiled binning;
-    None for a binner with categorical features, which bin otherwise."""
-    if mapper not in _EDGES:
-        flat = None
-        if not np.any(mapper.is_categorical_):
-            thresholds = [np.asarray(t, dtype=np.float64) for t in mapper.bin_thresholds_]
-            sizes = np.array([len(t) for t in thresholds], dtype=np.int64)
-            flat = (np.concatenate(thresholds or [np.zeros(0)]), np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
-        _EDGES[mapper] = flat
-    return _EDGES[mapper]
-
-
-def binners(booster: HistGradientBoostingClassifier) -> list[tuple[int, object]] | None:
-    """(first iteration, binner) for each run of the booster's trees fitted on the same bins.
-
-    One run, unless boosting was continued on other data (a model adapted to a site, which
-    records its runs in ``binners_``): each fit re-bins, so the earlier trees' bins are not the
-    booster's current binner's. None for a warm-started booster without that record.
-    """
-    if hasattr(booster, "binners_"):
-        return booster.binners_
-    return None if booster.warm_start else [(0, booster._bin_mapper)]
-
-
-class FlatTrees(NamedTuple):
-    """A run of a booster's trees as flat node arrays, for the compiled walk (``_treewalk.c``).
-
-    Nodes of all trees one after another; ``roots`` holds each tree's first node, trees in
-    scikit-learn's order (iteration by iteration, one tree per class).
-    """
-
-    feature: np.ndarray  # (n_nodes,) uint16: the feature a split reads
-    threshold: np.ndarray  # (n_nodes,) uint8: bins <= threshold go left
-    flags: np.ndarray  # (n_nodes,) uint8: bit 0 leaf, bit 1 missing values go left
-    left: np.ndarray  # (n_nodes,) uint32: children, as indices into all nodes
-    right: np.ndarray
-    value: np.ndarray  # (n_nodes,) float64: a leaf's raw score
-    roots: np.ndarray  # (n_trees,) uint32
-    n_features: int  # splits read features below this
-
-    @classmethod
-    def of(cls, predictors: list) -> "FlatTrees | None":
-        """The trees of ``predictors`` (a booster's ``_predictors`` or a slice of them) flattened;
-        None where the compiled walk does not apply (categorical splits, more than 65,536 features)."""
-        nodes = [tree.nodes for trees in predictors for tree in trees]
-        sizes = np.array([len(n) for n in nodes], dtype=np.int64)
-        if len(nodes) == 0:
-            return None
-        roots = np.cumsum(sizes) - sizes
-        flat = np.concatenate(nodes)
-        if flat["is_categorical"].any() or flat["feature_idx"].max() >= 2**16 or sizes.sum() >= 2**32:
-            return None
-        leaf = flat["is_leaf"].astype(bool)
-        offset = np.repeat(roots, sizes)
-        # a leaf's children are 0 in scikit-learn's arrays: point them at the leaf itself (never read)
-        itself = np.arange(len(flat))
-        return cls(
-            feature=np.where(leaf, 0, flat["feature_idx"]).astype(np.uint16),
-            threshold=flat["bin_threshold"].astype(np.uint8),
-            flags=(leaf | (flat["missing_go_to_left"].astype(bool) << 1)).astype(np.uint8),
-            left=np.where(leaf, itself, flat["left"] + offset).astype(np.uint32),
-            right=np.where(leaf, itself, flat["right"] + offset).astype(np.uint32),
-            value=flat["value"].astype(np.float64),
-            roots=roots.astype(np.uint32),
-            n_features=int(flat["feature_idx"][~leaf].max(initial=0)) + 1,
-        )
-
-
-# booster -> (its list of trees, {(start, end): FlatTrees}); a booster fitted again gets a new list
-_FLAT: WeakKeyDictionary = WeakKeyDictionary()
-
-
-def _flat_trees(booster: HistGradientBoostingClassifier, start: int, end: int) -> FlatTrees | None:
-    """:meth:`FlatTrees.of` the booster's trees ``start:end``, made once per fitted booster and process."""
-    trees, runs = _FLAT.get(booster, (None, None))
-    if trees is not booster._predictors:
-        trees, runs = _FLAT[booster] = (booster._predictors, {})
-    if (start, end) not in runs:
-        runs[(start, end)] = FlatTrees.of(trees[start:end])
-    return runs[(start, end)]
-
-
-def _add_leaf_values(booster, start: int, end: int, binned: np.ndarray, missing_bin: int, raw: np.ndarray) -> None:
-    """Add to ``raw`` (n_rows, n_classes), C order, the scores of the booster's trees ``start:end``
-    on ``binned`` (column-major), with the compiled walk where it is built and applies."""
-    flat = _flat_trees(booster, start, end) if _treewalk is not None else None
-    if flat is None or flat.n_features > binned.shape[1] or len(binned) == 0 or raw.dtype != np.float64:
-        n_threads = _openmp_effective_n_threads()
-        for trees in booster._predictors[start:end]:
-            for k, tree in enumerate(trees):
-                raw[:, k] += tree.predict_binned(binned, missing_bin, n_threads)
-        return
-    # binned.T: the same bytes, as the C-contiguous (n_features, n_rows) the walk reads
-    _treewalk.add_leaf_values(binned.T, len(binned), missing_bin, *flat[:7], raw.shape[1], raw)
-
-
-def _tree_proba(booster: HistGradientBoostingClassifier, X: np.ndarray, done: tuple | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """``booster.predict_proba(X)``, with the trees reading X binned as in training (``done`` as in
-    :func:`_binned`), and X binned by the booster's current binner, for a later stage to reuse
-    (None when not binned).
-
-    A tree sends x left when x <= threshold[b], which is exactly when bin(x) <= b, so the leaves
-    reached are the same; their values are added tree by tree in sklearn's order, so the result is
-    the same to the bit. Bytes instead of float64 make the tree walks ~1/3 faster, and the compiled
-    walk over flat nodes (:class:`FlatTrees`) another ~2.4 times. (These are
-    scikit-learn internals: Detector.load refuses another scikit-learn major.minor.) Each run of
-    trees (:func:`binners`) reads X binned by its own binner; without that record a warm-started
-    booster is left to scikit-learn, which compares raw values.
-    """
-    runs = binners(booster)
-    if runs is None:
-        return booster.predict_proba(X), None
-    raw = np.zeros((len(X), booster.n_trees_per_iteration_), dtype=booster._baseline_prediction.dtype)
-    raw += booster._baseline_prediction
-    ends = [start for start, _ in runs[1:]] + [len(booster._predictors)]
-    for (start, mapper), end in zip(runs, ends):
-        binned = _binned(mapper, X, done)
-        _add_leaf_values(booster, start, end, binned, mapper.missing_values_bin_idx_, raw)
-    return booster._loss.predict_proba(raw), binned
-
-
 # parameters whose default changed when they were added: a model saved before has the old behaviour
 _FITTED_BEFORE = {"spans": False}
 
@@ -334,11 +155,18 @@ class WordModel:
         self.alpha = alpha
         self.random_state = random_state
 
-    def fit(self, texts: list[str], y: np.ndarray) -> "WordModel":
+    def linear_model(self):
+        """The unfitted scikit-learn model that :meth:`fit` fits."""
         from sklearn.linear_model import SGDClassifier
 
-        self.model_ = SGDClassifier(loss="log_loss", alpha=self.alpha, max_iter=20, tol=None, random_state=self.random_state).fit(hashed_words(texts), y)
-        self.classes_ = self.model_.classes_
+        return SGDClassifier(loss="log_loss", alpha=self.alpha, max_iter=20, tol=None, random_state=self.random_state)
+
+    def fit(self, texts: list[str], y: np.ndarray) -> "WordModel":
+        """Fit on lines ``texts`` and their classes ``y`` (n_lines,). Keeps the linear model's
+        ``coef_`` (1 or n_classes, 2**WORD_BITS), ``intercept_`` and ``classes_``, not the model:
+        predicting then needs numpy alone."""
+        model = self.linear_model().fit(hashed_words(texts), y)
+        self.coef_, self.intercept_, self.classes_ = model.coef_, model.intercept_, model.classes_
         return self
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
@@ -346,8 +174,7 @@ class WordModel:
         the hashed words' scores (:func:`features.hashed_word_scores`) without the sparse matrix."""
         if not texts:
             return np.zeros((0, len(self.classes_)))
-        model = self.model_
-        proba = expit(hashed_word_scores(texts, model.coef_) + model.intercept_)
+        proba = expit(hashed_word_scores(texts, self.coef_) + self.intercept_)
         if proba.shape[1] == 1:  # two classes: one column for the second
             return np.column_stack([1 - proba[:, 0], proba[:, 0]])
         total = proba.sum(axis=1)  # one-vs-rest, normalised as scikit-learn does (uniform where all are 0)
@@ -374,7 +201,7 @@ def word_columns(proba: np.ndarray) -> np.ndarray:
     return np.column_stack([proba[:, 0], window_mean(proba[:, :1], 1), window_mean(proba[:, :1], 3)]).astype(np.float32)
 
 
-class LineClassifier(BaseEstimator, ClassifierMixin):
+class LineClassifier:
     """Classify the lines of pages into ``LABELS`` (content, related, boilerplate).
 
     Works on pages, not on a flat matrix, because stage 2 needs each page's neighbourhoods.
@@ -441,9 +268,28 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
     def __setstate__(self, state: dict) -> None:
         # a model saved before a parameter existed gets its default, which is what it was fitted with
         defaults = {k: v.default for k, v in inspect.signature(type(self).__init__).parameters.items() if k != "self"}
-        super().__setstate__(defaults | _FITTED_BEFORE | state)
+        self.__dict__.update(defaults | _FITTED_BEFORE | state)
 
-    def _booster(self, max_iter: int) -> HistGradientBoostingClassifier:
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor's parameters and their values (scikit-learn's estimator API)."""
+        return {name: getattr(self, name) for name in inspect.signature(type(self).__init__).parameters if name != "self"}
+
+    def set_params(self, **params) -> "LineClassifier":
+        """Set constructor parameters (scikit-learn's estimator API); returns self."""
+        unknown = set(params) - set(self.get_params())
+        if unknown:
+            raise ValueError(f"invalid parameter(s) for LineClassifier: {', '.join(sorted(unknown))}")
+        self.__dict__.update(params)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {k: v.default for k, v in inspect.signature(type(self).__init__).parameters.items() if k != "self"}
+        changed = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k])
+        return f"LineClassifier({changed})"
+
+    def _booster(self, max_iter: int):
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
         return HistGradientBoostingClassifier(
             max_iter=max_iter,
             learning_rate=self.learning_rate,
@@ -453,7 +299,7 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
             random_state=self.random_state,
         )
 
-    def _fit_booster(self, X: np.ndarray, y: np.ndarray, max_iter: int) -> HistGradientBoostingClassifier:
+    def _fit_booster(self, X: np.ndarray, y: np.ndarray, max_iter: int):
         # scikit-learn's binner fails on a column that is NaN throughout (the site columns of a
         # small inner fold where no page has a profile); such a column cannot be split on, so any
         # constant stands in for it
@@ -482,8 +328,10 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         # what explanations compare a line with: per label, the median line of the other labels
         self.reference_ = contrast_reference(X, y)
         first = (self.stage1_iter if self.stacking else None) or self.max_iter
-        self.stage1_ = self._fit_booster(X, y, first)
+        stage1, stage2 = self._fit_booster(X, y, first), None
         if self.stacking:
+            from sklearn.model_selection import GroupKFold
+
             oof = np.zeros((len(X), len(LABELS)))
             page_groups = np.asarray(groups if groups is not None else np.arange(len(X_pages)))
             line_groups = np.repeat(page_groups, sizes)
@@ -501,8 +349,23 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
                 self.heading_words_ = WordModel(random_state=self.random_state).fit(lines, heads) if heads.any() else None
                 oof_words = _split(oof_words, sizes)
             S = self._stack(_split(oof, sizes), regions, X_pages, oof_words)
-            self.stage2_ = self._fit_booster(np.hstack([X, S]), y, self.stage2_iter or self.max_iter)
+            stage2 = self._fit_booster(np.hstack([X, S]), y, self.stage2_iter or self.max_iter)
+        return self.keep_boosters(stage1, stage2)
+
+    def keep_boosters(self, stage1, stage2=None) -> "LineClassifier":
+        """Take fitted scikit-learn boosters as the stages: their trees as ``stage1_`` and
+        ``stage2_`` (:class:`~boilerdetect.trees.TreeEnsemble`, what prediction walks), and the
+        boosters themselves as :attr:`boosters_`, for continued boosting. Returns self."""
+        self.stage1_ = TreeEnsemble.of(stage1)
+        self.stage2_ = None if stage2 is None else TreeEnsemble.of(stage2)
+        self._boosters = Pickled({"stage1": stage1, "stage2": stage2})
         return self
+
+    @property
+    def boosters_(self) -> dict:
+        """The fitted scikit-learn boosters, ``{"stage1": ..., "stage2": ... or None}``. A loaded
+        model unpickles them (and imports scikit-learn) only here: prediction does not read them."""
+        return self._boosters.get()
 
     def _given_texts(self, texts, sizes: list[int]) -> bool:
         """Whether the model reads the lines' ``texts`` (``vocabulary``); they must then be one list
@@ -562,12 +425,12 @@ class LineClassifier(BaseEstimator, ClassifierMixin):
         if sum(sizes) == 0:
             return [np.zeros((0, len(LABELS))) for _ in X_pages]
         X = np.vstack(X_pages)
-        first, binned = _tree_proba(self.stage1_, X)
+        first, binned = self.stage1_.predict_proba(X)
         proba = self._ordered(self.stage1_, first)
         if self.stacked:
             XS = np.hstack([X, self._stack(_split(proba, sizes), regions, X_pages, self.word_probas(texts, sizes))])
             # stage 2 bins X as stage 1 did: only its own columns are binned anew
-            second, _ = _tree_proba(self.stage2_, XS, None if binned is None else (binned, self.stage1_._bin_mapper))
+            second, _ = self.stage2_.predict_proba(XS, (binned, self.stage1_.bins))
             proba = self.stage2_weight * self._ordered(self.stage2_, second) + (1 - self.stage2_weight) * proba
         return _split(proba, sizes)
 

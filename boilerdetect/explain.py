@@ -126,8 +126,6 @@ def occlusion_deltas(
     (n_lines, n_features) for each line's predicted label, and the reference value each line was
     compared with (n_lines, n_features).
     """
-    from .classifier import one_openmp_thread  # here: classifier imports this module
-
     n, n_features = X.shape
     if n == 0:
         empty = np.zeros((0, n_features))
@@ -136,8 +134,7 @@ def occlusion_deltas(
         return tuple(None if value is None else [value] * k for value in (regions, texts))
 
     one_regions, one_texts = copies(1)
-    with one_openmp_thread():  # as in prediction
-        proba = classifier.predict_proba([X], one_regions, one_texts)[0]
+    proba = classifier.predict_proba([X], one_regions, one_texts)[0]
     predicted = classifier.decide([proba], None if words is None else [words], one_texts)[0]
     ref_rows = _reference(classifier, X, predicted)[predicted]
     rows = np.arange(n)
@@ -153,8 +150,7 @@ def occlusion_deltas(
             occluded = X.copy()
             occluded[:, f] = ref_rows[:, f]
             pages.append(occluded)
-        with one_openmp_thread():
-            found = classifier.predict_proba(pages, *copies(len(pages)))
+        found = classifier.predict_proba(pages, *copies(len(pages)))
         for f, p in zip(batch, found):
             deltas[:, f] = base - p[rows, predicted]
     return proba, deltas, ref_rows

@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import os
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -20,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import joblib
-from sklearn.exceptions import InconsistentVersionWarning
 import numpy as np
 
 from .atomic import atomic_file
-from .classifier import LineClassifier, one_openmp_thread
+from .classifier import LineClassifier
 from .document import LABELS, SOURCES, Line, Page, cycle_collector_paused
 from .features import HTML_FEATURE_NAMES, TEXT_FEATURE_NAMES, featurize, line_words, region_keys
 from .nesting import MAX_DEPTH
@@ -35,7 +33,6 @@ from .verify import (
     PIN_FILE,
     ModelError,
     check_format,
-    check_sklearn_version,
     check_trusted,
     pin_line,
     pinned_sha256,
@@ -45,7 +42,7 @@ from .verify import (
 from .workers import worker_context
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default.joblib"
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2  # 2: the trees as flat arrays (trees.py), scikit-learn's boosters pickled apart
 
 
 def card_path(model_path: str | os.PathLike) -> Path:
@@ -68,13 +65,6 @@ def sha256_file(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def _sklearn_version(record: dict) -> str | None:
-    """The scikit-learn version recorded in a card or model blob (``{"versions": {...}}``), if any."""
-    versions = record.get("versions")
-    found = versions.get("scikit-learn") if isinstance(versions, dict) else None
-    return found if isinstance(found, str) else None
 
 
 def read_card(path: Path) -> dict:
@@ -117,8 +107,8 @@ class Detector:
         the shipped model (its sha256 must match the hash pinned in the package and its card),
         a file whose sha256 is the given ``sha256``, or any file with ``trust=True``. ``trust`` and
         ``sha256`` default to ``BOILERDETECT_TRUST_MODEL`` / ``BOILERDETECT_MODEL_SHA256``.
-        Raises ModelError (one line) otherwise, and for a model of another format or
-        scikit-learn major.minor; another scikit-learn patch version gives a ModelVersionWarning.
+        Raises ModelError (one line) otherwise, and for a model of another format or features.
+        Loading and predicting do not import scikit-learn: the trees are plain arrays.
         """
         path = Path(path) if path is not None else DEFAULT_MODEL
         if not path.is_file():
@@ -147,20 +137,20 @@ class Detector:
 
     @classmethod
     def _unpickle(cls, data: bytes, card: dict, path: Path) -> "Detector":
-        """The detector in verified model bytes, refusing other formats, features or scikit-learn versions."""
-        # the card is only read here to refuse early, before unpickling objects of another version
+        """The detector in verified model bytes, refusing other formats or features.
+
+        The trees are plain arrays (:mod:`boilerdetect.trees`): any scikit-learn version, or none,
+        predicts with them. Their scikit-learn boosters, which only adaptation reads, stay pickled
+        until then, and are checked against the installed scikit-learn there.
+        """
+        # the card is only read here to refuse early, before unpickling objects of another format
         if "model_format" in card:
             check_format(card["model_format"], MODEL_FORMAT, path)
-        check_sklearn_version(_sklearn_version(card), path)
         try:
-            with warnings.catch_warnings():
-                # versions are checked (and reported with advice) by check_sklearn_version
-                warnings.simplefilter("ignore", InconsistentVersionWarning)
-                blob = joblib.load(io.BytesIO(data))
+            blob = joblib.load(io.BytesIO(data))
         except Exception as exc:  # a damaged or foreign pickle can fail in many ways
             raise ModelError(f"{path}: cannot load model ({type(exc).__name__}: {exc})") from None
         check_format(blob.get("format") if isinstance(blob, dict) else None, MODEL_FORMAT, path)
-        check_sklearn_version(_sklearn_version(blob), path)
         if blob.get("features") != {"html": list(HTML_FEATURE_NAMES), "text": list(TEXT_FEATURE_NAMES)}:
             raise ModelError(f"{path}: trained on other features than this version computes; retrain it with 'boilerdetect train'")
         return cls(blob["html"], blob["text"], card)
@@ -222,8 +212,7 @@ class Detector:
                 model = self._model_for(source)
                 regions = [region_keys(pages[i]) for i in idx] if model.stacked else None
                 texts = [pages[i].texts for i in idx] if model.reads_texts else None
-                with one_openmp_thread():
-                    found = model.predict_proba(feats, regions, texts)
+                found = model.predict_proba(feats, regions, texts)
                 words = [line_words(f) for f in feats] if model.weighs_lines else None
                 for i, proba, labels in zip(idx, found, model.decide(found, words, texts)):
                     probas[i], decided[i] = proba, labels

@@ -139,21 +139,6 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 # --- bounded execution ----------------------------------------------------------------------------
 
 
-def _one_openmp_thread() -> None:
-    """Limit OpenMP (scikit-learn's tree ensembles) to one thread in this prediction thread.
-
-    Parallelism comes from our threads and worker processes; nested OpenMP teams on top of them
-    oversubscribe the cores, and on a busy machine one small predict_proba call then takes seconds
-    instead of milliseconds. The limit is per thread (libgomp keeps it per thread), so the host
-    process is left alone.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # scikit-learn depends on threadpoolctl; be safe all the same
-        return
-    threadpool_limits(1, user_api="openmp")
-
-
 class _Runner:
     """Run blocking work in a thread pool: at most ``max_concurrency`` at once, ``max_queue`` waiting."""
 
@@ -161,7 +146,7 @@ class _Runner:
         self.timeout = settings.timeout
         self.capacity = settings.max_concurrency + settings.max_queue
         self.executor = ThreadPoolExecutor(
-            settings.max_concurrency, thread_name_prefix="boilerdetect", initializer=_one_openmp_thread
+            settings.max_concurrency, thread_name_prefix="boilerdetect"
         )
         self.slots = asyncio.Semaphore(settings.max_concurrency)
         self.pending = 0  # waiting + running (including timed-out work still running); event-loop only
@@ -565,7 +550,7 @@ def serve(
         os.environ.update(settings.to_env())
         if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
             # uvicorn kills a worker that does not answer its supervisor's ping within 5 s; a worker
-            # still importing scikit-learn on a busy machine takes longer, and would be killed and
+            # still loading the model on a busy machine can take longer, and would be killed and
             # restarted over and over
             common["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK_S
         uvicorn.run("boilerdetect.service:create_app", factory=True, workers=workers, **common)

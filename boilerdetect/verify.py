@@ -14,8 +14,10 @@ Without an explicit argument, ``BOILERDETECT_TRUST_MODEL`` (``1``/``0``) and
 ``BOILERDETECT_MODEL_SHA256`` give the answer, so that service workers started from the environment
 follow the command line.
 
-Version checks: a model saved with another scikit-learn major.minor, or in another model format, is
-refused with a message saying how to retrain; another patch version only warns.
+Version checks: a model in another model format is refused with a message saying how to retrain.
+Its trees are plain arrays that any scikit-learn version predicts with; the scikit-learn boosters
+it also holds, for continued boosting (adaptation), are refused when saved with another
+scikit-learn major.minor, and another patch version only warns (:class:`boilerdetect.trees.Pickled`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """How worker processes start, apart from the model so that a caller can start their server
-before it imports scikit-learn itself (this module imports nothing heavy)."""
+before it imports the model code itself (this module imports nothing heavy)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import multiprocessing.context
 def worker_context() -> multiprocessing.context.BaseContext:
     """Worker processes forked from a server process that imported the package once.
 
-    Not forked from the caller: forking after OpenMP (used by the trees) has started can deadlock
-    the child. A spawned worker imports scikit-learn & co. itself (~2 s of CPU each, on the cores
-    the other workers predict on); the forkserver, a fresh process that only imports, pays that
-    once per process (later pools reuse it) and forks workers that are ready at once. Spawn where
-    there is no forkserver (Windows, macOS spawn-only setups).
+    Not forked from the caller: forking after OpenMP has started (scikit-learn's training uses it,
+    and a caller may have trained in this process) can deadlock the child. A spawned worker
+    imports numpy, the HTML parser and the model code itself (tenths of a second of CPU each, on
+    the cores the other workers predict on); the forkserver, a fresh process that only imports,
+    pays that once per process (later pools reuse it) and forks workers that are ready at once.
+    Spawn where there is no forkserver (Windows, macOS spawn-only setups).
     """
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
@@ -27,7 +28,7 @@ def worker_context() -> multiprocessing.context.BaseContext:
 
 def start_worker_server() -> None:
     """Start the forkserver of :func:`worker_context` now, if that is how workers start: its
-    imports (scikit-learn & co., about a second) then run beside the caller's own instead of
+    imports then run beside the caller's own instead of
     delaying the first pool's workers."""
     if worker_context().get_start_method() == "forkserver":
         from multiprocessing import forkserver

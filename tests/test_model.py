@@ -1,5 +1,6 @@
 import copy
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -226,7 +227,7 @@ def test_stage2_weight_averages_the_two_stages():
     y_pages = [np.where(X[:, 0] > 0, "content", np.where(X[:, 1] > 0.5, "related", "boilerplate")) for X in X_pages]
     clf = LineClassifier(max_iter=12, cv=2).fit(X_pages, y_pages, groups=np.arange(6))
     full = np.vstack(clf.predict_proba(X_pages))
-    first = clf._ordered(clf.stage1_, clf.stage1_.predict_proba(np.vstack(X_pages)))
+    first = clf._ordered(clf.stage1_, clf.stage1_.predict_proba(np.vstack(X_pages))[0])
     assert np.abs(full - first).max() > 0.01  # stage 2 does change the scores, so the blend is visible
     clf.set_params(stage2_weight=0.0)
     np.testing.assert_allclose(np.vstack(clf.predict_proba(X_pages)), first, atol=1e-12)
@@ -316,27 +317,28 @@ def test_a_model_saved_before_a_parameter_existed_gets_its_default():
     assert "LineClassifier(max_iter=10, stacking=False)" == repr(old)
 
 
-def test_prediction_bins_on_the_threads_allowed_now_not_those_of_training(monkeypatch):
-    """A binner remembers the threads it was fitted with; prediction must not use them (workers would oversubscribe)."""
-    from boilerdetect import classifier
-    from boilerdetect.classifier import LineClassifier, one_openmp_thread
+def test_predicting_loads_no_scikit_learn(tmp_path):
+    """The trees are flat arrays (trees.py): loading the shipped model and predicting, from the
+    library and from the CLI, never imports scikit-learn (about a second and 140 MB a process);
+    adaptation, which continues scikit-learn's boosting, loads the boosters when it needs them."""
+    import subprocess
+    import sys
 
-    rng = np.random.default_rng(4)
-    X_pages = [rng.normal(size=(30, 3)).astype(np.float32) for _ in range(6)]
-    y_pages = [np.where(X[:, 0] > 0, "content", "boilerplate") for X in X_pages]
-    clf = LineClassifier(max_iter=10, cv=2).fit(X_pages, y_pages, groups=np.arange(6))
-    expected = clf.predict_proba(X_pages)
-    for booster in (clf.stage1_, clf.stage2_):
-        booster._bin_mapper.n_threads = 2  # as fitted on a 2-core machine
-    threads = []
-    real = classifier._map_to_bins
-    monkeypatch.setattr(classifier, "_treewalk", None)  # the compiled binning is on this thread only: scikit-learn's is in question
-    monkeypatch.setattr(classifier, "_map_to_bins", lambda *args: threads.append(args[4]) or real(*args))
-    with one_openmp_thread():
-        found = clf.predict_proba(X_pages)
-    assert threads == [1, 1]  # stage 1's columns, then stage 2's own
-    assert all(np.array_equal(a, b) for a, b in zip(found, expected))
-
+    sample = Path(__file__).resolve().parent.parent / "boilerdetect" / "samples" / "news.txt"
+    code = (
+        "import sys; from boilerdetect.model import Detector; d = Detector.load(); "
+        f"r = d.predict(text=open({str(sample)!r}).read()); "
+        "assert r.lines and 'sklearn' not in sys.modules, sorted(m for m in sys.modules if 'sklearn' in m)[:5]; "
+        "assert d.text_model.boosters_['stage1'].n_iter_ == d.text_model.stage1_.n_iter_; "
+        "assert 'sklearn' in sys.modules"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    cli = "import sys, runpy; sys.argv = ['boilerdetect', 'predict', %r, '--quiet']; " % str(sample)
+    cli += "import atexit; atexit.register(lambda: sys.stderr.write('SKLEARN' if 'sklearn' in sys.modules else 'NONE')); "
+    cli += "from boilerdetect.cli import main; main()"
+    done = subprocess.run([sys.executable, "-c", cli], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() and done.stderr.endswith("NONE"), done.stderr[-2000:]
 
 def test_shipped_model_is_the_recipe_of_the_build_script(shipped_detector):
     """models/default.joblib must be what training/build.sh makes: a recipe changed without a
@@ -441,8 +443,10 @@ def test_a_vocabulary_model_reads_the_lines_words_in_stage_2(tmp_path):
     assert [p.shape for p in proba] == [(len(e.page.lines), 3) for e in pages]
     # its probabilities are the linear model's, summed from the hashed words without the matrix
     lines = [t for e in pages for t in e.page.texts] + ["", "Ünïcode words words"]
-    assert np.allclose(text.words_.predict_proba(lines), text.words_.model_.predict_proba(hashed_words(lines)), rtol=1e-12)
-    assert list(text.words_.model_.classes_) == ["boilerplate", "content", "related"]
+    train = [t for e in examples for t in e.page.texts if e.page.source == "text"]
+    linear = text.words_.linear_model().fit(hashed_words(train), np.concatenate([e.labels for e in examples if e.page.source == "text"]))
+    assert np.array_equal(linear.coef_, text.words_.coef_) and list(text.words_.classes_) == ["boilerplate", "content", "related"]
+    assert np.allclose(text.words_.predict_proba(lines), linear.predict_proba(hashed_words(lines)), rtol=1e-12)
     # the word model learnt which words content lines use, and stage 2 is given its scores per line
     words = np.concatenate(text.word_probas([e.page.texts for e in pages], [len(e.page.lines) for e in pages]))
     gold = np.concatenate([e.labels for e in pages])

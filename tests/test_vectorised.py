@@ -98,23 +98,21 @@ def test_deep_pages_keep_the_facts_of_their_innermost_ancestors_only():
     assert shallow.attr_tokens == {"outerwrap", "inner"} and shallow.hidden
 
 
-@pytest.fixture(params=["compiled", "scikit-learn"])
+@pytest.fixture(params=["compiled", "numpy"])
 def tree_walk(request, monkeypatch):
-    """Each test using it runs with the compiled tree walk (skipped where it is not built) and
-    with scikit-learn's, which prediction falls back to."""
-    import boilerdetect.classifier as classifier
+    """Each test using it runs with the compiled tree walk and binning (skipped where they are
+    not built) and with numpy's, which prediction falls back to."""
+    import boilerdetect.trees as trees
 
-    if request.param == "scikit-learn":
-        monkeypatch.setattr(classifier, "_treewalk", None)
-    elif classifier._treewalk is None:
+    if request.param == "numpy":
+        monkeypatch.setattr(trees, "_treewalk", None)
+    elif trees._treewalk is None:
         pytest.skip("the compiled tree walk (boilerdetect/_treewalk.c) is not built here")
     return request.param
 
 
-def test_binned_tree_prediction_is_sklearns_to_the_bit(shipped_detector, tiny_detector, tree_walk):
+def test_flat_tree_prediction_is_sklearns_to_the_bit(shipped_detector, tiny_detector, tree_walk):
     from conftest import synthetic_examples
-
-    from boilerdetect.classifier import _tree_proba
 
     rng = np.random.default_rng(0)
     pages = [e.page for e in synthetic_examples(6)]
@@ -122,7 +120,8 @@ def test_binned_tree_prediction_is_sklearns_to_the_bit(shipped_detector, tiny_de
         for source in ("html", "text"):
             model = detector._model_for(source)
             X = np.vstack([featurize(p) for p in pages if p.source == source]).astype(float)
-            for booster in [model.stage1_] + ([model.stage2_] if model.stacked else []):
+            stages = [(model.stage1_, model.boosters_["stage1"])] + ([(model.stage2_, model.boosters_["stage2"])] if model.stacked else [])
+            for trees, booster in stages:
                 Xb = np.hstack([X, rng.random((len(X), booster.n_features_in_ - X.shape[1]))])
                 # values exactly on, just off and far from the bin thresholds, missing and infinite ones
                 for j, edges in enumerate(booster._bin_mapper.bin_thresholds_):
@@ -132,29 +131,33 @@ def test_binned_tree_prediction_is_sklearns_to_the_bit(shipped_detector, tiny_de
                 Xb[rng.random(Xb.shape) < 0.02] = np.nan
                 Xb[0], Xb[1] = np.inf, -np.inf
                 for values in (Xb, Xb.astype(np.float32)):
-                    assert np.array_equal(_tree_proba(booster, values)[0], booster.predict_proba(values))
+                    assert np.array_equal(trees.predict_proba(values)[0], booster.predict_proba(values))
 
 
-def test_compiled_binning_gives_sklearns_bins(shipped_detector, monkeypatch):
+def test_binning_gives_sklearns_bins(shipped_detector, monkeypatch):
     # bins compared directly, every value of every column: on, just off and far from the edges,
     # missing and infinite, float32 and float64, and with the first columns' bins reused
-    import boilerdetect.classifier as classifier
+    import boilerdetect.trees as trees
+    from sklearn.ensemble._hist_gradient_boosting._binning import _map_to_bins
 
-    if classifier._treewalk is None:
+    if trees._treewalk is None:
         pytest.skip("the compiled loops (boilerdetect/_treewalk.c) are not built here")
     rng = np.random.default_rng(1)
-    mapper = shipped_detector.html_model.stage2_._bin_mapper
+    mapper = shipped_detector.html_model.boosters_["stage2"]._bin_mapper
+    bins = shipped_detector.html_model.stage2_.bins
     edges = mapper.bin_thresholds_
     X = np.column_stack([rng.choice(e, 500) + rng.choice([-1e-7, 0.0, 1e-7], 500) if len(e) else rng.random(500) for e in edges])
     X[rng.random(X.shape) < 0.05] = np.nan
     X[0], X[1], X[2] = np.inf, -np.inf, 0.0
     for values in (X, X.astype(np.float32)):
-        compiled = classifier._binned(mapper, values)
-        reused = classifier._binned(mapper, values, (compiled[:, :7], mapper))
+        compiled = bins.bin(values)
+        reused = bins.bin(values, (compiled[:, :7], bins))
         with monkeypatch.context() as m:
-            m.setattr(classifier, "_treewalk", None)
-            expected = classifier._binned(mapper, values)
-        assert np.array_equal(compiled, expected) and np.array_equal(reused, expected)
+            m.setattr(trees, "_treewalk", None)
+            by_numpy = bins.bin(values)
+        expected = np.empty(values.shape, dtype=np.uint8, order="F")
+        _map_to_bins(np.asfortranarray(values, dtype=np.float64), mapper.bin_thresholds_, mapper.is_categorical_, mapper.missing_values_bin_idx_, 1, expected)
+        assert np.array_equal(compiled, expected) and np.array_equal(reused, expected) and np.array_equal(by_numpy, expected)
         assert compiled.flags.f_contiguous and (compiled == mapper.missing_values_bin_idx_).any()
 
 
@@ -221,10 +224,11 @@ def _sklearn_proba(model, X: list, regions: list) -> np.ndarray:
     """A LineClassifier's probabilities computed by scikit-learn's own predict_proba, stage by stage."""
     from boilerdetect.classifier import _split
 
-    proba = model._ordered(model.stage1_, model.stage1_.predict_proba(np.vstack(X)))
+    boosters = model.boosters_
+    proba = model._ordered(boosters["stage1"], boosters["stage1"].predict_proba(np.vstack(X)))
     if model.stacked:
         S = model._stack(_split(proba, [len(x) for x in X]), regions, X)
-        proba = model._ordered(model.stage2_, model.stage2_.predict_proba(np.hstack([np.vstack(X), S])))
+        proba = model._ordered(boosters["stage2"], boosters["stage2"].predict_proba(np.hstack([np.vstack(X), S])))
     return proba
 
 
@@ -238,7 +242,7 @@ def _pages_of(examples, source: str) -> tuple[list, list]:
 def test_stage_two_reuses_stage_ones_bins_to_the_bit(tiny_detector):
     from conftest import synthetic_examples
 
-    from boilerdetect.classifier import _binned, _split
+    from boilerdetect.classifier import _split
 
     examples = synthetic_examples(4)
     for source in ("html", "text"):
@@ -247,13 +251,11 @@ def test_stage_two_reuses_stage_ones_bins_to_the_bit(tiny_detector):
         assert model.stacked
         assert np.array_equal(np.vstack(model.predict_proba(X, regions)), _sklearn_proba(model, X, regions))
         # the reused columns are binned exactly as stage 2's own binner bins them
-        first = model._ordered(model.stage1_, model.stage1_.predict_proba(np.vstack(X)))
-        XS = np.hstack([np.vstack(X), model._stack(_split(first, [len(x) for x in X]), regions, X)])
-        first_bins, second_bins = model.stage1_._bin_mapper, model.stage2_._bin_mapper
-        reused = _binned(second_bins, XS, (_binned(first_bins, np.vstack(X)), first_bins))
-        assert np.array_equal(reused, _binned(second_bins, XS))
-        n = len(X[0][0])
-        assert all(np.array_equal(a, b) for a, b in zip(model.stage1_._bin_mapper.bin_thresholds_, model.stage2_._bin_mapper.bin_thresholds_[:n]))
+        first, binned = model.stage1_.predict_proba(np.vstack(X))
+        XS = np.hstack([np.vstack(X), model._stack(_split(model._ordered(model.stage1_, first), [len(x) for x in X]), regions, X)])
+        first_bins, second_bins = model.stage1_.bins, model.stage2_.bins
+        assert first_bins.shares_edges(second_bins, X[0].shape[1]) and not first_bins.shares_edges(second_bins, XS.shape[1])
+        assert np.array_equal(second_bins.bin(XS, (binned, first_bins)), second_bins.bin(XS))
 
 
 def test_an_adapted_model_predicts_as_sklearn_does(tiny_detector, tree_walk):
@@ -269,5 +271,6 @@ def test_an_adapted_model_predicts_as_sklearn_does(tiny_detector, tree_walk):
         X, regions = _pages_of(examples, source)
         assert model.stacked  # stage 2 reads stage 1's output: both must be right
         # each run of trees reads its own bins: the base model's, then the adaptation's
-        assert [start for start, _ in model.stage1_.binners_] == [0, tiny_detector._model_for(source).stage1_.n_iter_]
+        assert [start for start, _ in model.boosters_["stage1"].binners_] == [0, tiny_detector._model_for(source).stage1_.n_iter_]
+        assert len(model.stage1_.runs) == 2
         assert np.array_equal(np.vstack(model.predict_proba(X, regions)), _sklearn_proba(model, X, regions))
