@@ -1,6 +1,6 @@
 """Throughput of boilerdetect against trafilatura and jusText, a per-stage profile, and --jobs scaling.
 
-    python benchmarks/speed.py [--data ../shared/datasets/wcxb-dev] [--pages 300] [--jobs-pages 600] [--cli-pages 2400] [--model PATH]
+    python benchmarks/speed.py [--data ../shared/datasets/wcxb-dev] [--pages 300] [--jobs-pages 600] [--cli-pages 2400] [--startup-runs 5] [--model PATH]
 
 Everything runs in this one process, one page after another (no worker processes), on the same
 pages, so the ratios compare like with like:
@@ -11,7 +11,8 @@ pages, so the ratios compare like with like:
 * trafilatura: ``trafilatura.extract(html)``;
 * jusText: ``justext.justext(html, English stoplist)``.
 
-Then boilerdetect per stage (read + segment, features, classifier, JSONL writing; wall and CPU
+First the start-up of ``boilerdetect predict`` on the sample page (a fresh process: imports and
+model loading included). Then boilerdetect per stage (read + segment, features, classifier, JSONL writing; wall and CPU
 time), the throughput of ``predict_many(n_jobs=2)`` against ``n_jobs=1`` on a larger batch (pages
 repeated as needed), the same for ``boilerdetect predict --jobs`` on files (start-up included),
 and peak memory.
@@ -213,6 +214,27 @@ def cli_jobs(records: list[dict], pages: int, files: int = 4) -> dict[str, float
     return seconds
 
 
+def cli_startup(runs: int) -> tuple[float, float]:
+    """Median wall seconds and largest peak RSS (MB) of ``boilerdetect predict`` on the shipped
+    sample page, a fresh process each run: what one small call costs, start-up and model loading
+    included."""
+    import statistics
+    import subprocess
+
+    sample = os.path.join(ROOT, "boilerdetect", "samples", "news.txt")
+    seconds, peaks = [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "boilerdetect.cli", "predict", sample, "--quiet"], stdout=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak, not the largest child's so far
+        seconds.append(time.perf_counter() - t0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            sys.exit(f"error: boilerdetect predict {sample} exited with {proc.returncode}")
+        peaks.append(usage.ru_maxrss / 1024)  # kilobytes on Linux
+    return statistics.median(seconds), max(peaks)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="../shared/datasets/wcxb-dev", help="WCXB-layout directory (relative to the repository root)")
@@ -220,12 +242,13 @@ def main() -> None:
     ap.add_argument("--jobs-pages", type=int, default=600, help="pages (repeated as needed) for --jobs 2 vs 1")
     ap.add_argument("--model", default=None, help="model file (default: the shipped model)")
     ap.add_argument("--skip-jobs", action="store_true", help="skip the --jobs comparison")
+    ap.add_argument("--startup-runs", type=int, default=5, help="fresh 'boilerdetect predict' runs on the sample page for the start-up figure; 0 skips it")
     ap.add_argument("--cli-pages", type=int, default=2400, help="HTML pages (repeated as needed, in 4 files) for the CLI's --jobs 2 vs 1 (long enough for the start-up to weigh little); 0 skips it")
     args = ap.parse_args()
     data = args.data if os.path.isabs(args.data) else os.path.join(ROOT, args.data)
     warnings.filterwarnings("ignore")
 
-    from boilerdetect import Detector, classifier, features
+    from boilerdetect import Detector, features, trees
     from boilerdetect.datasets import html_to_text
     from boilerdetect.model import ModelError
 
@@ -235,8 +258,12 @@ def main() -> None:
         sys.exit(f"error: {exc}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"cores {os.cpu_count()}, load average {load:.2f} at start (other work on the machine skews every figure)")
-    compiled = {"tree walk": classifier._treewalk, "word counts": features._words}
+    compiled = {"tree walk": trees._treewalk, "word counts": features._words}
     print("compiled loops: " + ", ".join(f"{name} {'yes' if mod is not None else 'NO (not built here)'}" for name, mod in compiled.items()))
+    if args.startup_runs:  # first, while this process has no other children whose memory could be counted
+        seconds, peak = cli_startup(args.startup_runs)
+        print(f"start-up: boilerdetect predict on the sample page, a fresh process: {seconds:.2f} s, peak memory {peak:.0f} MB "
+              f"(median time and largest peak of {args.startup_runs} runs)")
 
     t0 = time.perf_counter()
     html_records = load_pages(data, args.pages)
