@@ -185,8 +185,7 @@ class TreeEnsemble:
             raise ValueError(f"X has {X.shape[-1]} features, the trees read {self.n_features_in_}")
         raw = np.zeros((len(X), len(self.baseline)))
         raw += self.baseline
-        binned = np.zeros((len(X), X.shape[1]), dtype=np.uint8, order="F")
-        for bins, trees in self.runs:
+        for bins, trees in self.runs:  # one run at least
             binned = bins.bin(X, done)
             trees.add_leaf_values(binned, bins.missing_bin, raw)
         if raw.shape[1] > 1:
