@@ -755,10 +755,13 @@ def train(
     features = _featurize(examples, _show_progress(progress))
     if base is not None:
         from .adapt import adapt_detector
+        from .verify import ModelError
 
         detector = _load_detector(base, trust_model, model_sha256)
         try:
             adapted = adapt_detector(detector, examples, features, extra_iter=extra_iter, learning_rate=learning_rate)
+        except ModelError as exc:  # its scikit-learn boosters, which only adaptation loads, are of another version
+            _fail(f"{base}: {exc}")
         except ValueError as exc:
             _fail(str(exc))
         adapted.card["adapted"] = {"base": str(base), "base_sha256": detector.card.get("sha256"), "data": [str(d) for d in data],

@@ -100,3 +100,16 @@ def test_adaptation_improves_a_site_the_base_model_gets_wrong(tiny_detector, tmp
     loaded = Detector.load(tmp_path / "site.joblib", trust=True)
     assert loaded.card["adapted"]["pages"] == 3
     assert accuracy(loaded, held_out) == pytest.approx(after)
+
+    # a base whose scikit-learn boosters (read only to continue boosting) were saved under another
+    # scikit-learn major.minor: it still predicts, but adapting it stops with one line
+    import joblib
+
+    blob = joblib.load(base)
+    for source in ("html", "text"):
+        blob[source]._boosters.sklearn_version = "0.1.0"
+    joblib.dump(blob, base)
+    assert accuracy(Detector.load(base, trust=True), held_out) == pytest.approx(before)
+    res = runner.invoke(app, ["train", *tsvs, "--base", base, "--trust-model", "--out", str(tmp_path / "site2.joblib")])
+    assert res.exit_code == 2 and f"error: {base}: " in res.stderr and "saved with scikit-learn 0.1.0" in res.stderr
+    assert "Traceback" not in res.stderr and not (tmp_path / "site2.joblib").exists()
