@@ -224,8 +224,11 @@ class Pickled:
         return self._obj
 
     def __getstate__(self) -> dict:
-        data = self._data if self._obj is None else pickle.dumps(self._obj, protocol=pickle.HIGHEST_PROTOCOL)
-        return {"data": data, "sklearn_version": self.sklearn_version}
+        if self._obj is None:
+            return {"data": self._data, "sklearn_version": self.sklearn_version}
+        import sklearn  # pickled anew: under the scikit-learn of this process
+
+        return {"data": pickle.dumps(self._obj, protocol=pickle.HIGHEST_PROTOCOL), "sklearn_version": sklearn.__version__}
 
     def __setstate__(self, state: dict) -> None:
         self._obj, self._data, self.sklearn_version = None, state["data"], state["sklearn_version"]

@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+import sklearn
 from scipy.special import expit as scipy_expit
 from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -74,5 +75,7 @@ def test_pickled_boosters_stay_bytes_until_used():
     assert kept._obj is None and isinstance(kept._data, bytes)  # loading the model did not unpickle it
     again = kept.get()["stage1"]
     assert np.array_equal(again.predict_proba(X), booster.predict_proba(X)) and kept.get()["stage1"] is again
-    # and it pickles again once used
-    assert pickle.loads(pickle.dumps(kept)).get()["stage1"].n_iter_ == 3
+    # and it pickles again once used, recording the scikit-learn that pickled it anew
+    kept.sklearn_version = "1.0.0"
+    again = pickle.loads(pickle.dumps(kept))
+    assert again.get()["stage1"].n_iter_ == 3 and again.sklearn_version == sklearn.__version__
