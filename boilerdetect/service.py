@@ -145,9 +145,7 @@ class _Runner:
     def __init__(self, settings: Settings):
         self.timeout = settings.timeout
         self.capacity = settings.max_concurrency + settings.max_queue
-        self.executor = ThreadPoolExecutor(
-            settings.max_concurrency, thread_name_prefix="boilerdetect"
-        )
+        self.executor = ThreadPoolExecutor(settings.max_concurrency, thread_name_prefix="boilerdetect")
         self.slots = asyncio.Semaphore(settings.max_concurrency)
         self.pending = 0  # waiting + running (including timed-out work still running); event-loop only
 
