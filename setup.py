@@ -1,7 +1,7 @@
 """Build the two compiled hot loops; everything else is in pyproject.toml.
 
 * ``boilerdetect/_treewalk.c``: the tree walk and the binning of prediction (else numpy's, the
-  same probabilities about 8 times slower);
+  same probabilities about ten times slower);
 * ``boilerdetect/_words.c``: the per-word counts and the literal scan of the features, and the split
   of ASCII class/id values into tokens in segmentation (else Python versions, the same counts,
   positions and tokens).

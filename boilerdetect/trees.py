@@ -118,15 +118,18 @@ class FlatTrees(NamedTuple):
             # binned.T: the same bytes, as the C-contiguous (n_features, n_rows) the walk reads
             _treewalk.add_leaf_values(binned.T, len(binned), missing_bin, *self, raw.shape[1], raw)
             return
-        rows = np.arange(len(binned))
-        for t, root in enumerate(self.roots):  # all rows one level down at a time; leaves stay put
-            node = np.full(len(binned), root, dtype=np.intp)
-            while not (self.flags[node] & 1).all():
-                b = binned[rows, self.feature[node]]
+        for t, root in enumerate(self.roots):  # the rows not yet at a leaf, one level down at a time
+            leaf = np.full(len(binned), root, dtype=np.intp)
+            rows, node = np.arange(len(binned)), leaf.copy()
+            while len(rows):
                 flags = self.flags[node]
+                done = (flags & 1) == 1
+                leaf[rows[done]] = node[done]
+                rows, node, flags = rows[~done], node[~done], flags[~done]
+                b = binned[rows, self.feature[node]]
                 go_left = np.where(b == missing_bin, ((flags >> 1) & 1).astype(bool), b <= self.threshold[node])
                 node = np.where(go_left, self.left[node], self.right[node]).astype(np.intp)
-            raw[:, t % raw.shape[1]] += self.value[node]
+            raw[:, t % raw.shape[1]] += self.value[leaf]
 
 
 def expit(x: np.ndarray) -> np.ndarray:
