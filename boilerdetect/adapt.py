@@ -11,11 +11,13 @@ import copy
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
 
-from .classifier import LineClassifier, _split, one_openmp_thread
+from .classifier import LineClassifier, _split
 from .datasets import Example
 from .document import SOURCES
 from .features import region_keys
+from .trees import bin_runs
 from .model import Detector
 from .train import featurize_examples, with_site_profiles
 
@@ -38,8 +40,7 @@ def _continue(booster: HistGradientBoostingClassifier, X: np.ndarray, y: np.ndar
     X = np.vstack([X, anchors])
     y = np.concatenate([y, model.classes_])
     weight = np.concatenate([np.ones(len(y) - len(anchors)), np.full(len(anchors), 1e-9)])
-    # (first tree, binner) of each fit: the new trees read the bins of this fit; the earlier ones keep theirs
-    runs = getattr(booster, "binners_", [(0, booster._bin_mapper)])
+    runs = bin_runs(booster)  # the new trees read the bins of this fit; the earlier ones keep theirs
     model.set_params(warm_start=True, max_iter=model.n_iter_ + extra, learning_rate=learning_rate)
     model.fit(X, y, sample_weight=weight)
     model.binners_ = runs + [(booster.n_iter_, model._bin_mapper)]
@@ -88,7 +89,8 @@ def adapt_detector(
         idx = [i for i, e in enumerate(examples) if e.page.source == source]
         model = getattr(base, f"{source}_model")
         if idx:
-            with one_openmp_thread():
+            # a few pages: on a loaded machine extra OpenMP threads cost seconds rather than saving time
+            with threadpool_limits(limits=1, user_api="openmp"):
                 model = adapt_classifier(
                     model,
                     [features[i] for i in idx],

@@ -9,11 +9,9 @@ by site) so that it learns how far stage 1 can be trusted on unseen pages.
 from __future__ import annotations
 
 import inspect
-from functools import lru_cache
 from itertools import chain
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from .align import MAX_HEADING_WORDS, MIN_RELATED_RUN, words
 from .document import LABELS
@@ -30,18 +28,6 @@ REGION_STACK_FEATURES = ("region_p_content", "region_p_related")  # per region l
 SPAN_FEATURES = ("span_best_f1", "in_best_span", "span_distance", "best_span_share")  # plain text only, see span_features()
 WORD_STACK_FEATURES = ("words_p_content", "words_p_content_w1", "words_p_content_w3")  # with vocabulary, see word_columns()
 CONTENT, RELATED, BOILERPLATE = (LABELS.index(label) for label in ("content", "related", "boilerplate"))
-
-
-@lru_cache(maxsize=1)
-def _thread_pools() -> ThreadpoolController:
-    """The process's thread pools, looked up once: a lookup scans the loaded libraries (ms per call)."""
-    return ThreadpoolController()
-
-
-def one_openmp_thread():
-    """Context manager: tree prediction on one OpenMP thread. Calls are small (a few pages), and on
-    a loaded machine, or with worker processes, extra threads cost seconds rather than saving time."""
-    return _thread_pools().limit(limits=1, user_api="openmp")
 
 
 def _best_span(weighted: np.ndarray, words: np.ndarray, total: float) -> tuple[int, int, float]:
@@ -265,14 +251,18 @@ class LineClassifier:
         self.cv = cv
         self.random_state = random_state
 
+    @classmethod
+    def _defaults(cls) -> dict:
+        """The constructor's parameters and their defaults."""
+        return {k: v.default for k, v in inspect.signature(cls.__init__).parameters.items() if k != "self"}
+
     def __setstate__(self, state: dict) -> None:
         # a model saved before a parameter existed gets its default, which is what it was fitted with
-        defaults = {k: v.default for k, v in inspect.signature(type(self).__init__).parameters.items() if k != "self"}
-        self.__dict__.update(defaults | _FITTED_BEFORE | state)
+        self.__dict__.update(self._defaults() | _FITTED_BEFORE | state)
 
     def get_params(self, deep: bool = True) -> dict:
         """The constructor's parameters and their values (scikit-learn's estimator API)."""
-        return {name: getattr(self, name) for name in inspect.signature(type(self).__init__).parameters if name != "self"}
+        return {name: getattr(self, name) for name in self._defaults()}
 
     def set_params(self, **params) -> "LineClassifier":
         """Set constructor parameters (scikit-learn's estimator API); returns self."""
@@ -283,7 +273,7 @@ class LineClassifier:
         return self
 
     def __repr__(self) -> str:
-        defaults = {k: v.default for k, v in inspect.signature(type(self).__init__).parameters.items() if k != "self"}
+        defaults = self._defaults()
         changed = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k])
         return f"LineClassifier({changed})"
 

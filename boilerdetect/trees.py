@@ -132,6 +132,17 @@ class FlatTrees(NamedTuple):
             raw[:, t % raw.shape[1]] += self.value[leaf]
 
 
+def bin_runs(booster) -> list[tuple[int, object]]:
+    """(first iteration, binner) for each run of a scikit-learn booster's trees fitted on the same
+    bins: one, unless boosting was continued on other data (:mod:`boilerdetect.adapt`, which
+    records the runs in ``binners_``: each fit re-bins, and the earlier trees keep their bins)."""
+    if hasattr(booster, "binners_"):
+        return booster.binners_
+    if booster.warm_start:
+        raise ValueError("a warm-started booster must record the bins of each fit in binners_ (see adapt.py)")
+    return [(0, booster._bin_mapper)]
+
+
 def expit(x: np.ndarray) -> np.ndarray:
     """The logistic function 1 / (1 + exp(-x)) of a copy of x as float64: scipy.special.expit's
     bits, in C where built (importing scipy.special takes 0.15 s), else by scipy itself."""
@@ -171,11 +182,7 @@ class TreeEnsemble:
     @classmethod
     def of(cls, booster) -> TreeEnsemble:
         """The trees of a fitted scikit-learn ``HistGradientBoostingClassifier``."""
-        starts = getattr(booster, "binners_", None)
-        if starts is None:
-            if booster.warm_start:
-                raise ValueError("a warm-started booster must record the bins of each fit in binners_ (see adapt.py)")
-            starts = [(0, booster._bin_mapper)]
+        starts = bin_runs(booster)
         ends = [start for start, _ in starts[1:]] + [len(booster._predictors)]
         runs = [(Bins.of(mapper), FlatTrees.of(booster._predictors[start:end])) for (start, mapper), end in zip(starts, ends)]
         baseline = np.asarray(booster._baseline_prediction, dtype=np.float64).reshape(-1)
