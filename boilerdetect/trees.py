@@ -223,11 +223,10 @@ class Pickled:
         """The object, unpickled on first use; ModelError if saved under another scikit-learn major.minor."""
         if self._obj is None:
             import warnings
-            from pathlib import Path
 
             from sklearn.exceptions import InconsistentVersionWarning
 
-            check_sklearn_version(self.sklearn_version, Path("the model's boosting trees"))
+            check_sklearn_version(self.sklearn_version, "the model's boosting trees")
             with warnings.catch_warnings():  # the version was just checked, and reported with advice
                 warnings.simplefilter("ignore", InconsistentVersionWarning)
                 self._obj = pickle.loads(self._data)

@@ -110,8 +110,9 @@ def _major_minor(version: str) -> tuple[int, ...] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def check_sklearn_version(saved: str | None, path: Path) -> None:
-    """ModelError if the model was saved with another scikit-learn major.minor; a warning for another patch."""
+def check_sklearn_version(saved: str | None, what: str) -> None:
+    """ModelError if ``what`` (named in the message) was saved with another scikit-learn
+    major.minor; a warning for another patch."""
     import sklearn
 
     current = sklearn.__version__
@@ -120,10 +121,10 @@ def check_sklearn_version(saved: str | None, path: Path) -> None:
     if _major_minor(saved) != _major_minor(current):
         mm = ".".join(map(str, _major_minor(saved) or ())) or saved
         raise ModelError(
-            f"{path}: saved with scikit-learn {saved}, but {current} is installed; retrain it with "
+            f"{what}: saved with scikit-learn {saved}, but {current} is installed; retrain it with "
             f"'boilerdetect train' (the shipped model: bash training/build.sh), or install scikit-learn=={mm}.*"
         )
-    warnings.warn(f"{path}: saved with scikit-learn {saved}, {current} is installed", ModelVersionWarning, stacklevel=3)
+    warnings.warn(f"{what}: saved with scikit-learn {saved}, {current} is installed", ModelVersionWarning, stacklevel=3)
 
 
 def check_format(saved, expected: int, path: Path) -> None:
