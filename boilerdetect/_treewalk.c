@@ -144,7 +144,7 @@ static PyMethodDef methods[] = {
      "add_leaf_values(X, n_rows, missing_bin, feature, threshold, flags, left, right, value, roots, n_classes, raw)\n\n"
      "Add to raw (n_rows, n_classes) float64 the leaf value each tree reaches for each row of X, binned\n"
      "values stored feature by feature (n_features, n_rows) uint8; tree t scores class t % n_classes.\n"
-     "Node arrays as classifier.FlatTrees builds them; they are trusted to index within themselves and X."},
+     "Node arrays as trees.FlatTrees builds them; they are trusted to index within themselves and X."},
     {"expit", expit, METH_VARARGS,
      "expit(x)\n\nReplace each value of x (a writable, contiguous float64 buffer) by 1 / (1 + exp(-x)), as scipy.special.expit does."},
     {"bin_rows", bin_rows, METH_VARARGS,
@@ -155,6 +155,6 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_treewalk", "Compiled tree walk (see classifier.py).", -1, methods};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_treewalk", "Compiled tree walk, binning and logistic function (see trees.py).", -1, methods};
 
 PyMODINIT_FUNC PyInit__treewalk(void) { return PyModule_Create(&module); }
