@@ -139,3 +139,16 @@ def site_detector():
 
     with threadpool_limits(limits=1, user_api="openmp"):
         return fit_detector(site_examples(), {"max_iter": 40, "stacking": False})
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def tree_walk(request, monkeypatch):
+    """Each test using it runs with the compiled tree walk and binning (skipped where they are
+    not built) and with numpy's, which prediction falls back to."""
+    from boilerdetect import trees
+
+    if request.param == "numpy":
+        monkeypatch.setattr(trees, "_treewalk", None)
+    elif trees._treewalk is None:
+        pytest.skip("the compiled tree walk (boilerdetect/_treewalk.c) is not built here")
+    return request.param

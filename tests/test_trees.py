@@ -8,17 +8,7 @@ import sklearn
 from scipy.special import expit as scipy_expit
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from boilerdetect import trees
 from boilerdetect.trees import Pickled, TreeEnsemble, expit
-
-
-@pytest.fixture(params=["compiled", "numpy"])
-def walk(request, monkeypatch):
-    if request.param == "numpy":
-        monkeypatch.setattr(trees, "_treewalk", None)
-    elif trees._treewalk is None:
-        pytest.skip("the compiled loops (boilerdetect/_treewalk.c) are not built here")
-    return request.param
 
 
 def _data(n_classes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -32,7 +22,7 @@ def _data(n_classes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
-def test_flat_trees_give_the_boosters_probabilities_to_the_bit(n_classes, walk):
+def test_flat_trees_give_the_boosters_probabilities_to_the_bit(n_classes, tree_walk):
     X, y = _data(n_classes)
     booster = HistGradientBoostingClassifier(max_iter=15, max_leaf_nodes=15, random_state=0).fit(X, y)
     flat = TreeEnsemble.of(booster)
@@ -61,7 +51,7 @@ def test_bins_of_one_booster_are_reused_only_where_their_edges_agree():
     assert np.array_equal(other.bin(X * 3, (np.zeros_like(binned), first)), other.bin(X * 3))
 
 
-def test_expit_is_scipys_to_the_bit(walk):
+def test_expit_is_scipys_to_the_bit(tree_walk):
     x = np.random.default_rng(1).normal(0, 20, 100_000)
     x[:4] = [np.inf, -np.inf, 0.0, -800.0]
     found = expit(x)

@@ -98,19 +98,6 @@ def test_deep_pages_keep_the_facts_of_their_innermost_ancestors_only():
     assert shallow.attr_tokens == {"outerwrap", "inner"} and shallow.hidden
 
 
-@pytest.fixture(params=["compiled", "numpy"])
-def tree_walk(request, monkeypatch):
-    """Each test using it runs with the compiled tree walk and binning (skipped where they are
-    not built) and with numpy's, which prediction falls back to."""
-    import boilerdetect.trees as trees
-
-    if request.param == "numpy":
-        monkeypatch.setattr(trees, "_treewalk", None)
-    elif trees._treewalk is None:
-        pytest.skip("the compiled tree walk (boilerdetect/_treewalk.c) is not built here")
-    return request.param
-
-
 def test_flat_tree_prediction_is_sklearns_to_the_bit(shipped_detector, tiny_detector, tree_walk):
     from conftest import synthetic_examples
 
