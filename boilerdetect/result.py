@@ -23,6 +23,18 @@ def json_bytes(obj: Any) -> bytes:
         return json.dumps(obj, separators=(",", ":")).encode("ascii")
 
 
+def _absolute(base: str | None, href: str) -> str:
+    """``href`` resolved against the page URL ``base``; as written when there is none, or when
+    either is malformed (``urljoin`` raises on a broken IPv6 host such as ``http://[oops/``):
+    one bad link must not cost the page its record."""
+    if not base:
+        return href
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return href
+
+
 @dataclass
 class Result:
     """Labelled lines of one page (``lines`` carry ``label`` and ``score``), or an ``error``.
@@ -86,7 +98,7 @@ class Result:
             item = {"text": line.text}
             href = next((h for _, h in line.links if h and not h.startswith(("#", "javascript:"))), None)
             if href is not None:
-                item["url"] = urljoin(self.url, href) if self.url else href
+                item["url"] = _absolute(self.url, href)
             block["items"].append(item)
         for block in blocks:
             del block["_seen"]

@@ -111,3 +111,29 @@ def test_duplicated_headlines_in_crawled_text(shipped_detector, heading):
     assert block["heading"] == heading
     assert [i["text"] for i in block["items"]] == HEADLINES  # each duplicated pair collapsed to one item
     assert all("url" not in i for i in block["items"])  # plain text has no links
+
+
+def _related_result(url, hrefs):
+    from boilerdetect.document import Line
+    from boilerdetect.result import Result
+
+    lines = [Line("Latest articles", label="related", score=0.1)]
+    lines += [Line(h, links=((h, href),), link_chars=len(h), n_links=1, label="related", score=0.1) for h, href in zip(HEADLINES, hrefs)]
+    return Result(lines=lines, url=url)
+
+
+def test_a_malformed_link_or_page_url_is_kept_as_written():
+    # urljoin raises on a broken IPv6 host: one such link must not cost the page (or the run) its record
+    res = _related_result("https://news.example/a/", ["/news/1", "http://[oops/choir", "b"])
+    assert [i["url"] for i in res.related_links[0]["items"]] == ["https://news.example/news/1", "http://[oops/choir", "https://news.example/a/b"]
+    res = _related_result("http://[invalid", ["/news/1", "https://other.example/x", "b"])
+    assert [i["url"] for i in res.related_links[0]["items"]] == ["/news/1", "https://other.example/x", "b"]
+    assert res.to_record()["related_links"][0]["heading"] == "Latest articles"
+
+
+def test_a_page_with_a_malformed_url_keeps_its_record(shipped_detector):
+    html = _html(_article() + f'<aside><h3>Latest articles</h3><ul>{_teasers(HEADLINES, "http://[bad/")}</ul></aside>')
+    (res,) = shipped_detector.predict_many([{"id": "p", "url": "http://[invalid", "html": html}])
+    assert res.error is None and res.content
+    items = [i for b in res.related_links for i in b["items"]]
+    assert len(items) == len(HEADLINES) and all(i["url"].startswith("http://[bad/") for i in items)
