@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 some records failed, 2 usage error (bad option, missing
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import sys
@@ -109,10 +110,23 @@ def _output(path: Optional[Path]):
             yield fh
         return
     try:
-        with atomic_file(path, "w", encoding="utf-8") as fh:
-            yield fh
+        if path.name.lower().endswith(".gz"):  # as its name says, so that it reads back as it is named
+            with atomic_file(path, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as fh:
+                yield fh
+        else:
+            with atomic_file(path, "w", encoding="utf-8") as fh:
+                yield fh
     except OSError as exc:
         _fail(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def _refuse_own_input(output: Optional[Path], paths: list[str]) -> None:
+    """Exit 2 when ``output`` is one of the input files: writing it would destroy the input."""
+    if output is None or str(output) == "-":
+        return
+    target = os.path.realpath(output)
+    if any(p != "-" and os.path.realpath(p) == target for p in paths):
+        _fail(f"output {output} would overwrite its own input; choose another output file")
 
 
 def _make_parent(target: Path) -> None:
@@ -437,6 +451,7 @@ def predict(
             single = None if output is None else Path(output)
             if single is not None and output != "-" and not single.parent.is_dir():
                 _fail(f"cannot write {single}: directory {single.parent} does not exist")
+            _refuse_own_input(single, paths)
             groups.append((paths, single))
     except InputError as exc:
         _fail(str(exc))
@@ -603,6 +618,7 @@ def show(
         _fail(str(exc))
     if str(out) != "-" and not out.parent.is_dir():
         _fail(f"cannot write {out}: directory {out.parent} does not exist")
+    _refuse_own_input(out, paths)
     detector = _load_detector(model, trust_model, model_sha256)
     site = _load_profile(site_profile) if site_profile is not None else None
     counts = {"read": 0, "skipped": 0}
@@ -831,8 +847,11 @@ def label(
     from .labelfile import format_label_file
     from .readers import detect_format, page_from_record
 
+    if page != "-" and not os.path.exists(page):
+        _fail(f"{page}: no such file")
     if page == "-" or not os.path.isfile(page):
         _fail(f"{page}: not a file (label takes one page file)")
+    _refuse_own_input(out, [page])
     records = [r for r in read_records(page, input_format.value) if "_skipped" not in r]
     if len(records) != 1:
         _fail(f"{page}: holds {len(records)} pages; label takes a file with one page")

@@ -147,6 +147,27 @@ def test_output_dir_one_file_per_input(model, tmp_path):
     assert res.exit_code == 2 and "would both be written" in res.stderr
 
 
+def test_an_output_file_that_is_an_input_is_refused(model, tmp_path):
+    page = tmp_path / "page.txt"
+    page.write_text(make_text_article(1)[0])
+    before = page.read_text()
+    (tmp_path / "link.txt").symlink_to(page)
+    for args in (["predict", str(page), "-o", str(page)], ["predict", str(page), "-f", "jsonl", "-o", str(tmp_path / "link.txt")],
+                 ["show", str(page), "-o", str(page)], ["label", str(page), "-o", str(page)]):  # fmt: skip
+        res = runner.invoke(app, [*args, "--model", model, "--trust-model"])
+        assert res.exit_code == 2 and "would overwrite its own input" in res.stderr, args
+    assert page.read_text() == before
+
+
+def test_an_output_file_named_gz_is_gzipped(model, tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", jsonl_records(4))
+    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-f", "jsonl", "-o", str(tmp_path / "out.jsonl.gz"), "--model", model, "--trust-model", "--quiet"])
+    assert res.exit_code == 0, res.output
+    with gzip.open(tmp_path / "out.jsonl.gz", "rt", encoding="utf-8") as fh:
+        assert [json.loads(line)["id"] for line in fh] == ["r0", "r1", "r2", "r3"]
+    assert not leftovers(tmp_path)
+
+
 def test_jobs_with_an_output_directory_give_each_worker_whole_files(model, tmp_path, monkeypatch):
     # --jobs 2, --output DIR and at least two inputs: each worker reads, labels and writes whole
     # files. The outputs, the counts, the error lines and the exit code are those of --jobs 1.
