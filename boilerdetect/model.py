@@ -41,7 +41,10 @@ from .verify import (
 )
 from .workers import worker_context
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default.joblib"
+# An installed package (a wheel) carries the shipped model inside it, as boilerdetect/models/; a
+# checkout (and an editable install) has it in the repository's top-level models/.
+_MODEL_DIRS = (Path(__file__).resolve().parent / "models", Path(__file__).resolve().parent.parent / "models")
+DEFAULT_MODEL = next((d / "default.joblib" for d in _MODEL_DIRS if (d / "default.joblib").is_file()), _MODEL_DIRS[-1] / "default.joblib")
 MODEL_FORMAT = 2  # 2: the trees as flat arrays (trees.py), scikit-learn's boosters pickled apart
 
 

@@ -50,6 +50,25 @@ def test_shipped_model_verifies():
     assert Detector.load().card["sha256"] == verify.pinned_sha256()
 
 
+def test_an_installed_package_carries_the_shipped_model(tmp_path):
+    """A wheel (not an editable install) has no repository around it: the model must be inside."""
+    import subprocess
+    import sys
+    import sysconfig
+
+    if not DEFAULT_MODEL.is_file():
+        pytest.skip("shipped model not built")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    built = tmp_path / "lib"
+    subprocess.run([sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(built)], cwd=root, check=True, capture_output=True)
+    # -S: no site-packages hooks, so the editable install of the checkout cannot shadow the built copy
+    paths = [str(built), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    code = "from boilerdetect import Detector; from boilerdetect.model import DEFAULT_MODEL; d = Detector.load(); print(DEFAULT_MODEL); print(d.card['sha256'])"
+    out = subprocess.run([sys.executable, "-S", "-c", code], cwd=tmp_path, env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)},
+                         check=True, capture_output=True, text=True).stdout.split()  # fmt: skip
+    assert out == [str(built / "boilerdetect" / "models" / "default.joblib"), verify.pinned_sha256()]
+
+
 def test_unverified_model_is_refused_without_running_it(tmp_path):
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil.joblib"
