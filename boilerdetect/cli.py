@@ -815,7 +815,10 @@ def evaluate(
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Processes for reading the data."),
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bars on stderr."),
 ) -> None:
-    """Line-level precision/recall/F1 per label, and word-F1 of the kept content where gold text exists."""
+    """Line-level precision/recall/F1 per label, and word-F1 of the kept content where gold text exists.
+
+    Word-F1 compares lower-cased words as multisets, averaged per page; a page whose gold text is empty scores 0 whatever is kept, as the WCXB benchmark scores such pages.
+    """
     from .evaluate import format_report
     from .train import evaluate_detector
 
@@ -882,13 +885,14 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: loopback only)."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="TCP port."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Server processes, each with its own copy of the model."),
-    model: Optional[Path] = _MODEL,
+    # the service's settings may also come from the environment (service.Settings.from_env's names)
+    model: Optional[Path] = typer.Option(None, "--model", "-m", envvar="BOILERDETECT_MODEL", help="Model file (default: the shipped model)."),
     trust_model: bool = _TRUST,
     model_sha256: Optional[str] = _SHA256,
-    max_body_mb: float = typer.Option(10.0, "--max-body-mb", min=0.0, help="Largest request body accepted (413 above)."),
-    timeout: float = typer.Option(30.0, "--timeout", min=0.0, help="Seconds a request may wait and predict (504 after)."),
-    max_concurrency: int = typer.Option(2, "--max-concurrency", min=1, help="Prediction threads per worker."),
-    max_queue: int = typer.Option(64, "--max-queue", min=0, help="Requests that may wait for a thread, per worker (503 beyond)."),
+    max_body_mb: float = typer.Option(10.0, "--max-body-mb", envvar="BOILERDETECT_MAX_BODY_MB", help="Largest request body accepted, in MB, above 0 (413 above)."),
+    timeout: float = typer.Option(30.0, "--timeout", envvar="BOILERDETECT_TIMEOUT", help="Seconds a request may wait and predict, above 0 (504 after)."),
+    max_concurrency: int = typer.Option(2, "--max-concurrency", min=1, envvar="BOILERDETECT_MAX_CONCURRENCY", help="Prediction threads per worker."),
+    max_queue: int = typer.Option(64, "--max-queue", min=0, envvar="BOILERDETECT_MAX_QUEUE", help="Requests that may wait for a thread, per worker (503 beyond)."),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level (critical, error, warning, info, debug)."),
 ) -> None:
     """Serve the detector over HTTP: POST /v1/predict, GET /v1/model, GET /healthz, docs at /docs."""

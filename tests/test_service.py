@@ -312,6 +312,22 @@ def test_cli_serve_refuses_missing_model(tmp_path):
     assert "model file not found" in result.output
 
 
+def test_cli_serve_takes_its_settings_from_the_environment_unless_given(monkeypatch):
+    from typer.testing import CliRunner
+
+    import boilerdetect.service as service
+    from boilerdetect.cli import app
+
+    started = []
+    monkeypatch.setattr(service, "serve", lambda settings, **kw: started.append(settings))
+    env = {"BOILERDETECT_MAX_BODY_MB": "20", "BOILERDETECT_TIMEOUT": "5", "BOILERDETECT_MAX_QUEUE": "3"}
+    assert CliRunner().invoke(app, ["serve"], env=env).exit_code == 0
+    assert CliRunner().invoke(app, ["serve", "--timeout", "7"], env=env).exit_code == 0
+    assert [(s.max_body_mb, s.timeout, s.max_queue, s.max_concurrency) for s in started] == [(20.0, 5.0, 3, 2), (20.0, 7.0, 3, 2)]
+    result = CliRunner().invoke(app, ["serve"], env={"BOILERDETECT_TIMEOUT": "0"})
+    assert result.exit_code == 2 and "must be positive" in result.output
+
+
 def test_settings_roundtrip_through_environment():
     s = Settings(model="/m.joblib", max_body_mb=2.5, timeout=3, max_concurrency=4, max_queue=0)
     assert Settings.from_env(s.to_env()) == s
