@@ -342,6 +342,8 @@ def _session(app_name: str) -> SparkSession:
 def _cli() -> Any:
     import typer
 
+    from boilerdetect.cli import _SHA256, _TRUST  # the model options of every command that loads a model
+
     def run(
         paths: Optional[list[str]] = typer.Argument(None, help="WARC/WET files or URLs."),
         paths_file: Optional[Path] = typer.Option(None, "--paths-file", help="File listing paths, one per line (warc.paths[.gz])."),
@@ -350,6 +352,8 @@ def _cli() -> Any:
         output: str = typer.Option(..., "--output", "-o", help="Output directory (local, hdfs://, s3a://...); must not exist."),
         output_format: str = typer.Option("jsonl", "--format", help="jsonl or parquet."),
         model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model)."),
+        trust_model: bool = _TRUST,
+        model_sha256: Optional[str] = _SHA256,
         lines: bool = typer.Option(False, "--lines", help="Also write each line's text, label and score."),
         batch_size: int = typer.Option(64, "--batch-size", min=1, help="Pages per classifier call."),
     ) -> None:
@@ -373,15 +377,17 @@ def _cli() -> Any:
         todo = (list(paths or []) + listed)[:limit]
         if not todo:
             fail("no input: give WARC paths or --paths-file")
-        if model is not None and not model.is_file():
-            fail(f"model file not found: {model}")
+        try:  # verified before Spark starts, so that a refused model is a one-line error
+            Detector.load(model, trust=True if trust_model else None, sha256=model_sha256)
+        except ModelError as exc:
+            fail(str(exc))
         if "://" not in output and Path(output).exists():  # checked again by Spark for remote outputs
             fail(f"{output} already exists")
         spark = _session("boilerdetect")
         try:
             pages = warc_records(spark, todo)
-            out = detect(pages, "body", source_column="source", url_column="url", error_column="error",
-                         model=model, batch_size=batch_size, lines=lines).drop("body", "source")  # fmt: skip
+            out = detect(pages, "body", source_column="source", url_column="url", error_column="error", model=model,
+                         batch_size=batch_size, lines=lines, trust=True if trust_model else None, sha256=model_sha256).drop("body", "source")  # fmt: skip
             writer = out.write.mode("errorifexists")
             try:
                 if output_format == "jsonl":

@@ -256,3 +256,23 @@ def test_command_line_run(tmp_path, model_file, spark):
     again = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=240, env=env)
     assert again.returncode == 2 and "already exists" in again.stderr
     assert warc.is_file()
+
+
+def test_cli_checks_the_model_before_starting_spark(tiny_detector, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    monkeypatch.delenv("BOILERDETECT_TRUST_MODEL", raising=False)
+    path = str(tiny_detector.save(tmp_path / "own.joblib"))
+
+    def session(name):
+        raise RuntimeError("Spark started")
+
+    monkeypatch.setattr(bspark, "_session", session)
+    args = ["x.warc.gz", "-o", str(tmp_path / "out"), "--model", path]
+    res = CliRunner().invoke(bspark._cli(), args)
+    assert res.exit_code == 2 and "--trust-model" in res.output and res.output.count("\n") <= 2, res.output
+    res = CliRunner().invoke(bspark._cli(), [*args[:-2], "--model", str(tmp_path / "nope.joblib")])
+    assert res.exit_code == 2 and "model file not found" in res.output
+    for opt in (["--trust-model"], ["--model-sha256", tiny_detector.card["sha256"]]):  # accepted: Spark would start
+        res = CliRunner().invoke(bspark._cli(), [*args, *opt])
+        assert str(res.exception) == "Spark started", res.output
