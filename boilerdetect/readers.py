@@ -286,7 +286,7 @@ def _head(stream: io.BufferedReader, size: int = 1024) -> bytes:
     return stream.peek(size)[:size]
 
 
-def _binary(head: bytes) -> str | None:
+def binary_kind(head: bytes) -> str | None:
     """What a file's first bytes show it to be when it is binary (no page), else None."""
     for magic, name in _MAGIC:
         if head.startswith(magic):
@@ -380,10 +380,14 @@ def read_records(path: str, input_format: str = "auto", on_read=None) -> Iterato
         kind = input_format if input_format != "auto" else (detect_format(path) if path != "-" else None)
         if kind is None:
             kind = _sniff(head)
-            binary = _binary(head) if kind == "text" else None
+            binary = binary_kind(head) if kind == "text" else None
             if binary is not None:
                 yield {"id": origin, "_error": f"{origin}: unknown file type ({binary})"}
                 return
+        elif kind in ("text", "html") and (binary := binary_kind(head)) is not None:
+            # a PDF saved as .html, an image as .txt: decoded, it would come out as garbage "content"
+            yield {"id": origin, "_error": f"{origin}: not a page ({binary})"}
+            return
         try:
             yield from _file_records(stream, kind, origin)
         except (OSError, InputError) as exc:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from warcio.archiveiterator import ArchiveIterator
 
-from .readers import decode
+from .readers import binary_kind, decode
 
 _DRAIN = 1 << 16
 
@@ -45,6 +45,14 @@ def _looks_like_html(body: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<!--", b"<?xml")) or b"<html" in head
 
 
+def _html_record(body: bytes, ctype: str | None, rid: str | None, url: str | None, kind: str) -> dict:
+    # servers label PDFs and images text/html often enough: such a body is no page, and decoded
+    # it would come out as garbage "content"
+    if (binary := binary_kind(body[:1024])) is not None:
+        return {"_skipped": f"{kind} labelled {_mime(ctype) or 'HTML'} holding {binary}"}
+    return {"id": rid, "url": url, "html": decode(body, _charset(ctype))}
+
+
 def _record(rec, rid: str | None, url: str | None):
     """One warcio record → a record dict, or a ``_skipped`` marker."""
     kind = rec.rec_type
@@ -60,12 +68,12 @@ def _record(rec, rid: str | None, url: str | None):
         body = rec.content_stream().read()
         if not ctype and not _looks_like_html(body):
             return {"_skipped": "response without a content type"}
-        return {"id": rid, "url": url, "html": decode(body, _charset(ctype))}
+        return _html_record(body, ctype, rid, url, kind)
     if kind == "resource":
         ctype = rec.rec_headers.get_header("Content-Type")
         if "html" not in _mime(ctype):
             return {"_skipped": f"resource with {_mime(ctype) or 'no content type'}"}
-        return {"id": rid, "url": url, "html": decode(rec.content_stream().read(), _charset(ctype))}
+        return _html_record(rec.content_stream().read(), ctype, rid, url, kind)
     if kind == "conversion":
         ctype = rec.rec_headers.get_header("Content-Type")
         return {"id": rid, "url": url, "text": decode(rec.content_stream().read(), _charset(ctype) or "utf-8")}

@@ -56,6 +56,12 @@ def test_truncated_gzip_and_binary_are_error_records(tmp_path):
     (tmp_path / "bin.dat").write_bytes(b"\x00\x01\x02binary\x00")
     assert "gzip" in next(read_records(str(tmp_path / "t.html.gz")))["_error"]
     assert "unknown file type" in next(read_records(str(tmp_path / "bin.dat")))["_error"]
+    # a name that says page does not make binary data one
+    (tmp_path / "report.html").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj")
+    (tmp_path / "photo.txt.gz").write_bytes(gzip.compress(b"\xff\xd8\xff\xe0\x00\x10JFIF"))
+    assert next(read_records(str(tmp_path / "report.html")))["_error"].endswith("report.html: not a page (PDF document)")
+    assert next(read_records(str(tmp_path / "photo.txt.gz")))["_error"].endswith("not a page (JPEG image)")
+    assert next(read_records(str(tmp_path / "photo.txt.gz"), "html"))["_error"].endswith("not a page (JPEG image)")
 
 
 def test_wcxb_layout_is_read_without_leaking_files(tmp_path):

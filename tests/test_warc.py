@@ -150,6 +150,16 @@ def test_every_cut_point_is_complete_or_flagged(tmp_path):
             assert errors, cut
 
 
+def test_a_response_labelled_html_that_holds_binary_data_is_skipped():
+    buf = io.BytesIO()
+    w = WARCWriter(buf, gzip=False)
+    w.write_record(_response(w, "https://s.example/report", b"%PDF-1.4\n%\xe2\xe3\n1 0 obj <<>>", "text/html"))
+    w.write_record(_response(w, "https://s.example/page", make_article(2)[0].encode(), "text/html"))
+    records = list(warc_records(buf.getvalue(), "crawl.warc"))
+    assert records[0] == {"_skipped": "response labelled text/html holding PDF document"}
+    assert records[1]["url"] == "https://s.example/page" and "html" in records[1]
+
+
 def test_cli_counts_skipped_and_passes_ids(tiny_detector, tmp_path):
     model = str(tiny_detector.save(tmp_path / "m.joblib"))
     warc, wet = tmp_path / "crawl.warc.gz", tmp_path / "crawl.wet"
