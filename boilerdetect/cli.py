@@ -170,7 +170,7 @@ def _write_rendered(out, rendered: tuple[str | None, str | None, str | None], co
     if error is not None:
         counts["failed"] += 1
         if text_format:  # errors about a whole file already start with its name
-            where = "" if rid and error.startswith(rid) else f"{rid or 'record'}: "
+            where = f"{rid}: " if rid and not error.startswith(f"{rid}:") else ""  # readers' errors say file:line
             message = f"error: {where}{error}"
     if text is not None:
         out.write(text)

@@ -148,6 +148,26 @@ def _cut(value: str, utf8: bytes | None, max_bytes: int | None) -> tuple[str, by
     return data[:end].decode("utf-8"), data[:end], {"page_bytes": len(data), "kept_bytes": end}
 
 
+def record_fields(record: dict) -> tuple[str | None, str | None, str | None, str | None]:
+    """(id as a string, url, html, text) of a JSONL-style record; ValueError with a one-line reason
+    when it is no page record. Exactly one of html and text is not None (html when both are given)."""
+    if not isinstance(record, dict):
+        raise ValueError("record is not a JSON object")
+    url, rid = record.get("url"), record.get("id")
+    if url is not None and not isinstance(url, str):
+        raise ValueError("'url' must be a string")
+    if rid is not None and (isinstance(rid, bool) or not isinstance(rid, (str, int, float))):
+        raise ValueError("'id' must be a string or a number")
+    html, text = record.get("html"), record.get("text")
+    if text is not None and not isinstance(text, str):  # checked even when html is used instead
+        raise ValueError("'text' must be a string")
+    if html is not None and not isinstance(html, str):
+        raise ValueError("'html' must be a string")
+    if html is None and text is None:
+        raise ValueError("record has neither 'html' nor 'text'")
+    return (None if rid is None else str(rid)), url, html, (None if html is not None else text)
+
+
 def page_from_record(
     record: dict, max_bytes: int | None = None, max_lines: int | None = None, max_depth: int | None = None
 ) -> Page:
@@ -157,22 +177,10 @@ def page_from_record(
     larger, ``max_depth`` flattens HTML nested deeper (see :mod:`nesting`), and ``Page.truncated``
     reports it (``"kept_depth"`` for the nesting); None (the default) keeps pages whole.
     """
-    if not isinstance(record, dict):
-        raise ValueError("record is not a JSON object")
-    if "_error" in record:
+    if isinstance(record, dict) and "_error" in record:
         raise ValueError(record["_error"])
-    url, rid = record.get("url"), record.get("id")
-    if url is not None and not isinstance(url, str):
-        raise ValueError("'url' must be a string")
-    if rid is not None and (isinstance(rid, bool) or not isinstance(rid, (str, int, float))):
-        raise ValueError("'id' must be a string or a number")
-    rid = None if rid is None else str(rid)
-    html, text = record.get("html"), record.get("text")
-    if text is not None and not isinstance(text, str):  # checked even when html is used instead
-        raise ValueError("'text' must be a string")
+    rid, url, html, text = record_fields(record)
     if html is not None:
-        if not isinstance(html, str):
-            raise ValueError("'html' must be a string")
         html, utf8, cut = _cut(*_clean(html), max_bytes)
         if max_depth is not None:
             html, flattened = flatten(html, max_depth)
@@ -181,13 +189,9 @@ def page_from_record(
                 utf8 = None  # the bytes of the page before
         # the parser reads UTF-8: the bytes that the checks already made, where they did
         page = segment_html(html if utf8 is None else utf8, url=url, id=rid, max_lines=max_lines)
-    elif text is not None:
-        if not isinstance(text, str):
-            raise ValueError("'text' must be a string")
+    else:
         text, _, cut = _cut(*_clean(text), max_bytes)
         page = text_page(text, url=url, id=rid, max_lines=max_lines)
-    else:
-        raise ValueError("record has neither 'html' nor 'text'")
     if cut:
         page.truncated = cut | page.truncated
     return page
@@ -286,11 +290,17 @@ def _head(stream: io.BufferedReader, size: int = 1024) -> bytes:
     return stream.peek(size)[:size]
 
 
-def binary_kind(head: bytes) -> str | None:
+def binary_format(head: bytes) -> str | None:
+    """The binary format (PDF, zip, an image...) that a file's first bytes start with, else None.
+
+    Only signatures: a page named as one, or sent as HTML, with stray NUL bytes is still a page."""
+    return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
+
+
+def _binary(head: bytes) -> str | None:
     """What a file's first bytes show it to be when it is binary (no page), else None."""
-    for magic, name in _MAGIC:
-        if head.startswith(magic):
-            return name
+    if (name := binary_format(head)) is not None:
+        return name
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return None
     if b"\x00" in head or sum(map(head.count, _CONTROL)) * 10 > len(head):
@@ -320,6 +330,13 @@ def _jsonl_records(stream, origin: str) -> Iterator[dict]:
             continue
         if not isinstance(record, dict):
             yield {"id": None, "_error": f"{origin}:{number}: not a JSON object"}
+            continue
+        try:
+            record_fields(record)
+        except ValueError as exc:  # said here, where the record's file and line are known
+            rid = record.get("id")  # kept as record_fields gives it, unless its type is the reason
+            rid = None if isinstance(rid, bool) or not isinstance(rid, (str, int, float)) else str(rid)
+            yield {"id": rid, "_error": f"{origin}:{number}: {exc}"}
             continue
         yield record
 
@@ -380,11 +397,11 @@ def read_records(path: str, input_format: str = "auto", on_read=None) -> Iterato
         kind = input_format if input_format != "auto" else (detect_format(path) if path != "-" else None)
         if kind is None:
             kind = _sniff(head)
-            binary = binary_kind(head) if kind == "text" else None
+            binary = _binary(head) if kind == "text" else None
             if binary is not None:
                 yield {"id": origin, "_error": f"{origin}: unknown file type ({binary})"}
                 return
-        elif kind in ("text", "html") and (binary := binary_kind(head)) is not None:
+        elif kind in ("text", "html") and (binary := binary_format(head)) is not None:
             # a PDF saved as .html, an image as .txt: decoded, it would come out as garbage "content"
             yield {"id": origin, "_error": f"{origin}: not a page ({binary})"}
             return

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from warcio.archiveiterator import ArchiveIterator
 
-from .readers import binary_kind, decode
+from .readers import binary_format, decode
 
 _DRAIN = 1 << 16
 
@@ -48,7 +48,7 @@ def _looks_like_html(body: bytes) -> bool:
 def _html_record(body: bytes, ctype: str | None, rid: str | None, url: str | None, kind: str) -> dict:
     # servers label PDFs and images text/html often enough: such a body is no page, and decoded
     # it would come out as garbage "content"
-    if (binary := binary_kind(body[:1024])) is not None:
+    if (binary := binary_format(body)) is not None:
         return {"_skipped": f"{kind} labelled {_mime(ctype) or 'HTML'} holding {binary}"}
     return {"id": rid, "url": url, "html": decode(body, _charset(ctype))}
 

@@ -47,7 +47,7 @@ def test_jsonl_one_record_per_input_in_order(tiny_detector, tmp_path):
     recs = [json.loads(l) for l in out.read_text().splitlines()]
     assert [r["id"] for r in recs] == ["r0", None, "r1", "typed", "r2", "r3"]
     assert "not valid JSON" in recs[1]["error"] and recs[1]["content"] is None
-    assert recs[3]["error"] == "'text' must be a string"
+    assert recs[3]["error"] == f"{tmp_path / 'in.jsonl'}:4: 'text' must be a string"  # where it is, as for broken JSON
     assert "failed 2" in res.stderr
 
 

@@ -136,8 +136,8 @@ def test_catalogue_of_bad_inputs_in_one_batch(model, tmp_path):
     bad = by_file["12-bad.jsonl"]
     assert [r["id"] for r in bad] == ["ok", None, "num", "lst", "7", "none", None, "nul"]
     assert [r["error"] for r in bad] == [
-        None, f"{d}/12-bad.jsonl:2: not valid JSON", "'text' must be a string", "'html' must be a string",
-        "'url' must be a string", "record has neither 'html' nor 'text'", f"{d}/12-bad.jsonl:7: not a JSON object", None,
+        None, f"{d}/12-bad.jsonl:2: not valid JSON", f"{d}/12-bad.jsonl:3: 'text' must be a string", f"{d}/12-bad.jsonl:4: 'html' must be a string",
+        f"{d}/12-bad.jsonl:5: 'url' must be a string", f"{d}/12-bad.jsonl:6: record has neither 'html' nor 'text'", f"{d}/12-bad.jsonl:7: not a JSON object", None,
     ]  # fmt: skip
     assert bad[-1]["lines"][0]["text"] == "AB line"
     assert one("13-report.pdf")["error"] == f"{d}/13-report.pdf: unknown file type (PDF document)"
