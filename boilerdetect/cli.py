@@ -824,6 +824,8 @@ def evaluate(
 
     detector = _load_detector(model, trust_model, model_sha256)
     examples = _examples(data, jobs, progress)
+    if not examples:
+        _fail("no labelled pages found")
     report = evaluate_detector(detector, examples, _featurize(examples, _show_progress(progress)))
     if as_json:
         typer.echo(json.dumps(report, indent=2))

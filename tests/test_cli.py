@@ -101,6 +101,12 @@ def test_train_evaluate_info(tmp_path):
     res = runner.invoke(app, ["evaluate", str(data), "--model", str(model), "--trust-model", "--json"])
     report = json.loads(res.stdout)
     assert report["html"]["word_f1"] > 0.9 and report["text"]["lines"]["related"]["recall"] > 0.9
+    empty = tmp_path / "empty.jsonl"  # nothing to score or learn from: a usage error, not an empty report
+    empty.write_text("")
+    res = runner.invoke(app, ["evaluate", str(empty), "--model", str(model), "--trust-model"])
+    assert res.exit_code == 2 and "no labelled pages found" in res.stderr
+    res = runner.invoke(app, ["train", str(empty), "--out", str(tmp_path / "none.joblib")])
+    assert res.exit_code == 2 and "no training pages found" in res.stderr
     res = runner.invoke(app, ["info", "--model", str(model), "--trust-model"])
     card = json.loads(res.stdout)
     assert card["training_data"]["pages"] == {"html": 12, "text": 24} and "sha256" in card
