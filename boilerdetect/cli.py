@@ -185,6 +185,20 @@ class _Stopped(Exception):
     """The main process asked the workers to stop (it was interrupted)."""
 
 
+class _NothingLabelled(Exception):
+    """Raised inside an output file's ``with`` block to discard it (see :func:`_nothing_labelled`)."""
+
+
+def _nothing_labelled(text_format: bool, written: int, failed: int) -> bool:
+    """Whether an input's text output is to be discarded: every page of it failed. Its file would
+    be empty, and would make ``--resume`` skip the input as done; the errors are on stderr."""
+    return text_format and failed > 0 and failed == written
+
+
+def _not_written(target: Path) -> str:
+    return f"note: {target} not written: no page of its input could be labelled (--resume will retry it)"
+
+
 def _init_file_worker(detector, site, messages, stop) -> None:
     import signal
 
@@ -225,8 +239,12 @@ def _predict_file(paths: list[str], target: Path, input_format: str, render, tex
                     unsent[:] = [0, 0]
                 if stop.is_set():
                     raise _Stopped  # the output file is discarded
+            if _nothing_labelled(text_format, counts["written"], counts["failed"]):
+                raise _NothingLabelled
     except _Stopped:
         return None
+    except _NothingLabelled:
+        messages.put(("note", _not_written(target)))
     except typer.Exit as exc:  # the output could not be created or written (the reason is on stderr already)
         counts["exit"] = exc.exit_code
     messages.put(("progress", *unsent))
@@ -538,15 +556,21 @@ def predict(
         for g, (_, target) in enumerate(groups):
             if to_dir:
                 _make_parent(target)
-            with _output(target) as out:
-                if res is pending:
-                    res = next(results, None)
-                while res is not None and owner[0] == g:
-                    owner.popleft()
-                    write(out, res)
-                    res = next(results, None)
-                if out is sys.stdout:
-                    out.flush()
+            written, failed = counts["written"], counts["failed"]
+            try:
+                with _output(target) as out:
+                    if res is pending:
+                        res = next(results, None)
+                    while res is not None and owner[0] == g:
+                        owner.popleft()
+                        write(out, res)
+                        res = next(results, None)
+                    if out is sys.stdout:
+                        out.flush()
+                    elif to_dir and _nothing_labelled(format is OutputFormat.text, counts["written"] - written, counts["failed"] - failed):
+                        raise _NothingLabelled
+            except _NothingLabelled:
+                note(_not_written(target))
 
     # several output files and at least one per worker: a worker takes whole files, and nothing but
     # counts crosses between processes (else every page goes to a worker and its output comes back)

@@ -255,6 +255,22 @@ def test_failure_leaves_no_partial_output(model, tmp_path, monkeypatch):
     assert not leftovers(tmp_path)
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_text_output_with_nothing_labelled_is_not_created_so_resume_retries_it(model, tmp_path, jobs):
+    (tmp_path / "good.txt").write_text(make_text_article(1)[0])
+    (tmp_path / "bad.txt.gz").write_bytes(gzip.compress(make_text_article(2)[0].encode())[:40])  # cut short
+    write_jsonl(tmp_path / "half.jsonl", [{"id": "ok", "text": make_text_article(3)[0]}, {"id": "no page"}])
+    out = tmp_path / "out"
+    args = ["predict", *(str(tmp_path / n) for n in ("good.txt", "bad.txt.gz", "half.jsonl")), "-o", f"{out}/", "-j", jobs,
+            "--model", model, "--trust-model", "--quiet"]  # fmt: skip
+    res = runner.invoke(app, args)
+    assert res.exit_code == 1 and "damaged gzip data" in res.stderr
+    assert f"{out / 'bad.txt'} not written" in res.stderr
+    assert sorted(os.listdir(out)) == ["good.txt", "half.txt"]  # a file with one page labelled keeps it
+    res = runner.invoke(app, [*args, "--resume"])
+    assert res.exit_code == 1 and "resume: 2 input files skipped" in res.stderr and "pages read 1," in res.stderr
+
+
 def test_exit_code_1_and_counts_with_error_records(model, tmp_path):
     lines = [json.dumps(r) for r in jsonl_records(4)]
     lines.insert(2, "{not json")
