@@ -355,7 +355,8 @@ def _file_records(stream, kind: str, origin: str) -> Iterator[dict]:
 
 
 def expand_inputs(inputs: list[str]) -> list[str]:
-    """Files and directories (walked, sorted) → file paths; ``-`` stays as stdin. Raises InputError.
+    """Files and directories (walked, sorted; hidden files and directories left out) → file paths;
+    ``-`` stays as stdin. Raises InputError.
 
     A directory that cannot be listed stays in the list, so that reading it gives an error record.
     """
@@ -365,7 +366,7 @@ def expand_inputs(inputs: list[str]) -> list[str]:
             paths.append(item)
         elif os.path.isdir(item):
             for root, dirs, files in os.walk(item, onerror=lambda exc: paths.append(exc.filename)):
-                dirs.sort()
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # .git, .cache...: as hidden files
                 paths.extend(os.path.join(root, f) for f in sorted(files) if not f.startswith("."))
         elif os.path.exists(item):
             paths.append(item)

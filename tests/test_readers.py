@@ -1,5 +1,6 @@
 import gzip
 import json
+import os
 
 import pytest
 
@@ -40,7 +41,11 @@ def test_read_files_gz_jsonl_and_directories(tmp_path):
     with gzip.open(tmp_path / "d" / "b.html.gz", "wt") as fh:
         fh.write("<p>hi</p>")
     (tmp_path / "c.jsonl").write_text(json.dumps({"id": "1", "text": "x"}) + "\nnot json\n[1]\n")
+    for hidden in (tmp_path / "d" / ".notes.txt", tmp_path / "d" / ".git" / "HEAD"):  # left out of walks
+        hidden.parent.mkdir(exist_ok=True)
+        hidden.write_text("ref: refs/heads/main")
     paths = expand_inputs([str(tmp_path / "d"), str(tmp_path / "c.jsonl")])
+    assert [os.path.basename(p) for p in paths] == ["a.txt", "b.html.gz", "c.jsonl"]
     records = [r for p in paths for r in read_records(p)]
     assert records[0]["text"] == "hello" and records[1]["html"] == "<p>hi</p>"
     assert records[2] == {"id": "1", "text": "x"}
