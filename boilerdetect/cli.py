@@ -902,7 +902,11 @@ def label(
 @app.command()
 def info(model: Optional[Path] = _MODEL, trust_model: bool = _TRUST, model_sha256: Optional[str] = _SHA256) -> None:
     """Print the model card (training data, features, cross-validated metrics, versions)."""
+    from .model import DEFAULT_MODEL, card_path
+
     detector = _load_detector(model, trust_model, model_sha256)
+    if not detector.card:  # a model file copied without the card beside it
+        typer.echo(f"note: no model card: {card_path(model or DEFAULT_MODEL)} is missing", err=True)
     typer.echo(json.dumps(detector.card, indent=2))
 
 

@@ -201,6 +201,14 @@ def test_damaged_card_is_a_model_error(saved):
         Detector.load(saved, trust=True)
 
 
+def test_info_says_when_a_model_has_no_card(saved):
+    res = runner.invoke(app, ["info", "--model", str(saved), "--trust-model"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["sha256"] == sha256_file(saved) and "note" not in res.stderr
+    card_path(saved).unlink()  # a model file copied alone
+    res = runner.invoke(app, ["info", "--model", str(saved), "--trust-model"])
+    assert res.exit_code == 0 and json.loads(res.stdout) == {} and f"no model card: {card_path(saved)} is missing" in res.stderr
+
+
 def test_cli_trust_options(saved, tmp_path):
     (tmp_path / "p.txt").write_text("A sentence of a page.")
     digest = sha256_file(saved)
