@@ -360,6 +360,8 @@ def expand_inputs(inputs: list[str]) -> list[str]:
 
     A directory that cannot be listed stays in the list, so that reading it gives an error record.
     """
+    if inputs.count("-") > 1:
+        raise InputError("'-' (stdin) given more than once: it can be read only once")
     paths: list[str] = []
     for item in inputs:
         if item == "-":

@@ -53,6 +53,8 @@ def test_read_files_gz_jsonl_and_directories(tmp_path):
     assert "not a JSON object" in records[4]["_error"]
     with pytest.raises(InputError, match="no such file"):
         expand_inputs([str(tmp_path / "missing.txt")])
+    with pytest.raises(InputError, match="read only once"):
+        expand_inputs(["-", str(tmp_path / "c.jsonl"), "-"])
 
 
 def test_truncated_gzip_and_binary_are_error_records(tmp_path):
