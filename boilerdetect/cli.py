@@ -401,7 +401,7 @@ def profile(
 def predict(
     inputs: list[str] = typer.Argument(..., help="Files, directories (walked) or '-' for stdin."),
     format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="text: the main content of each page; jsonl: one JSON record per input record, in order."),
-    input_format: InputFormat = typer.Option(InputFormat.auto, "--input-format", help="Force the input kind instead of guessing it from the file name (.txt .html .jsonl .warc .wet, optionally .gz)."),
+    input_format: InputFormat = typer.Option(InputFormat.auto, "--input-format", help="Force the input kind instead of guessing it from the file name (.txt .html .jsonl .warc .wet, optionally .gz); warc reads WET files too."),
     model: Optional[Path] = _MODEL,
     trust_model: bool = _TRUST,
     model_sha256: Optional[str] = _SHA256,
