@@ -162,6 +162,12 @@ def _records(paths: list[str], input_format: str, counts: dict, on_read=None):
             yield record
 
 
+def _error_line(rid, error: str) -> str:
+    """The stderr line of a failed record: its id first, unless the reason starts with it already
+    (the readers' reasons start with the file, and the line, they are about)."""
+    return f"error: {rid}: {error}" if rid and not error.startswith(f"{rid}:") else f"error: {error}"
+
+
 def _write_rendered(out, rendered: tuple[str | None, str | None, str | None], counts: dict, text_format: bool) -> str | None:
     """Write one result as :func:`_rendered` made it and count it; the error line to show on
     stderr (text format: errors are not in the output there), if any."""
@@ -169,9 +175,8 @@ def _write_rendered(out, rendered: tuple[str | None, str | None, str | None], co
     message = None
     if error is not None:
         counts["failed"] += 1
-        if text_format:  # errors about a whole file already start with its name
-            where = f"{rid}: " if rid and not error.startswith(f"{rid}:") else ""  # readers' errors say file:line
-            message = f"error: {where}{error}"
+        if text_format:
+            message = _error_line(rid, error)
     if text is not None:
         out.write(text)
     counts["written"] += 1
@@ -356,7 +361,7 @@ def _profile_inputs(
         except (ValueError, RecursionError, MemoryError) as exc:
             counts["failed"] += 1
             if note is not None:
-                note(f"error: {record.get('id') or 'record'}: {exc}")
+                note(_error_line(record.get("id"), str(exc)))
         if bar is not None:
             bar.update(1)
     if bar is not None:

@@ -164,6 +164,7 @@ def test_profile_command_and_two_pass_auto_profile(site_detector, tmp_path):
 
     res = runner.invoke(app, ["profile", *inputs, str(tmp_path / "broken.jsonl"), "--out", str(tmp_path / "s.profile"), "--quiet"])
     assert res.exit_code == 1 and "pages read 9, profiled 8, failed 1" in res.stderr and "1 host, 8 pages" in res.stderr
+    assert f"error: {tmp_path / 'broken.jsonl'}:1: not valid JSON\n" in res.stderr  # where, said once
     assert SiteProfile.load(tmp_path / "s.profile").hosts[site.host].pages == 8
 
     def predict(*extra):
