@@ -64,6 +64,8 @@ def test_label_command_on_html_keeps_the_markup_for_training(site_detector, tmp_
         [example] = load_examples([str(tmp_path / "p.tsv")])
     assert example.page.source == "text" and example.labels == labels
     res = runner.invoke(app, ["label", str(tmp_path / "missing.html"), "--out", str(tmp_path / "x.tsv"), "--model", model, "--trust-model"])
+    assert res.exit_code == 2 and "missing.html: no such file" in res.stderr
+    res = runner.invoke(app, ["label", str(tmp_path), "--out", str(tmp_path / "x.tsv"), "--model", model, "--trust-model"])
     assert res.exit_code == 2 and "not a file" in res.stderr
 
 
