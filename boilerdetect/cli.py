@@ -18,7 +18,7 @@ from typing import Optional
 import typer
 
 from .atomic import atomic_file
-from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, InputError, expand_inputs, read_records
+from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, InputError, check_stdin_once, expand_inputs, read_records
 
 app = typer.Typer(
     help="Label the lines of crawled web pages as content, related links or boilerplate.",
@@ -118,6 +118,21 @@ def _output(path: Optional[Path]):
                 yield fh
     except OSError as exc:
         _fail(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def _expand(inputs: list[str], skipped: list[str]) -> list[str]:
+    """:func:`expand_inputs`, exiting 2 on a usage error; the files it leaves out are added to ``skipped``."""
+    try:
+        return expand_inputs(inputs, skipped)
+    except InputError as exc:
+        _fail(str(exc))
+
+
+def _note_skipped(skipped: list[str]) -> None:
+    if skipped:
+        names = sorted({os.path.splitext(p)[1].lower() or os.path.basename(p) for p in skipped})
+        typer.echo(f"note: {len(skipped)} file{'s' if len(skipped) > 1 else ''} in the input directories left out, "
+                   f"their names saying they are no pages ({' '.join(names[:8])}{' ...' if len(names) > 8 else ''})", err=True)  # fmt: skip
 
 
 def _refuse_own_input(output: Optional[Path], paths: list[str]) -> None:
@@ -382,10 +397,9 @@ def profile(
     profile keeps 8-byte hashes of the normalised lines (numbers, dates and counters blanked),
     not their text. Exit code 1 when some pages could not be read.
     """
-    try:
-        paths = expand_inputs(inputs)
-    except InputError as exc:
-        _fail(str(exc))
+    skipped: list[str] = []
+    paths = _expand(inputs, skipped)
+    _note_skipped(skipped)
     if not out.parent.is_dir():
         _fail(f"cannot write {out}: directory {out.parent} does not exist")
     site, counts = _profile_inputs(paths, input_format.value, _show_progress(progress), lambda m: typer.echo(m, err=True))
@@ -442,42 +456,45 @@ def predict(
     # (input paths, output target) groups: one group per input file with --output DIR, else one
     groups: list[tuple[list[str], Optional[Path]]] = []
     resumed = 0
-    try:
-        if to_dir:
-            out_dir = Path(output)
-            targets: dict[Path, str] = {}
-            sources = set()
-            inside = os.path.realpath(out_dir) + os.sep
-            for item in inputs:
-                for path in expand_inputs([item]):
-                    if os.path.isdir(item) and os.path.realpath(path).startswith(inside):
-                        continue  # earlier outputs in an output directory under a walked input directory
-                    sources.add(os.path.realpath(path))
-                    if path == "-":
-                        name = "stdin"
-                    else:
-                        name = os.path.relpath(path, item) if os.path.isdir(item) else os.path.basename(path)
-                        if name.lower().endswith(".gz"):
-                            name = name[:-3]
-                        if detect_format(name) is not None:
-                            name = os.path.splitext(name)[0]
-                    target = out_dir / (name + ext)
-                    if target in targets:
-                        _fail(f"{targets[target]} and {path} would both be written to {target}; give them separate runs")
-                    targets[target] = path
-                    groups.append(([path], target))
-            for target in targets:
-                if os.path.realpath(target) in sources:
-                    _fail(f"output {target} would overwrite its own input; choose another --output directory")
-        else:
-            paths = expand_inputs(inputs)
-            single = None if output is None else Path(output)
-            if single is not None and output != "-" and not single.parent.is_dir():
-                _fail(f"cannot write {single}: directory {single.parent} does not exist")
-            _refuse_own_input(single, paths)
-            groups.append((paths, single))
-    except InputError as exc:
-        _fail(str(exc))
+    skipped: list[str] = []
+    if to_dir:
+        try:  # checked here for all inputs: the walk below expands them one at a time
+            check_stdin_once(inputs)
+        except InputError as exc:
+            _fail(str(exc))
+        out_dir = Path(output)
+        targets: dict[Path, str] = {}
+        sources = set()
+        inside = os.path.realpath(out_dir) + os.sep
+        for item in inputs:
+            for path in _expand([item], skipped):
+                if os.path.isdir(item) and os.path.realpath(path).startswith(inside):
+                    continue  # earlier outputs in an output directory under a walked input directory
+                sources.add(os.path.realpath(path))
+                if path == "-":
+                    name = "stdin"
+                else:
+                    name = os.path.relpath(path, item) if os.path.isdir(item) else os.path.basename(path)
+                    if name.lower().endswith(".gz"):
+                        name = name[:-3]
+                    if detect_format(name) is not None:
+                        name = os.path.splitext(name)[0]
+                target = out_dir / (name + ext)
+                if target in targets:
+                    _fail(f"{targets[target]} and {path} would both be written to {target}; give them separate runs")
+                targets[target] = path
+                groups.append(([path], target))
+        for target in targets:
+            if os.path.realpath(target) in sources:
+                _fail(f"output {target} would overwrite its own input; choose another --output directory")
+    else:
+        paths = _expand(inputs, skipped)
+        single = None if output is None else Path(output)
+        if single is not None and output != "-" and not single.parent.is_dir():
+            _fail(f"cannot write {single}: directory {single.parent} does not exist")
+        _refuse_own_input(single, paths)
+        groups.append((paths, single))
+    _note_skipped(skipped)
     all_paths = [p for paths, _ in groups for p in paths]
     if auto_profile and "-" in all_paths:
         _fail("--auto-profile reads the inputs twice and cannot read stdin ('-'); save the input to a file first")
@@ -641,10 +658,9 @@ def show(
     from .model import DEFAULT_MODEL
     from .show import model_facts, render_document
 
-    try:
-        paths = expand_inputs(inputs)
-    except InputError as exc:
-        _fail(str(exc))
+    skipped: list[str] = []
+    paths = _expand(inputs, skipped)
+    _note_skipped(skipped)
     if str(out) != "-" and not out.parent.is_dir():
         _fail(f"cannot write {out}: directory {out.parent} does not exist")
     _refuse_own_input(out, paths)

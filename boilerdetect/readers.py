@@ -26,6 +26,13 @@ from .nesting import flatten
 INPUT_FORMATS = ("auto", "text", "html", "jsonl", "warc")
 _SUFFIXES = {".txt": "text", ".text": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl",
              ".ndjson": "jsonl", ".warc": "warc", ".wet": "warc", ".arc": "warc"}  # fmt: skip
+# File names that a directory walk leaves out: the assets a mirrored site holds beside its pages.
+# (Documents and archives are not left out: they may be what the user meant to clean, and each
+# gets an error record saying what it is.)
+NOT_PAGE_SUFFIXES = frozenset(
+    """.css .js .mjs .map .png .jpg .jpeg .gif .webp .avif .svg .ico .bmp .tif .tiff .woff .woff2
+    .ttf .otf .eot .mp3 .mp4 .webm .ogg .wav .mov .avi""".split()
+)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_:.-]+)""", re.I)
 # Default size limits of one page. Real pages stay far below them (the largest of the 1,497 pages of
@@ -354,14 +361,31 @@ def _file_records(stream, kind: str, origin: str) -> Iterator[dict]:
         yield {"id": origin, "text": decode(stream.read())}
 
 
-def expand_inputs(inputs: list[str]) -> list[str]:
-    """Files and directories (walked, sorted; hidden files and directories left out) → file paths;
-    ``-`` stays as stdin. Raises InputError.
+def _not_a_page(name: str) -> bool:
+    """Whether a file's name says it is no page: a site's scripts, styles, images, fonts and media,
+    or an editor's backup."""
+    name = name.lower()
+    suffix = os.path.splitext(name)[1]
+    if suffix == ".gz":
+        suffix = os.path.splitext(name[:-3])[1]
+    return name.endswith("~") or suffix in NOT_PAGE_SUFFIXES
 
-    A directory that cannot be listed stays in the list, so that reading it gives an error record.
-    """
+
+def check_stdin_once(inputs: list[str]) -> None:
+    """InputError when ``-`` (stdin) is among ``inputs`` more than once: it can be read only once."""
     if inputs.count("-") > 1:
         raise InputError("'-' (stdin) given more than once: it can be read only once")
+
+
+def expand_inputs(inputs: list[str], skipped: list[str] | None = None) -> list[str]:
+    """Files and directories (walked, sorted) → file paths; ``-`` stays as stdin. Raises InputError.
+
+    Walks leave out hidden files and directories, and files whose names say they are no page
+    (``.css``, ``.png``..., see NOT_PAGE_SUFFIXES): those are added to ``skipped``, if given, so
+    that the caller can say so. A file named in ``inputs`` is always kept. A directory that cannot
+    be listed stays in the list, so that reading it gives an error record.
+    """
+    check_stdin_once(inputs)
     paths: list[str] = []
     for item in inputs:
         if item == "-":
@@ -369,7 +393,14 @@ def expand_inputs(inputs: list[str]) -> list[str]:
         elif os.path.isdir(item):
             for root, dirs, files in os.walk(item, onerror=lambda exc: paths.append(exc.filename)):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # .git, .cache...: as hidden files
-                paths.extend(os.path.join(root, f) for f in sorted(files) if not f.startswith("."))
+                for name in sorted(files):
+                    if name.startswith("."):
+                        continue
+                    if _not_a_page(name):
+                        if skipped is not None:
+                            skipped.append(os.path.join(root, name))
+                    else:
+                        paths.append(os.path.join(root, name))
         elif os.path.exists(item):
             paths.append(item)
         else:

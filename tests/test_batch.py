@@ -271,6 +271,22 @@ def test_a_text_output_with_nothing_labelled_is_not_created_so_resume_retries_it
     assert res.exit_code == 1 and "resume: 2 input files skipped" in res.stderr and "pages read 1," in res.stderr
 
 
+def test_a_mirrored_site_is_read_without_its_assets(model, tmp_path):
+    site = tmp_path / "site"
+    (site / "img").mkdir(parents=True)
+    (site / "index.html").write_text(make_article(1)[0])
+    (site / "img" / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (site / "app.js").write_text("document.title = 'x';")
+    for out in ([], ["-o", f"{tmp_path / 'out'}/"]):
+        res = runner.invoke(app, ["predict", str(site), *out, "--model", model, "--trust-model", "--quiet"])
+        assert res.exit_code == 0, res.stderr
+        assert "note: 2 files in the input directories left out" in res.stderr and "(.js .png)" in res.stderr
+        assert "pages read 1, written 1, failed 0" in res.stderr
+    assert os.listdir(tmp_path / "out") == ["index.txt"]
+    res = runner.invoke(app, ["predict", "-", "-", "-o", f"{tmp_path / 'o2'}/", "--model", model, "--trust-model"], input="a page")
+    assert res.exit_code == 2 and "read only once" in res.stderr
+
+
 def test_exit_code_1_and_counts_with_error_records(model, tmp_path):
     lines = [json.dumps(r) for r in jsonl_records(4)]
     lines.insert(2, "{not json")

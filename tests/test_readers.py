@@ -57,6 +57,17 @@ def test_read_files_gz_jsonl_and_directories(tmp_path):
         expand_inputs(["-", str(tmp_path / "c.jsonl"), "-"])
 
 
+def test_walks_leave_out_files_whose_names_say_they_are_no_pages(tmp_path):
+    site = tmp_path / "mirror"
+    for name in ("index.html", "about.htm.gz", "notes", "feed.xml", "app.js", "style.css.gz", "logo.PNG", "font.woff2", "index.html~", "a.pdf"):
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text("x")
+    skipped = []
+    paths = expand_inputs([str(site), str(site / "app.js")], skipped)  # a file named on its own is always read
+    assert [os.path.basename(p) for p in paths] == ["a.pdf", "about.htm.gz", "feed.xml", "index.html", "notes", "app.js"]
+    assert sorted(os.path.basename(p) for p in skipped) == ["app.js", "font.woff2", "index.html~", "logo.PNG", "style.css.gz"]
+
+
 def test_truncated_gzip_and_binary_are_error_records(tmp_path):
     blob = gzip.compress(b"<p>" + b"x" * 5000 + b"</p>")
     (tmp_path / "t.html.gz").write_bytes(blob[: len(blob) // 2])
