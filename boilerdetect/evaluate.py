@@ -67,5 +67,8 @@ def format_report(name: str, report: dict) -> str:
             out.append("    by fold        " + "  ".join(f"{v:.4f}" for v in report["word_f1_by_fold"]))
     out.append("  line    precision  recall  F1      support")
     for lab, s in report["lines"].items():
-        out.append(f"  {lab:<12} {s['precision']:.3f}  {s['recall']:.3f}  {s['f1']:.3f}  {s['support']}")
+        if s["support"] == 0 and s["precision"] == 0:  # a label neither in the data nor predicted: nothing to score
+            out.append(f"  {lab:<12} {'n/a':<5}  {'n/a':<5}  {'n/a':<5}  0")
+        else:
+            out.append(f"  {lab:<12} {s['precision']:.3f}  {s['recall']:.3f}  {s['f1']:.3f}  {s['support']}")
     return "\n".join(out)
