@@ -173,10 +173,11 @@ def heading_targets(y: np.ndarray, lines: list[str], sizes: list[int]) -> np.nda
     a related line of 1 to MAX_HEADING_WORDS words, not preceded by a related line of its page and
     followed by one. Bool, shape (n_lines,)."""
     related = np.asarray(y) == "related"
-    firsts = np.cumsum([0] + list(sizes))[:-1]
+    sizes = np.asarray(sizes, dtype=np.int64)
+    firsts = (np.cumsum(sizes) - sizes)[sizes > 0]  # pages without lines have no first or last line
     before, after = np.r_[False, related[:-1]], np.r_[related[1:], False]
     before[firsts] = False  # a page's first line has nothing before it, and its last line
-    after[firsts[firsts > 0] - 1] = False  # nothing after it
+    after[firsts + sizes[sizes > 0] - 1] = False  # nothing after it
     n_words = np.fromiter(map(len, map(words, lines)), dtype=np.int64, count=len(lines))
     return related & ~before & after & (n_words >= 1) & (n_words <= MAX_HEADING_WORDS)
 
@@ -318,13 +319,16 @@ class LineClassifier:
         # what explanations compare a line with: per label, the median line of the other labels
         self.reference_ = contrast_reference(X, y)
         first = (self.stage1_iter if self.stacking else None) or self.max_iter
+        if self.stacking:  # checked before any fitting: stage 2 learns from stage 1's scores of sites it did not see
+            page_groups = np.asarray(groups if groups is not None else np.arange(len(X_pages)))
+            line_groups = np.repeat(page_groups, sizes)
+            if len(np.unique(line_groups)) < self.cv:
+                raise ValueError(f"stacking needs lines from at least {self.cv} sites (its cv), these have {len(np.unique(line_groups))}: lower the stack folds, or train without stacking")
         stage1, stage2 = self._fit_booster(X, y, first), None
         if self.stacking:
             from sklearn.model_selection import GroupKFold
 
             oof = np.zeros((len(X), len(LABELS)))
-            page_groups = np.asarray(groups if groups is not None else np.arange(len(X_pages)))
-            line_groups = np.repeat(page_groups, sizes)
             lines = self._lines(texts, sizes)
             oof_words = None if lines is None else np.zeros((len(X), len(LABELS)))
             for train, test in GroupKFold(n_splits=self.cv).split(X, y, line_groups):

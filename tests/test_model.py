@@ -415,6 +415,8 @@ def test_heading_targets_are_short_related_lines_that_open_a_block_within_their_
     assert heading_targets(y, lines, [3, 5]).tolist() == [False, True, False, False, False, False, False, False]
     assert heading_targets(y, lines, [2, 6]).tolist() == [False, False, True, False, False, False, False, False]
     assert not heading_targets(np.array(["related", "related"]), ["", "b"], [2]).any()  # a heading has words
+    # pages without lines, first, between and last, change nothing (one last used to index past the end)
+    assert heading_targets(y, lines, [0, 2, 0, 6, 0]).tolist() == heading_targets(y, lines, [2, 6]).tolist()
 
 
 def test_a_vocabulary_model_reads_the_lines_words_in_stage_2(tmp_path):
@@ -476,3 +478,13 @@ def test_a_vocabulary_model_reads_the_lines_words_in_stage_2(tmp_path):
     with threadpool_limits(limits=1, user_api="openmp"):
         adapted = adapt_detector(det, pages, extra_iter=3)
     assert adapted.text_model.words_ is text.words_ and adapted.text_model.stage2_.n_iter_ == text.stage2_.n_iter_ + 3
+
+
+def test_stacking_on_too_few_sites_is_refused_before_any_fitting():
+    from boilerdetect.classifier import LineClassifier
+
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(30, 5)) for _ in range(6)]
+    y = [np.array(["content", "boilerplate", "related"] * 10) for _ in range(6)]
+    with pytest.raises(ValueError, match="at least 4 sites .* these have 3"):
+        LineClassifier(max_iter=5, stacking=True, cv=4).fit(X, y, groups=["a", "b", "c", "a", "b", "c"])
