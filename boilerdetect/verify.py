@@ -58,8 +58,10 @@ def pin_line(sha256: str, name: str) -> str:
 
 def trust_from_env(trust: bool | None) -> bool:
     """``trust``, or when None the value of ``BOILERDETECT_TRUST_MODEL`` (default: no)."""
-    if trust is not None:
+    if isinstance(trust, bool):
         return trust
+    if trust is not None:  # "no" or "false" is truthy: only a real bool may open the door to running a file's code
+        raise TypeError(f"trust must be True, False or None, not {trust!r}")
     raw = os.environ.get(TRUST_ENV, "").strip().lower()
     if raw in ("", "0", "false", "no"):
         return False

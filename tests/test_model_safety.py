@@ -76,6 +76,10 @@ def test_unverified_model_is_refused_without_running_it(tmp_path):
     with pytest.raises(ModelError, match="refusing to load an unverified model file.*--trust-model.*--model-sha256") as err:
         Detector.load(evil)
     assert "\n" not in str(err.value) and not marker.exists()
+    for word in ("no", "false", "0", 1):  # only a real True opens the door
+        with pytest.raises(TypeError, match="trust must be True, False or None"):
+            Detector.load(evil, trust=word)
+    assert not marker.exists()
     # the danger is real: with trust the pickle runs (and is then refused as no model)
     with pytest.raises(ModelError, match="not a boilerdetect model"):
         Detector.load(evil, trust=True)
