@@ -89,6 +89,11 @@ def adapt_detector(
         idx = [i for i, e in enumerate(examples) if e.page.source == source]
         model = getattr(base, f"{source}_model")
         if idx:
+            # a new tree splits only where both sides hold min_samples_leaf lines: with fewer than
+            # twice that, every extra tree would be one leaf of value 0 and change nothing
+            n_lines, leaf = sum(len(features[i]) for i in idx), model.boosters_["stage1"].min_samples_leaf
+            if n_lines < 2 * leaf:
+                raise ValueError(f"{n_lines} labelled lines of {source} pages are too few to adapt the model: its trees need at least {2 * leaf}; label more pages")
             # a few pages: on a loaded machine extra OpenMP threads cost seconds rather than saving time
             with threadpool_limits(limits=1, user_api="openmp"):
                 model = adapt_classifier(

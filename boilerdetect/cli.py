@@ -810,6 +810,8 @@ def train(
     given = [flag for flag, name in stage_options.items() if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"]
     if not stacking and base is None and given:
         _fail(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --stacking")
+    if out.is_dir() or not out.parent.is_dir():  # said now, not after an hour of training
+        _fail(f"cannot write {out}: {'it is a directory' if out.is_dir() else f'directory {out.parent} does not exist'}")
     examples = _examples(data, jobs, progress)
     if not examples:
         _fail("no training pages found")
@@ -825,8 +827,11 @@ def train(
             _fail(f"{base}: {exc}")
         except ValueError as exc:
             _fail(str(exc))
+        # the base's data and cross-validated figures do not describe the adapted model: kept as the base's
         adapted.card["adapted"] = {"base": str(base), "base_sha256": detector.card.get("sha256"), "data": [str(d) for d in data],
-                                   "pages": len(examples), "extra_iter": extra_iter, "learning_rate": learning_rate}  # fmt: skip
+                                   "pages": len(examples), "extra_iter": extra_iter, "learning_rate": learning_rate,
+                                   "base_training_data": adapted.card.pop("training_data", None),
+                                   "base_cross_validation": adapted.card.pop("cross_validation", None)}  # fmt: skip
         adapted.save(out)
         typer.echo(f"adapted model written to {out} ({len(examples)} pages)", err=True)
         return
@@ -846,7 +851,10 @@ def train(
     except ValueError as exc:
         _fail(str(exc))
     detector.card = model_card(examples, [str(d) for d in data], params, report)
-    detector.save(out)
+    try:
+        detector.save(out)
+    except OSError as exc:
+        _fail(f"cannot write {out}: {exc.strerror or exc}")
     typer.echo(f"model written to {out}", err=True)
 
 

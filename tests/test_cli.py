@@ -107,6 +107,9 @@ def test_train_evaluate_info(tmp_path):
     assert res.exit_code == 2 and "no labelled pages found" in res.stderr
     res = runner.invoke(app, ["train", str(empty), "--out", str(tmp_path / "none.joblib")])
     assert res.exit_code == 2 and "no training pages found" in res.stderr
+    for out in (tmp_path, tmp_path / "nowhere" / "m.joblib"):  # refused before any training
+        res = runner.invoke(app, ["train", str(data), "--out", str(out)])
+        assert res.exit_code == 2 and f"cannot write {out}" in res.stderr and "features" not in res.stderr
     res = runner.invoke(app, ["info", "--model", str(model), "--trust-model"])
     card = json.loads(res.stdout)
     assert card["training_data"]["pages"] == {"html": 12, "text": 24} and "sha256" in card

@@ -1,5 +1,8 @@
 """Label files: writing, reading back as training data, errors, and adapting a model to a site."""
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -8,7 +11,7 @@ from boilerdetect.adapt import adapt_detector
 from boilerdetect.cli import app
 from boilerdetect.datasets import Example, load_examples
 from boilerdetect.labelfile import format_label_file, read_label_file
-from boilerdetect.model import Detector
+from boilerdetect.model import Detector, card_path
 from boilerdetect.readers import InputError, text_page
 
 from conftest import make_text_article
@@ -96,12 +99,25 @@ def test_adaptation_improves_a_site_the_base_model_gets_wrong(tiny_detector, tmp
     for i, e in enumerate(labelled):
         (tmp_path / f"{i}.tsv").write_text(format_label_file(e.page, e.labels, [0.5] * len(e.labels)))
     base = str(tiny_detector.save(tmp_path / "base.joblib"))
+    card = json.loads(card_path(base).read_text())  # as a trained model's card has them
+    card.update(training_data={"pages": {"html": 9, "text": 9}}, cross_validation={"html": {"word_f1": 0.9}})
+    card_path(base).write_text(json.dumps(card))
     tsvs = [str(tmp_path / f"{i}.tsv") for i in range(3)]
     res = runner.invoke(app, ["train", *tsvs, "--base", base, "--trust-model", "--out", str(tmp_path / "site.joblib")])
     assert res.exit_code == 0, res.stderr
     loaded = Detector.load(tmp_path / "site.joblib", trust=True)
     assert loaded.card["adapted"]["pages"] == 3
     assert accuracy(loaded, held_out) == pytest.approx(after)
+    # the base's figures are not the adapted model's: kept, as the base's
+    assert "cross_validation" not in loaded.card and "training_data" not in loaded.card
+    assert loaded.card["adapted"]["base_training_data"] == card["training_data"]
+    assert loaded.card["adapted"]["base_cross_validation"] == card["cross_validation"]
+
+    # too few lines for any extra tree to split: said, not an adapted model that changes nothing
+    short = dataclasses.replace(labelled[0].page, lines=labelled[0].page.lines[:12])
+    (tmp_path / "short.tsv").write_text(format_label_file(short, labelled[0].labels[:12], [0.5] * 12))
+    res = runner.invoke(app, ["train", str(tmp_path / "short.tsv"), "--base", base, "--trust-model", "--out", str(tmp_path / "few.joblib")])
+    assert res.exit_code == 2 and "too few to adapt the model" in res.stderr and not (tmp_path / "few.joblib").exists()
 
     # a base whose scikit-learn boosters (read only to continue boosting) were saved under another
     # scikit-learn major.minor: it still predicts, but adapting it stops with one line
