@@ -836,10 +836,15 @@ def train(
         typer.echo(f"adapted model written to {out} ({len(examples)} pages)", err=True)
         return
     params = train_params(max_iter, stacking, stack_inputs, stage1_iter, stage2_iter, stage2_weight, stack_folds, page_f1, max_leaf_nodes, vocabulary)
+    # data of one kind only (line-labelled JSONL is plain text): the other kind's classifier is the shipped model's
+    missing = [source for source in SOURCES if not any(e.page.source == source for e in examples)]
+    lender = _load_detector(None, False, None) if missing else None
+    if missing:
+        typer.echo(f"note: no {missing[0]} pages to train on: the {missing[0]} classifier is the shipped model's", err=True)
     report = None
     if cv >= 2:
         try:
-            report = cross_validate(examples, cv, params, progress=_show_progress(progress), features=features)
+            report = cross_validate(examples, cv, params, progress=_show_progress(progress), features=features, base=lender)
         except ValueError as exc:
             typer.echo(f"note: cross-validation skipped: {exc}", err=True)
         else:
@@ -847,10 +852,12 @@ def train(
                 if source in report:
                     typer.echo(format_report(f"cross-validated {source}", report[source]), err=True)
     try:
-        detector = fit_detector(examples, params, features=features, progress=_show_progress(progress))
+        detector = fit_detector(examples, params, lender, features=features, progress=_show_progress(progress))
     except ValueError as exc:
         _fail(str(exc))
     detector.card = model_card(examples, [str(d) for d in data], params, report)
+    if missing:
+        detector.card["borrowed"] = {source: {"from": "the shipped model", "sha256": lender.card.get("sha256")} for source in missing}
     try:
         detector.save(out)
     except OSError as exc:

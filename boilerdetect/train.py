@@ -94,8 +94,8 @@ def _fit(examples: list[Example], X: list[np.ndarray], params: dict) -> LineClas
     y = [np.asarray(e.labels) for e in examples]
     groups = np.asarray([e.group for e in examples])
     clf = LineClassifier(**params)
-    if params.get("stacking", True) and len(set(groups)) < clf.cv:
-        clf.set_params(stacking=False)  # too few sites to make honest out-of-fold scores
+    if params.get("stacking", True) and len({e.group for e in examples if e.page.lines}) < clf.cv:
+        clf.set_params(stacking=False)  # too few sites (with lines) to make honest out-of-fold scores
     regions = [region_keys(e.page) for e in examples] if clf.stacking else None
     texts = [e.page.texts for e in examples] if clf.stacking and clf.vocabulary else None
     return clf.fit(X, y, groups, regions, texts)

@@ -153,3 +153,22 @@ def test_the_command_line_and_the_detector_import_no_scikit_learn():
 
     with pytest.raises(AttributeError):
         boilerdetect.NoSuchThing  # noqa: B018
+
+
+def test_train_on_plain_text_pages_alone_borrows_the_shipped_html_classifier(tmp_path):
+    from boilerdetect.model import DEFAULT_MODEL
+
+    if not DEFAULT_MODEL.is_file():
+        pytest.skip("shipped model not built")
+    records = []
+    for seed in range(6):  # line-labelled JSONL: the first training format, plain text only
+        text, labels = make_text_article(seed)
+        records.append(json.dumps({"url": f"https://s{seed % 3}.example/{seed}", "lines": text.split("\n\n"), "labels": labels}))
+    (tmp_path / "lines.jsonl").write_text("\n".join(records) + "\n")
+    res = runner.invoke(app, ["train", str(tmp_path / "lines.jsonl"), "--out", str(tmp_path / "m.joblib"), "--cv", "3", "--max-iter", "10", "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "no html pages to train on: the html classifier is the shipped model's" in res.stderr and "cross-validated text" in res.stderr
+    trained, shipped = Detector.load(tmp_path / "m.joblib", trust=True), Detector.load()
+    assert trained.card["borrowed"] == {"html": {"from": "the shipped model", "sha256": shipped.card["sha256"]}}
+    html = make_article(1)[0]
+    assert [l.score for l in trained.predict(html=html).lines] == [l.score for l in shipped.predict(html=html).lines]
