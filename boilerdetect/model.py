@@ -27,7 +27,7 @@ from .document import LABELS, SOURCES, Line, Page, cycle_collector_paused
 from .features import HTML_FEATURE_NAMES, TEXT_FEATURE_NAMES, featurize, line_words, region_keys
 from .nesting import MAX_DEPTH
 from .profile import SiteProfile
-from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, page_from_record
+from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, check_limits, page_from_record
 from .result import Result
 from .verify import (
     PIN_FILE,
@@ -344,6 +344,13 @@ class Detector:
         its value is yielded instead: a worker then sends only that back. The CLI sends its output
         text so, which spares the main process rebuilding and serialising every page's lines.
         """
+        # argument mistakes are raised here, at the first next(), rather than as an error per record
+        if isinstance(records, (str, bytes, dict)):
+            raise TypeError(f"records must be an iterable of record dicts, not one {type(records).__name__}")
+        for name, value in (("n_jobs", n_jobs), ("batch_size", batch_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, not {value!r}")
+        check_limits(max_page_bytes, max_page_lines)
         it = iter(records)
         limits = (max_page_bytes, max_page_lines)
         if n_jobs <= 1:

@@ -13,6 +13,7 @@ import codecs
 import gzip
 import io
 import json
+import numbers
 import os
 import re
 import sys
@@ -163,7 +164,7 @@ def record_fields(record: dict) -> tuple[str | None, str | None, str | None, str
     url, rid = record.get("url"), record.get("id")
     if url is not None and not isinstance(url, str):
         raise ValueError("'url' must be a string")
-    if rid is not None and (isinstance(rid, bool) or not isinstance(rid, (str, int, float))):
+    if rid is not None and (isinstance(rid, bool) or not isinstance(rid, (str, numbers.Real))):  # numpy's too
         raise ValueError("'id' must be a string or a number")
     html, text = record.get("html"), record.get("text")
     if text is not None and not isinstance(text, str):  # checked even when html is used instead
@@ -175,6 +176,13 @@ def record_fields(record: dict) -> tuple[str | None, str | None, str | None, str
     return (None if rid is None else str(rid)), url, html, (None if html is not None else text)
 
 
+def check_limits(max_bytes: int | None, max_lines: int | None) -> None:
+    """ValueError unless each size limit is None (no limit) or a positive int."""
+    for name, value in (("max_page_bytes", max_bytes), ("max_page_lines", max_lines)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a positive int, or None for no limit, not {value!r}")
+
+
 def page_from_record(
     record: dict, max_bytes: int | None = None, max_lines: int | None = None, max_depth: int | None = None
 ) -> Page:
@@ -184,6 +192,7 @@ def page_from_record(
     larger, ``max_depth`` flattens HTML nested deeper (see :mod:`nesting`), and ``Page.truncated``
     reports it (``"kept_depth"`` for the nesting); None (the default) keeps pages whole.
     """
+    check_limits(max_bytes, max_lines)
     if isinstance(record, dict) and "_error" in record:
         raise ValueError(record["_error"])
     rid, url, html, text = record_fields(record)
@@ -342,7 +351,7 @@ def _jsonl_records(stream, origin: str) -> Iterator[dict]:
             record_fields(record)
         except ValueError as exc:  # said here, where the record's file and line are known
             rid = record.get("id")  # kept as record_fields gives it, unless its type is the reason
-            rid = None if isinstance(rid, bool) or not isinstance(rid, (str, int, float)) else str(rid)
+            rid = None if isinstance(rid, bool) or not isinstance(rid, (str, numbers.Real)) else str(rid)
             yield {"id": rid, "_error": f"{origin}:{number}: {exc}"}
             continue
         yield record

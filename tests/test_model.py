@@ -103,6 +103,19 @@ def test_predict_many_order_and_errors(tiny_detector):
     assert [r.to_record() for r in parallel] == [r.to_record() for r in out]
 
 
+def test_predict_many_refuses_wrong_arguments_at_once(tiny_detector):
+    text = make_text_article(1)[0]
+    assert [r.id for r in tiny_detector.predict_many([{"id": np.int64(5), "text": text}])] == ["5"]  # ids from numpy/pandas
+    wrong = [({"records": {"text": text}}, TypeError, "not one dict"), ({"records": text}, TypeError, "not one str"),
+             ({"batch_size": 0}, ValueError, "batch_size"), ({"n_jobs": -1}, ValueError, "n_jobs"),
+             ({"max_page_bytes": 0}, ValueError, "None for no limit"), ({"max_page_lines": -5}, ValueError, "max_page_lines")]  # fmt: skip
+    for kwargs, error, message in wrong:
+        with pytest.raises(error, match=message):  # not an error record per page, nor no result at all
+            list(tiny_detector.predict_many(**{"records": [{"text": text}], **kwargs}))
+    with pytest.raises(ValueError, match="max_page_bytes"):
+        tiny_detector.predict(text=text, max_page_bytes=-1)
+
+
 def test_save_load_round_trip_with_card(tiny_detector, tmp_path):
     tiny_detector.card = {"name": "tiny"}
     path = tiny_detector.save(tmp_path / "m.joblib")
