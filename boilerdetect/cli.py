@@ -929,6 +929,9 @@ def label(
     res = detector.predict_pages([parsed], profile=site)[0]
     kind = input_format.value if input_format is not InputFormat.auto else detect_format(page)
     html_path = os.path.abspath(page) if parsed.source == "html" and kind == "html" else None
+    if parsed.source == "html" and html_path is None:
+        typer.echo(f"note: {page} is not an HTML file, so the label file cannot point at the page's HTML: it will adapt "
+                   "the plain-text model only (save the page as .html and label that to adapt the HTML model too)", err=True)  # fmt: skip
     labels, scores = [l.label for l in res.lines], [l.score for l in res.lines]
     with _output(out) as fh:
         fh.write(format_label_file(parsed, labels, scores, html_path))

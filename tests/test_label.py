@@ -61,6 +61,12 @@ def test_label_command_on_html_keeps_the_markup_for_training(site_detector, tmp_
     assert page.source == "html" and html == doc and len(labels) == len(truth)
     examples = load_examples([str(tmp_path / "p.tsv")])
     assert [e.page.source for e in examples] == ["html", "text"]  # and a text rendering for the text model
+    assert "note" not in res.stderr
+    # the same page from a JSONL file: the label file cannot point at its HTML, and says so
+    (tmp_path / "p.jsonl").write_text(json.dumps({"id": "p", "html": doc}) + "\n")
+    res = runner.invoke(app, ["label", str(tmp_path / "p.jsonl"), "--out", str(tmp_path / "j.tsv"), "--model", model, "--trust-model"])
+    assert res.exit_code == 0 and "will adapt the plain-text model only" in res.stderr
+    assert [e.page.source for e in load_examples([str(tmp_path / "j.tsv")])] == ["text"]
     # once the HTML changes, the rows still train, as plain text, with a note
     (tmp_path / "p.html").write_text(doc.replace("Privacy", "Privacy notice"))
     with pytest.warns(UserWarning, match="no longer match"):
