@@ -772,7 +772,7 @@ def train_params(max_iter: int, stacking: bool, stack_inputs: str, stage1_iter: 
 @app.command()
 def train(
     ctx: typer.Context,
-    data: list[str] = typer.Argument(..., help="Labelled data: line-labelled or page+gold JSONL files, or WCXB-layout directories."),
+    data: list[str] = typer.Argument(..., help="Labelled data: line-labelled or page+gold JSONL files, label files (.tsv, from label), or WCXB-layout directories."),
     out: Path = typer.Option(..., "--out", "-o", help="Where to write the model (.joblib); its card goes next to it."),
     cv: int = typer.Option(5, "--cv", min=0, help="Folds of site-grouped cross-validation to report in the card (0: skip)."),
     max_iter: int = typer.Option(150, "--max-iter", min=10, help="Boosting iterations of a single-stage model (--no-stacking)."),

@@ -25,7 +25,7 @@ from .align import align, transfer_labels
 from .document import LABELS, Line, Page, cycle_collector_paused
 from .labelfile import is_label_file, read_label_file
 from .profile import host_of
-from .readers import InputError, decode, page_from_record, text_page
+from .readers import InputError, decode, page_from_record, record_id_url, text_page
 
 
 @dataclass
@@ -106,10 +106,18 @@ def wcxb_pages(root: str) -> Iterator[tuple[dict, str, str, str | None]]:
         fid = name.split(".")[0]
         with gzip.open(os.path.join(html_dir, name)) if name.endswith(".gz") else open(os.path.join(html_dir, name), "rb") as fh:
             html = decode(fh.read())
-        with open(os.path.join(root, "ground-truth", f"{fid}.json")) as fh:
-            truth = json.load(fh)
+        truth_path = os.path.join(root, "ground-truth", f"{fid}.json")
+        try:
+            with open(truth_path, encoding="utf-8") as fh:
+                truth = json.load(fh)
+            if not isinstance(truth, dict) or not isinstance(truth.get("ground_truth", {}), dict):
+                raise ValueError("not a WCXB ground-truth object (no 'ground_truth' object)")
+            gold = truth.get("ground_truth", {}).get("main_content") or ""
+            if not isinstance(gold, str):
+                raise ValueError("'main_content' is not a string")
+        except (OSError, ValueError) as exc:  # missing, not JSON, or not of the WCXB layout
+            raise InputError(f"{truth_path}: {getattr(exc, 'strerror', None) or exc}") from None
         info = files.get(fid, {})
-        gold = truth.get("ground_truth", {}).get("main_content") or ""
         url = truth.get("url")
         page_type = info.get("page_type") or truth.get("_internal", {}).get("page_type", {}).get("primary")
         yield {"id": fid, "url": url, "html": html}, gold, info.get("domain") or host_of(url), page_type
@@ -129,16 +137,24 @@ def jsonl_examples(path: str, text_twin: bool = True) -> Iterator[Example]:
                 raise InputError(f"{where}: not valid JSON") from None
             if not isinstance(rec, dict):
                 raise InputError(f"{where}: not a JSON object")
+            try:
+                rid, url = record_id_url(rec)
+            except ValueError as exc:
+                raise InputError(f"{where}: {exc}") from None
             if "lines" in rec and "labels" in rec:
-                lines, labels = rec["lines"], _check_labels(rec["labels"], where)
-                if not isinstance(lines, list) or len(lines) != len(labels):
+                lines, labels = rec["lines"], rec["labels"]
+                if not isinstance(lines, list) or not isinstance(labels, list) or len(lines) != len(labels):
                     raise InputError(f"{where}: 'lines' and 'labels' must be lists of the same length")
+                labels = _check_labels(labels, where)
                 keep = [(str(t).strip(), lab) for t, lab in zip(lines, labels) if str(t).strip()]
-                page = Page([Line(" ".join(t.split())) for t, _ in keep], "text", rec.get("url"), rec.get("id"))
-                yield Example(page, [lab for _, lab in keep], None, host_of(rec.get("url")) or where)
+                page = Page([Line(" ".join(t.split())) for t, _ in keep], "text", url, rid)
+                yield Example(page, [lab for _, lab in keep], None, host_of(url) or where)
             elif "main_content" in rec:
+                gold = rec["main_content"]
+                if gold is not None and not isinstance(gold, str):
+                    raise InputError(f"{where}: 'main_content' must be a string")
                 try:
-                    yield from examples_from_page(rec, rec["main_content"] or "", text_twin=text_twin)
+                    yield from examples_from_page(rec, gold or "", text_twin=text_twin)
                 except ValueError as exc:
                     raise InputError(f"{where}: {exc}") from None
             else:

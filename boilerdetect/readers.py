@@ -156,16 +156,22 @@ def _cut(value: str, utf8: bytes | None, max_bytes: int | None) -> tuple[str, by
     return data[:end].decode("utf-8"), data[:end], {"page_bytes": len(data), "kept_bytes": end}
 
 
-def record_fields(record: dict) -> tuple[str | None, str | None, str | None, str | None]:
-    """(id as a string, url, html, text) of a JSONL-style record; ValueError with a one-line reason
-    when it is no page record. Exactly one of html and text is not None (html when both are given)."""
-    if not isinstance(record, dict):
-        raise ValueError("record is not a JSON object")
+def record_id_url(record: dict) -> tuple[str | None, str | None]:
+    """(id as a string, url) of a record; ValueError when either has the wrong type."""
     url, rid = record.get("url"), record.get("id")
     if url is not None and not isinstance(url, str):
         raise ValueError("'url' must be a string")
     if rid is not None and (isinstance(rid, bool) or not isinstance(rid, (str, numbers.Real))):  # numpy's too
         raise ValueError("'id' must be a string or a number")
+    return (None if rid is None else str(rid)), url
+
+
+def record_fields(record: dict) -> tuple[str | None, str | None, str | None, str | None]:
+    """(id as a string, url, html, text) of a JSONL-style record; ValueError with a one-line reason
+    when it is no page record. Exactly one of html and text is not None (html when both are given)."""
+    if not isinstance(record, dict):
+        raise ValueError("record is not a JSON object")
+    rid, url = record_id_url(record)
     html, text = record.get("html"), record.get("text")
     if text is not None and not isinstance(text, str):  # checked even when html is used instead
         raise ValueError("'text' must be a string")
@@ -173,7 +179,7 @@ def record_fields(record: dict) -> tuple[str | None, str | None, str | None, str
         raise ValueError("'html' must be a string")
     if html is None and text is None:
         raise ValueError("record has neither 'html' nor 'text'")
-    return (None if rid is None else str(rid)), url, html, (None if html is not None else text)
+    return rid, url, html, (None if html is not None else text)
 
 
 def check_limits(max_bytes: int | None, max_lines: int | None) -> None:

@@ -103,3 +103,31 @@ def test_wcxb_layout_is_read_without_leaking_files(tmp_path):
     assert [w.message for w in caught if issubclass(w.category, ResourceWarning)] == []
     record, gold, domain, page_type = pages[0]
     assert (record["id"], record["url"], gold, domain, page_type) == ("0001", "https://news.example/a", "Main text of the page.", "news.example", "article")
+
+
+@pytest.mark.parametrize("record, message", [
+    ({"lines": ["a", "b"], "labels": "content"}, "'lines' and 'labels' must be lists of the same length"),
+    ({"url": 5, "lines": ["a"], "labels": ["content"]}, "'url' must be a string"),
+    ({"id": [1], "text": "a", "main_content": "a"}, "'id' must be a string or a number"),
+    ({"text": "a", "main_content": ["a"]}, "'main_content' must be a string"),
+])
+def test_training_records_of_the_wrong_shape_say_where(tmp_path, record, message):
+    from boilerdetect.datasets import load_examples
+
+    (tmp_path / "d.jsonl").write_text(json.dumps({"lines": ["ok"], "labels": ["content"]}) + "\n" + json.dumps(record) + "\n")
+    with pytest.raises(InputError, match=f"d.jsonl:2: {message}"):
+        load_examples([str(tmp_path / "d.jsonl")])
+
+
+def test_a_wcxb_directory_with_a_bad_ground_truth_file_says_which(tmp_path):
+    from boilerdetect.datasets import load_examples
+
+    (tmp_path / "html").mkdir()
+    (tmp_path / "ground-truth").mkdir()
+    (tmp_path / "html" / "0001.html").write_text("<p>Some page text.</p>")
+    with pytest.raises(InputError, match="0001.json: No such file"):
+        load_examples([str(tmp_path)])
+    for bad, message in (("{not json", "Expecting"), ("[1]", "not a WCXB ground-truth object"), ('{"ground_truth": {"main_content": 5}}', "not a string")):
+        (tmp_path / "ground-truth" / "0001.json").write_text(bad)
+        with pytest.raises(InputError, match=message):
+            load_examples([str(tmp_path)])
