@@ -434,7 +434,7 @@ def predict(
     explain: bool = typer.Option(False, "--explain", help="With --format jsonl, give every line an \"explanation\": the features that pushed its label most (slow: about one prediction per feature)."),
     top_features: int = typer.Option(5, "--top-features", min=1, help="Features per line in an explanation."),
     site_profile: Optional[Path] = typer.Option(None, "--profile", help="Site profile (from 'boilerdetect profile'): lines common on a site's other pages read as template."),
-    auto_profile: bool = typer.Option(False, "--auto-profile", help="Read the inputs twice: profile the sites of this batch first, then predict with that profile (not with stdin)."),
+    auto_profile: bool = typer.Option(False, "--auto-profile", help="Read the inputs twice: profile the sites of this batch first, then predict with that profile (not with stdin). With --profile too, both are merged: give a saved profile that does not hold these pages, or they count twice."),
 ) -> None:
     """Label every line of every page and print the main content (or JSONL records).
 
