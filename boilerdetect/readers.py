@@ -163,9 +163,7 @@ def record_id_url(record: dict) -> tuple[str | None, str | None]:
         raise ValueError("'url' must be a string")
     if rid is not None and (isinstance(rid, bool) or not isinstance(rid, (str, numbers.Real))):  # numpy's too
         raise ValueError("'id' must be a string or a number")
-    # lone surrogates (JSON "\ud800") cannot be written as UTF-8: U+FFFD instead, as in the page
-    rid = None if rid is None else _SURROGATE.sub("\ufffd", str(rid))
-    return rid, (None if url is None else _SURROGATE.sub("\ufffd", url))
+    return (None if rid is None else str(rid)), url
 
 
 def record_fields(record: dict) -> tuple[str | None, str | None, str | None, str | None]:
