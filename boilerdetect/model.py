@@ -206,6 +206,8 @@ class Detector:
         share, instead of on copies (the default): for pages made only to be labelled, as
         :meth:`predict_records` makes them.
         """
+        if not isinstance(pages, (list, tuple)) or not all(isinstance(p, Page) for p in pages):
+            raise TypeError("pages must be a list of Page (readers.page_from_record makes one from a record)")
         probas: list[np.ndarray | None] = [None] * len(pages)
         decided: list[np.ndarray | None] = [None] * len(pages)
         for source in SOURCES:

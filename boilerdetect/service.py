@@ -503,7 +503,7 @@ def create_app(settings: Settings | None = None, detector: Detector | None = Non
         request.state.records = 1
         return HTMLResponse(page, status_code=status, headers={"Content-Security-Policy": CSP})
 
-    @app.get("/healthz", summary="Liveness")
+    @app.api_route("/healthz", methods=["GET", "HEAD"], summary="Liveness")
     async def healthz() -> dict:
         return {"status": "ok"}
 

@@ -9,6 +9,7 @@ from boilerdetect import LABELS, Detector, ModelError
 from boilerdetect.classifier import REGION_STACK_FEATURES, SPAN_FEATURES, STACK_FEATURES, LineClassifier, span_features, stack_features
 from boilerdetect.features import REGION_LEVELS
 from boilerdetect.model import card_path, sha256_file
+from boilerdetect.readers import page_from_record
 
 from conftest import make_article, make_text_article
 
@@ -114,6 +115,11 @@ def test_predict_many_refuses_wrong_arguments_at_once(tiny_detector):
             list(tiny_detector.predict_many(**{"records": [{"text": text}], **kwargs}))
     with pytest.raises(ValueError, match="max_page_bytes"):
         tiny_detector.predict(text=text, max_page_bytes=-1)
+    page = page_from_record({"text": text})
+    for pages in (page, [{"text": text}], (p for p in [page])):
+        with pytest.raises(TypeError, match="pages must be a list of Page"):
+            tiny_detector.predict_pages(pages)
+    assert tiny_detector.predict_pages((page,))[0].content
 
 
 def test_save_load_round_trip_with_card(tiny_detector, tmp_path):

@@ -130,6 +130,7 @@ def check_contract(out: dict, lines: bool = True, scores: bool = True, related: 
 def test_healthz(client):
     r = client.get("/healthz")
     assert r.status_code == 200 and r.json() == {"status": "ok"}
+    assert client.head("/healthz").status_code == 200  # probes that only ask whether it answers
 
 
 def test_model_card(client, detector):
