@@ -364,12 +364,21 @@ class Detector:
             chunk = max(1, batch_size // (4 * n_jobs))
             window = max(2 * n_jobs, 2 * batch_size // chunk)
             while True:
-                while len(pending) < window and (batch := list(islice(it, chunk))):
+                while len(pending) < window and (batch := list(map(_sent, islice(it, chunk)))):
                     pending.append(pool.submit(_worker_predict, batch, explain, limits, transform))
                 if not pending:
                     return
                 done = pending.pop(0).result()
                 yield from done if transform is not None else _unpack(done)
+
+
+_RECORD_FIELDS = ("id", "url", "html", "text", "_error")  # what page_from_record reads
+
+
+def _sent(record):
+    """What of a record goes to a worker: its fields that make the page. The rest (a caller's own
+    fields, which may be large or unpicklable) would only cost pickling, or fail it."""
+    return {k: record[k] for k in _RECORD_FIELDS if k in record} if isinstance(record, dict) else record
 
 
 _WORKER: Detector | None = None

@@ -102,6 +102,10 @@ def test_predict_many_order_and_errors(tiny_detector):
     assert out[-1].error and all(r.error is None for r in out[:2])
     parallel = list(tiny_detector.predict_many(records, n_jobs=2, batch_size=2))
     assert [r.to_record() for r in parallel] == [r.to_record() for r in out]
+    import threading  # a caller's own field that cannot be pickled stays in the calling process
+
+    own = [{**r, "lock": threading.Lock()} if isinstance(r, dict) else r for r in records]
+    assert [r.to_record() for r in tiny_detector.predict_many(own, n_jobs=2, batch_size=2)] == [r.to_record() for r in out]
 
 
 def test_predict_many_refuses_wrong_arguments_at_once(tiny_detector):
