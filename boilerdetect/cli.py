@@ -402,6 +402,7 @@ def profile(
     _note_skipped(skipped)
     if not out.parent.is_dir():
         _fail(f"cannot write {out}: directory {out.parent} does not exist")
+    _refuse_own_input(out, paths)
     site, counts = _profile_inputs(paths, input_format.value, _show_progress(progress), lambda m: typer.echo(m, err=True))
     try:
         site.save(out)
@@ -803,6 +804,7 @@ def train(
     """
     from .evaluate import format_report
     from .document import SOURCES
+    from .model import DEFAULT_MODEL
     from .train import cross_validate, fit_detector, model_card
 
     stage_options = {"--stage1-iter": "stage1_iter", "--stage2-iter": "stage2_iter", "--stage2-weight": "stage2_weight"}
@@ -812,13 +814,18 @@ def train(
         _fail(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --stacking")
     if out.is_dir() or not out.parent.is_dir():  # said now, not after an hour of training
         _fail(f"cannot write {out}: {'it is a directory' if out.is_dir() else f'directory {out.parent} does not exist'}")
+    if base is not None and out.resolve() in (base.resolve(), DEFAULT_MODEL.resolve()):  # and the shipped one's pin with it
+        _fail(f"--out {out} would replace {'the base model' if out.resolve() == base.resolve() else 'the shipped model'}; write the adapted model elsewhere")
     examples = _examples(data, jobs, progress)
     if not examples:
         _fail("no training pages found")
     features = _featurize(examples, _show_progress(progress))
     if base is not None:
+        from datetime import datetime, timezone
+
         from .adapt import adapt_detector
         from .verify import ModelError
+
 
         detector = _load_detector(base, trust_model, model_sha256)
         try:
@@ -828,12 +835,15 @@ def train(
         except ValueError as exc:
             _fail(str(exc))
         # the base's data and cross-validated figures do not describe the adapted model: kept as the base's
+        kinds = {source: sum(e.page.source == source for e in examples) for source in SOURCES}
         adapted.card["adapted"] = {"base": str(base), "base_sha256": detector.card.get("sha256"), "data": [str(d) for d in data],
-                                   "pages": len(examples), "extra_iter": extra_iter, "learning_rate": learning_rate,
+                                   "pages": kinds, "extra_iter": extra_iter, "learning_rate": learning_rate,
+                                   "base_created": adapted.card.get("created"),
                                    "base_training_data": adapted.card.pop("training_data", None),
                                    "base_cross_validation": adapted.card.pop("cross_validation", None)}  # fmt: skip
+        adapted.card["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         adapted.save(out)
-        typer.echo(f"adapted model written to {out} ({len(examples)} pages)", err=True)
+        typer.echo(f"adapted model written to {out} (from {kinds['html']} HTML and {kinds['text']} plain-text pages)", err=True)
         return
     params = train_params(max_iter, stacking, stack_inputs, stage1_iter, stage2_iter, stage2_weight, stack_folds, page_f1, max_leaf_nodes, vocabulary)
     # data of one kind only (line-labelled JSONL is plain text): the other kind's classifier is the shipped model's

@@ -153,8 +153,8 @@ def test_an_output_file_that_is_an_input_is_refused(model, tmp_path):
     before = page.read_text()
     (tmp_path / "link.txt").symlink_to(page)
     for args in (["predict", str(page), "-o", str(page)], ["predict", str(page), "-f", "jsonl", "-o", str(tmp_path / "link.txt")],
-                 ["show", str(page), "-o", str(page)], ["label", str(page), "-o", str(page)]):  # fmt: skip
-        res = runner.invoke(app, [*args, "--model", model, "--trust-model"])
+                 ["show", str(page), "-o", str(page)], ["label", str(page), "-o", str(page)], ["profile", str(page), "-o", str(page)]):  # fmt: skip
+        res = runner.invoke(app, args if args[0] == "profile" else [*args, "--model", model, "--trust-model"])
         assert res.exit_code == 2 and "would overwrite its own input" in res.stderr, args
     assert page.read_text() == before
 

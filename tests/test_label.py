@@ -11,7 +11,7 @@ from boilerdetect.adapt import adapt_detector
 from boilerdetect.cli import app
 from boilerdetect.datasets import Example, load_examples
 from boilerdetect.labelfile import format_label_file, read_label_file
-from boilerdetect.model import Detector, card_path
+from boilerdetect.model import DEFAULT_MODEL, Detector, card_path
 from boilerdetect.readers import InputError, text_page
 
 from conftest import make_text_article
@@ -112,13 +112,18 @@ def test_adaptation_improves_a_site_the_base_model_gets_wrong(tiny_detector, tmp
     res = runner.invoke(app, ["train", *tsvs, "--base", base, "--trust-model", "--out", str(tmp_path / "site.joblib")])
     assert res.exit_code == 0, res.stderr
     loaded = Detector.load(tmp_path / "site.joblib", trust=True)
-    assert loaded.card["adapted"]["pages"] == 3
+    assert loaded.card["adapted"]["pages"] == {"html": 0, "text": 3}
+    assert loaded.card["created"] != card.get("created") and loaded.card["adapted"]["base_created"] == card.get("created")
     assert accuracy(loaded, held_out) == pytest.approx(after)
     # the base's figures are not the adapted model's: kept, as the base's
     assert "cross_validation" not in loaded.card and "training_data" not in loaded.card
     assert loaded.card["adapted"]["base_training_data"] == card["training_data"]
     assert loaded.card["adapted"]["base_cross_validation"] == card["cross_validation"]
 
+    # neither the base nor the shipped model may be overwritten by its adaptation
+    for out in (base, str(DEFAULT_MODEL)):
+        res = runner.invoke(app, ["train", *tsvs, "--base", base, "--trust-model", "--out", out])
+        assert res.exit_code == 2 and "would replace the" in res.stderr
     # too few lines for any extra tree to split: said, not an adapted model that changes nothing
     short = dataclasses.replace(labelled[0].page, lines=labelled[0].page.lines[:12])
     (tmp_path / "short.tsv").write_text(format_label_file(short, labelled[0].labels[:12], [0.5] * 12))
