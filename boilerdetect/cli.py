@@ -823,7 +823,7 @@ def train(
     if base is not None:
         from datetime import datetime, timezone
 
-        from .adapt import adapt_detector
+        from .adapt import adapt_detector, held_out_check
         from .verify import ModelError
 
 
@@ -842,6 +842,17 @@ def train(
                                    "base_training_data": adapted.card.pop("training_data", None),
                                    "base_cross_validation": adapted.card.pop("cross_validation", None)}  # fmt: skip
         adapted.card["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        # adapting can hurt (docs/sites.md): measure it on the labelled pages, each left out in turn
+        try:
+            check = held_out_check(detector, examples, features, extra_iter, learning_rate)
+        except ValueError as exc:
+            check = None
+            typer.echo(f"note: held-out check skipped: {exc}", err=True)
+        if check is not None:
+            adapted.card["adapted"]["held_out_line_accuracy"] = check
+            verdict = "adapting helped" if check["adapted"] > check["base"] else "adapting did NOT help: consider keeping the base model, or label more pages"
+            typer.echo(f"held-out check ({check['pages']} pages, each labelled by a model adapted on the others): line accuracy "
+                       f"{check['base']:.3f} with the base model, {check['adapted']:.3f} adapted; {verdict}", err=True)  # fmt: skip
         adapted.save(out)
         typer.echo(f"adapted model written to {out} (from {kinds['html']} HTML and {kinds['text']} plain-text pages)", err=True)
         return

@@ -91,7 +91,7 @@ def accuracy(detector: Detector, examples: list[Example]) -> float:
     return float(np.mean([l.label == t for r, e in zip(results, examples) for l, t in zip(r.lines, e.labels)]))
 
 
-def test_adaptation_improves_a_site_the_base_model_gets_wrong(tiny_detector, tmp_path):
+def test_adaptation_improves_a_site_the_base_model_gets_wrong(tiny_detector, tmp_path, monkeypatch):
     # tiny_detector learned news pages whose menus and footers look nothing like this site's
     site = Site(11)
     labelled, held_out = site_pages(site, range(3)), site_pages(site, range(3, 10))
@@ -111,12 +111,16 @@ def test_adaptation_improves_a_site_the_base_model_gets_wrong(tiny_detector, tmp
     tsvs = [str(tmp_path / f"{i}.tsv") for i in range(3)]
     res = runner.invoke(app, ["train", *tsvs, "--base", base, "--trust-model", "--out", str(tmp_path / "site.joblib")])
     assert res.exit_code == 0, res.stderr
+    # the labelled pages, each left out in turn, say whether adapting helps
+    assert "held-out check (3 pages" in res.stderr and "adapting helped" in res.stderr
     loaded = Detector.load(tmp_path / "site.joblib", trust=True)
     assert loaded.card["adapted"]["pages"] == {"html": 0, "text": 3}
     assert loaded.card["created"] != card.get("created") and loaded.card["adapted"]["base_created"] == card.get("created")
     assert accuracy(loaded, held_out) == pytest.approx(after)
     # the base's figures are not the adapted model's: kept, as the base's
     assert "cross_validation" not in loaded.card and "training_data" not in loaded.card
+    check = loaded.card["adapted"]["held_out_line_accuracy"]
+    assert check["pages"] == 3 and check["adapted"] > check["base"] + 0.05
     assert loaded.card["adapted"]["base_training_data"] == card["training_data"]
     assert loaded.card["adapted"]["base_cross_validation"] == card["cross_validation"]
 
@@ -124,6 +128,12 @@ def test_adaptation_improves_a_site_the_base_model_gets_wrong(tiny_detector, tmp
     for out in (base, str(DEFAULT_MODEL)):
         res = runner.invoke(app, ["train", *tsvs, "--base", base, "--trust-model", "--out", out])
         assert res.exit_code == 2 and "would replace the" in res.stderr
+    # where it does not help, the command says so (the model is still written)
+    import boilerdetect.adapt
+
+    monkeypatch.setattr(boilerdetect.adapt, "held_out_check", lambda *a: {"pages": 3, "lines": 90, "base": 0.9, "adapted": 0.8})
+    res = runner.invoke(app, ["train", *tsvs, "--base", base, "--trust-model", "--out", str(tmp_path / "worse.joblib")])
+    assert res.exit_code == 0 and "0.900 with the base model, 0.800 adapted; adapting did NOT help" in res.stderr
     # too few lines for any extra tree to split: said, not an adapted model that changes nothing
     short = dataclasses.replace(labelled[0].page, lines=labelled[0].page.lines[:12])
     (tmp_path / "short.tsv").write_text(format_label_file(short, labelled[0].labels[:12], [0.5] * 12))
