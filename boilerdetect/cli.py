@@ -685,7 +685,7 @@ def show(
     typer.echo(
         f"pages shown {len(results)}, failed {failed}, skipped {counts['skipped']}"
         + (f"; more pages not read (--max-pages {max_pages})" if more else "")
-        + f"; written to {out}",
+        + ("" if str(out) == "-" else f"; written to {out}"),
         err=True,
     )
     if failed:
@@ -809,7 +809,13 @@ def train(
 
     stage_options = {"--stage1-iter": "stage1_iter", "--stage2-iter": "stage2_iter", "--stage2-weight": "stage2_weight"}
     # by name: typer may bring its own copy of click, whose enum is not click.core's
-    given = [flag for flag, name in stage_options.items() if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"]
+    on_command_line = lambda name: getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"  # noqa: E731
+    given = [flag for flag, name in stage_options.items() if on_command_line(name)]
+    if base is not None:  # adapting keeps the base model's recipe: its options would be silently ignored
+        recipe = ("max_iter", "stacking", "stack_inputs", "stage1_iter", "stage2_iter", "stage2_weight", "stack_folds",
+                  "page_f1", "max_leaf_nodes", "vocabulary", "cv")  # fmt: skip
+        if ignored := ["--" + name.replace("_", "-") for name in recipe if on_command_line(name)]:
+            typer.echo(f"note: {', '.join(ignored)} do{'es' if len(ignored) == 1 else ''} not apply with --base (adapting keeps the base model's recipe; --extra-iter and --learning-rate do)", err=True)
     if not stacking and base is None and given:
         _fail(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --stacking")
     if out.is_dir() or not out.parent.is_dir():  # said now, not after an hour of training

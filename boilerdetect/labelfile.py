@@ -61,10 +61,10 @@ def read_label_file(path: str) -> tuple[Page, list[str], str | None]:
                 if not raw.strip():
                     continue
                 label, sep, rest = raw.partition("\t")
+                if not sep:  # said first: without a tab the whole row reads as an unknown label
+                    raise InputError(f"{path}:{number}: expected 'label<TAB>text' (no tab on this row)")
                 if label.strip() not in LABELS:
                     raise InputError(f"{path}:{number}: unknown label {label.strip()!r} (expected one of {', '.join(LABELS)})")
-                if not sep:
-                    raise InputError(f"{path}:{number}: expected 'label<TAB>text'")
                 texts.append(" ".join(rest.partition("\t")[0].split()))
                 labels.append(label.strip())
     except (OSError, UnicodeDecodeError) as exc:

@@ -46,7 +46,7 @@ def test_bad_label_names_file_and_line(tmp_path):
     res = runner.invoke(app, ["train", str(path), "--out", str(tmp_path / "m.joblib"), "--cv", "0"])
     assert res.exit_code == 2 and "bad.tsv:3" in res.stderr and "Traceback" not in res.output
     path.write_text("content A line without a tab\n")
-    with pytest.raises(InputError, match=r":1: "):
+    with pytest.raises(InputError, match=r":1: expected 'label<TAB>text' \(no tab on this row\)"):
         read_label_file(str(path))
 
 
@@ -132,8 +132,9 @@ def test_adaptation_improves_a_site_the_base_model_gets_wrong(tiny_detector, tmp
     import boilerdetect.adapt
 
     monkeypatch.setattr(boilerdetect.adapt, "held_out_check", lambda *a: {"pages": 3, "lines": 90, "base": 0.9, "adapted": 0.8})
-    res = runner.invoke(app, ["train", *tsvs, "--base", base, "--trust-model", "--out", str(tmp_path / "worse.joblib")])
+    res = runner.invoke(app, ["train", *tsvs, "--base", base, "--trust-model", "--out", str(tmp_path / "worse.joblib"), "--max-iter", "50"])
     assert res.exit_code == 0 and "0.900 with the base model, 0.800 adapted; adapting did NOT help" in res.stderr
+    assert "note: --max-iter does not apply with --base" in res.stderr  # not silently ignored
     # too few lines for any extra tree to split: said, not an adapted model that changes nothing
     short = dataclasses.replace(labelled[0].page, lines=labelled[0].page.lines[:12])
     (tmp_path / "short.tsv").write_text(format_label_file(short, labelled[0].labels[:12], [0.5] * 12))
