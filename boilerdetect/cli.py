@@ -59,6 +59,11 @@ def _fail(message: str, code: int = 2):
     raise typer.Exit(code)
 
 
+# the size limits of a page, shared by the commands that read pages (predict's, so that a profile or
+# a report sees the lines predict sees)
+_MAX_PAGE_BYTES = typer.Option(MAX_PAGE_BYTES, "--max-page-bytes", min=0, help="Cut a page's HTML or text to its first N bytes (UTF-8); 0: no limit. JSONL records of cut pages get a \"truncated\" field.")
+_MAX_PAGE_LINES = typer.Option(MAX_PAGE_LINES, "--max-page-lines", min=0, help="Keep only a page's first N lines; 0: no limit.")
+
 # model options shared by every command that loads a model
 _MODEL = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model).")
 _TRUST = typer.Option(False, "--trust-model", help="Load a model file that is not the shipped one without checking its hash (loading a model can run code from it; only for files you trust). Also BOILERDETECT_TRUST_MODEL=1.")
@@ -390,6 +395,8 @@ def profile(
     out: Path = typer.Option(..., "--out", "-o", help="Where to write the profile (.profile, a compressed npz)."),
     input_format: InputFormat = typer.Option(InputFormat.auto, "--input-format", help="Force the input kind, as for predict."),
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bar on stderr (default: when stderr is a terminal)."),
+    max_page_bytes: int = _MAX_PAGE_BYTES,
+    max_page_lines: int = _MAX_PAGE_LINES,
 ) -> None:
     """Count, per site (URL host), on how many pages each line occurs; use it with predict --profile.
 
@@ -403,7 +410,8 @@ def profile(
     if not out.parent.is_dir():
         _fail(f"cannot write {out}: directory {out.parent} does not exist")
     _refuse_own_input(out, paths)
-    site, counts = _profile_inputs(paths, input_format.value, _show_progress(progress), lambda m: typer.echo(m, err=True))
+    limits = (max_page_bytes or None, max_page_lines or None)  # the lines predict will see, with the same limits
+    site, counts = _profile_inputs(paths, input_format.value, _show_progress(progress), lambda m: typer.echo(m, err=True), limits)
     try:
         site.save(out)
     except OSError as exc:
@@ -429,8 +437,8 @@ def predict(
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write here instead of stdout, atomically. A directory (existing, or given with a trailing '/') gets one output file per input file, named after it."),
     resume: bool = typer.Option(False, "--resume", help="Skip inputs whose output file already exists (with --output)."),
     keep: list[Keep] = typer.Option([], "--keep", help="With --format text, also print lines with this label (related)."),
-    max_page_bytes: int = typer.Option(MAX_PAGE_BYTES, "--max-page-bytes", min=0, help="Cut a page's HTML or text to its first N bytes (UTF-8); 0: no limit. JSONL records of cut pages get a \"truncated\" field."),
-    max_page_lines: int = typer.Option(MAX_PAGE_LINES, "--max-page-lines", min=0, help="Keep only a page's first N lines; 0: no limit."),
+    max_page_bytes: int = _MAX_PAGE_BYTES,
+    max_page_lines: int = _MAX_PAGE_LINES,
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bar on stderr (default: when stderr is a terminal)."),
     explain: bool = typer.Option(False, "--explain", help="With --format jsonl, give every line an \"explanation\": the features that pushed its label most (slow: about one prediction per feature)."),
     top_features: int = typer.Option(5, "--top-features", min=1, help="Features per line in an explanation."),
@@ -645,6 +653,8 @@ def show(
     site_profile: Optional[Path] = typer.Option(None, "--profile", help="Site profile (from 'boilerdetect profile') to predict with, as for predict."),
     top_features: int = typer.Option(5, "--top-features", min=0, help="Features named per line on hover (0: none, much faster)."),
     max_pages: int = typer.Option(100, "--max-pages", min=1, help="Pages to show at most; the rest of the input is not read."),
+    max_page_bytes: int = _MAX_PAGE_BYTES,
+    max_page_lines: int = _MAX_PAGE_LINES,
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes."),
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bar on stderr (default: when stderr is a terminal)."),
 ) -> None:
@@ -671,7 +681,8 @@ def show(
     stream = _records(paths, input_format.value, counts)
     chosen = list(islice(stream, max_pages))
     more = next(stream, None) is not None
-    results = detector.predict_many(chosen, n_jobs=jobs, batch_size=8, explain=top_features, profile=site)
+    results = detector.predict_many(chosen, n_jobs=jobs, batch_size=8, explain=top_features, profile=site,
+                                    max_page_bytes=max_page_bytes or None, max_page_lines=max_page_lines or None)  # fmt: skip
     if _show_progress(progress):
         from tqdm import tqdm
 

@@ -133,7 +133,7 @@ class SiteProfile:
 
     def describe(self) -> str:
         distinct = sum(len(s.lines) for s in self.hosts.values())
-        return f"{len(self.hosts)} host{'s' if len(self.hosts) != 1 else ''}, {len(self)} page{'s' if len(self) != 1 else ''}, {distinct} distinct lines"
+        return f"{len(self.hosts)} host{'s' if len(self.hosts) != 1 else ''}, {len(self)} page{'s' if len(self) != 1 else ''}, {distinct} distinct line{'s' if distinct != 1 else ''}"
 
     # --- persistence: one .npz of flat arrays, hosts in sorted order -------------------------
 

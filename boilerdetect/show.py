@@ -154,6 +154,8 @@ def _section(res: Result, number: int) -> str:
         return head + f'<p class="error">not labelled: {esc(res.error)}</p></section>'
     facts = {"url": res.url} if res.url else {}
     facts |= {"lines": f"{len(res.lines)}: {_counts([res])}", "kept words": f"{_words(res, 'content')} of {_words(res)}"}
+    if res.truncated:  # as the JSONL output's "truncated" says it
+        facts["cut to the size limits"] = ", ".join(f"{key.replace('_', ' ')} {value:,}" for key, value in res.truncated.items())
     return head + _facts(facts) + _lines(res) + "</section>"
 
 

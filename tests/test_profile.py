@@ -174,6 +174,10 @@ def test_profile_command_and_two_pass_auto_profile(site_detector, tmp_path):
 
     auto = predict("--auto-profile")
     assert auto == predict("--profile", str(tmp_path / "s.profile"))  # the two passes see the whole batch
+    # a profile made with predict's size limits holds the lines predict sees under them
+    res = runner.invoke(app, ["profile", *inputs, "--out", str(tmp_path / "cut.profile"), "--quiet", "--max-page-lines", "4"])
+    assert res.exit_code == 0
+    assert predict("--auto-profile", "--max-page-lines", "4") == predict("--profile", str(tmp_path / "cut.profile"), "--max-page-lines", "4")
     plain = predict()
     assert len(auto) == len(plain) == 8
     note_labels = lambda recs: [l["label"] for r in recs for l in r["lines"] if l["text"] == site.note]

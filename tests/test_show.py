@@ -161,6 +161,9 @@ def test_show_limits_and_errors(model, tmp_path):
     assert res.exit_code == 0 and "more pages not read" in res.stderr
     view = parse(out.read_text())
     assert len(view.pages) == 2 and "--max-pages" in " ".join(view.summary)
+    # a page cut to the size limits says so, as its JSONL record would
+    res = runner.invoke(app, ["show", str(src), "-o", str(out), "-m", model, "--trust-model", "--max-page-lines", "3", "--top-features", "0"])
+    assert res.exit_code == 0 and out.read_text().count("cut to the size limits</th><td>kept lines 3<") == 4
 
     res = runner.invoke(app, ["show", str(tmp_path / "missing.txt"), "-o", str(out), "-m", model, "--trust-model"])
     assert res.exit_code == 2 and "no such file" in res.stderr and "Traceback" not in res.output
