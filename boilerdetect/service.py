@@ -497,9 +497,12 @@ def create_app(settings: Settings | None = None, detector: Detector | None = Non
 
     @app.post("/", include_in_schema=False)
     async def browse_submit(request: Request) -> HTMLResponse:
-        body = await _read_body(request, settings.max_body_bytes)
-        facts = model_facts(settings.model or DEFAULT_MODEL, request.app.state.detector.card)
-        status, page = await request.app.state.runner.run(_browse_body, request.app.state.detector, body, facts)
+        try:
+            body = await _read_body(request, settings.max_body_bytes)
+            facts = model_facts(settings.model or DEFAULT_MODEL, request.app.state.detector.card)
+            status, page = await request.app.state.runner.run(_browse_body, request.app.state.detector, body, facts)
+        except ApiError as exc:  # too large, too busy, too slow: said on the form, as a browser shows it
+            status, page = exc.status, page_shell(TITLE, render_form(error=exc.message))
         request.state.records = 1
         return HTMLResponse(page, status_code=status, headers={"Content-Security-Policy": CSP})
 

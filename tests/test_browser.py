@@ -105,6 +105,15 @@ def test_post_form_mistakes(client, data, message):
     assert parse(r.text).pages == []
 
 
+def test_a_form_over_the_size_limit_is_answered_on_the_form(detector):
+    from starlette.testclient import TestClient
+
+    with TestClient(create_app(Settings(model=str(MODEL), max_body_mb=0.001), detector)) as small:
+        r = small.post("/", data={"page": "word " * 1000, "kind": "text"})
+    assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")  # not the API's JSON
+    assert "<form" in r.text and "larger than the limit" in r.text
+
+
 def _browser():
     try:
         from playwright.sync_api import sync_playwright
