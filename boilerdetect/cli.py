@@ -940,6 +940,7 @@ def label(
     model_sha256: Optional[str] = _SHA256,
     input_format: InputFormat = typer.Option(InputFormat.auto, "--input-format", help="Force the input kind, as for predict."),
     site_profile: Optional[Path] = typer.Option(None, "--profile", help="Site profile to predict with, as for predict."),
+    url: Optional[str] = typer.Option(None, "--url", help="The page's URL, for a file that does not carry one (an .html or .txt file): it names the page's site in the label file."),
 ) -> None:
     """Write an editable label file of PAGE (label, text, score per line) pre-filled with the prediction.
 
@@ -959,14 +960,15 @@ def label(
     if len(records) != 1:
         _fail(f"{page}: holds {len(records)} pages; label takes a file with one page")
     try:
-        parsed = page_from_record(records[0])
+        parsed = page_from_record(records[0] | ({"url": url} if url else {}))
     except ValueError as exc:
         _fail(str(exc))
     detector = _load_detector(model, trust_model, model_sha256)
     site = _load_profile(site_profile) if site_profile is not None else None
     res = detector.predict_pages([parsed], profile=site)[0]
     kind = input_format.value if input_format is not InputFormat.auto else detect_format(page)
-    html_path = os.path.abspath(page) if parsed.source == "html" and kind == "html" else None
+    # relative to the label file, which the reader resolves it against: the two can move together
+    html_path = os.path.relpath(os.path.abspath(page), os.path.dirname(os.path.abspath(out))) if parsed.source == "html" and kind == "html" else None
     if parsed.source == "html" and html_path is None:
         typer.echo(f"note: {page} is not an HTML file, so the label file cannot point at the page's HTML: it will adapt "
                    "the plain-text model only (save the page as .html and label that to adapt the HTML model too)", err=True)  # fmt: skip

@@ -5,7 +5,8 @@ first column; ``train``/``evaluate`` read them back as line-labelled pages. Layo
 
     # boilerdetect labels 1
     # url: https://example.com/a            (optional: the page's site)
-    # html: /abs/path/page.html              (optional: the page the lines were segmented from)
+    # html: page.html                        (optional: the page the lines were segmented from,
+                                             relative to the label file's directory, or absolute)
     # least certain: 14 9 31 ...             (file line numbers, least certain first)
     content<TAB>First paragraph of the article ...<TAB>0.97
 

@@ -62,6 +62,16 @@ def test_label_command_on_html_keeps_the_markup_for_training(site_detector, tmp_
     examples = load_examples([str(tmp_path / "p.tsv")])
     assert [e.page.source for e in examples] == ["html", "text"]  # and a text rendering for the text model
     assert "note" not in res.stderr
+    # with --url the file names the page's site; the HTML path is relative, so both can move together
+    (tmp_path / "work").mkdir()
+    res = runner.invoke(app, ["label", str(tmp_path / "p.html"), "--url", "https://site7.example/a", "--out", str(tmp_path / "work" / "p.tsv"), "--model", model, "--trust-model"])
+    assert res.exit_code == 0 and "# url: https://site7.example/a\n# html: ../p.html\n" in (tmp_path / "work" / "p.tsv").read_text()
+    (tmp_path / "moved" / "work").mkdir(parents=True)
+    (tmp_path / "work" / "p.tsv").rename(tmp_path / "moved" / "work" / "p.tsv")
+    (tmp_path / "p.html").rename(tmp_path / "moved" / "p.html")
+    moved = load_examples([str(tmp_path / "moved" / "work" / "p.tsv")])
+    assert [e.page.source for e in moved] == ["html", "text"] and moved[0].group == "site7.example"
+    (tmp_path / "moved" / "p.html").rename(tmp_path / "p.html")
     # the same page from a JSONL file: the label file cannot point at its HTML, and says so
     (tmp_path / "p.jsonl").write_text(json.dumps({"id": "p", "html": doc}) + "\n")
     res = runner.invoke(app, ["label", str(tmp_path / "p.jsonl"), "--out", str(tmp_path / "j.tsv"), "--model", model, "--trust-model"])
