@@ -269,12 +269,15 @@ def _browse_body(detector: Detector, body: bytes, model: dict[str, str]) -> tupl
     except (ValueError, RecursionError) as exc:
         return answer(422, f"cannot read this page: {exc}")
     note = None
+    head = text.lstrip()[:1024].lower()
+    if kind == "text" and head.startswith("<") and ("<html" in head or "<!doctype html" in head or "<body" in head):
+        note = "this looks like HTML pasted as plain text: its tags are read as words; choose HTML to segment it"
     try:
         if len(page.lines) <= BROWSE_EXPLAIN_MAX_LINES:
             res = detector.explain_pages([page], BROWSE_TOP_FEATURES)[0]
         else:
             res = detector.predict_pages([page])[0]
-            note = f"over {BROWSE_EXPLAIN_MAX_LINES} lines: labelled without per-line explanations (use 'boilerdetect show')"
+            note = "; ".join(filter(None, [note, f"over {BROWSE_EXPLAIN_MAX_LINES} lines: labelled without per-line explanations (use 'boilerdetect show')"]))
     except Exception as exc:
         log.exception("browser view: prediction failed")
         return answer(500, f"prediction failed: {type(exc).__name__}: {exc}")

@@ -93,6 +93,9 @@ def test_post_form_html_is_escaped(client):
     assert r.status_code == 200
     view = parse(r.text)
     assert [l["text"] for l in view.pages[0]["lines"]] == ["A <script> is shown, not run: <b>bold</b> text here."]
+    assert "looks like HTML" not in r.text
+    r = client.post("/", data={"page": html, "kind": "text"})  # the default choice, with HTML pasted
+    assert r.status_code == 200 and "looks like HTML pasted as plain text" in r.text
 
 
 @pytest.mark.parametrize(
