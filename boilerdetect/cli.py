@@ -170,16 +170,31 @@ def _load_profile(path: Path):
         _fail(str(exc))
 
 
-def _records(paths: list[str], input_format: str, counts: dict, on_read=None):
+def _records(paths: list[str], input_format: str, counts: dict, on_read=None, site=None):
     """The records of the inputs, in order; records a WARC holds but that are no pages are only
-    counted (``counts["skipped"]``), the others counted in ``counts["read"]`` and yielded."""
+    counted (``counts["skipped"]``), the others counted in ``counts["read"]`` and yielded. With a
+    site profile, the pages of sites it does not hold are counted in ``counts["unprofiled"]``."""
+    from .profile import host_of
+
     for path in paths:
         for record in read_records(path, input_format, on_read=on_read):
             if "_skipped" in record:
                 counts["skipped"] += 1
                 continue
             counts["read"] += 1
+            if site is not None:
+                url = record.get("url")
+                counts["unprofiled"] += host_of(url if isinstance(url, str) else None) not in site.hosts
             yield record
+
+
+def _note_unprofiled(counts: dict, site) -> None:
+    """A profile that holds none (or few) of the pages' sites changes nothing for them: say so."""
+    if site is not None and counts["unprofiled"]:
+        hosts = sorted(site.hosts)
+        named = ", ".join(repr(h) for h in hosts[:3]) + (", ..." if len(hosts) > 3 else "")
+        typer.echo(f"note: {counts['unprofiled']} of {counts['read']} pages are of sites the profile does not hold ({named}; '' is pages "
+                   "without a URL): they were labelled without site features", err=True)  # fmt: skip
 
 
 def _error_line(rid, error: str) -> str:
@@ -244,7 +259,7 @@ def _predict_file(paths: list[str], target: Path, input_format: str, render, tex
     detector, site, messages, stop = (_FILE_WORKER[k] for k in ("detector", "site", "messages", "stop"))
     if stop.is_set():
         return None
-    counts = dict.fromkeys(("read", "written", "failed", "skipped"), 0)  # bytes go with the progress
+    counts = dict.fromkeys(("read", "written", "failed", "skipped", "unprofiled"), 0)  # bytes go with the progress
     unsent = [0, 0]  # pages written and bytes read since the last progress message
 
     def on_read(n: int) -> None:
@@ -253,7 +268,7 @@ def _predict_file(paths: list[str], target: Path, input_format: str, render, tex
     try:
         _make_parent(target)
         with _output(target) as out:
-            records = _records(paths, input_format, counts, on_read)
+            records = _records(paths, input_format, counts, on_read, site)
             for rendered in detector.predict_many(records, explain=explain, profile=site, max_page_bytes=limits[0],
                                                   max_page_lines=limits[1], transform=render):  # fmt: skip
                 if message := _write_rendered(out, rendered, counts, text_format):
@@ -533,7 +548,7 @@ def predict(
         except OSError as exc:
             _fail(f"cannot create {output}: {exc.strerror or exc}")
 
-    counts = {"read": 0, "written": 0, "failed": 0, "skipped": 0, "bytes": 0}
+    counts = {"read": 0, "written": 0, "failed": 0, "skipped": 0, "bytes": 0, "unprofiled": 0}
     kept = {"content"} | {k.value for k in keep}
     owner: deque[int] = deque()  # group index of every record handed to the detector, in order
 
@@ -542,7 +557,7 @@ def predict(
 
     def records():
         for g, (paths, _) in enumerate(groups):
-            for record in _records(paths, input_format.value, counts, on_read):
+            for record in _records(paths, input_format.value, counts, on_read, site):
                 owner.append(g)
                 yield record
 
@@ -626,6 +641,7 @@ def predict(
             bar.close()
     if resumed:
         typer.echo(f"resume: {resumed} input file{'s' if resumed != 1 else ''} skipped, output already exists", err=True)
+    _note_unprofiled(counts, site)
     typer.echo(
         f"pages read {counts['read']}, written {counts['written']}, failed {counts['failed']}, skipped {counts['skipped']}"
         + ((" (interrupted; finished output files were kept)" if to_dir else " (interrupted)") if interrupted else ""),

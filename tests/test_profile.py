@@ -174,6 +174,12 @@ def test_profile_command_and_two_pass_auto_profile(site_detector, tmp_path):
 
     auto = predict("--auto-profile")
     assert auto == predict("--profile", str(tmp_path / "s.profile"))  # the two passes see the whole batch
+    # a profile that holds none of a page's site changes nothing for it: said, not silent
+    res = runner.invoke(app, ["predict", *inputs, "--profile", str(tmp_path / "s.profile"), "--model", model, "--trust-model", "--quiet"])
+    assert "profile does not hold" not in res.stderr
+    jsonl(tmp_path / "other.jsonl", [{"id": "o", "url": "https://elsewhere.example/a", "text": site.text(0)[0]}])
+    res = runner.invoke(app, ["predict", *inputs, str(tmp_path / "other.jsonl"), "--profile", str(tmp_path / "s.profile"), "--model", model, "--trust-model", "--quiet"])
+    assert res.exit_code == 0 and "note: 1 of 9 pages are of sites the profile does not hold" in res.stderr
     # a profile made with predict's size limits holds the lines predict sees under them
     res = runner.invoke(app, ["profile", *inputs, "--out", str(tmp_path / "cut.profile"), "--quiet", "--max-page-lines", "4"])
     assert res.exit_code == 0
