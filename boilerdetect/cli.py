@@ -59,6 +59,8 @@ def _fail(message: str, code: int = 2):
     raise typer.Exit(code)
 
 
+TOP_FEATURES = 5  # features named per line in an explanation, by default
+
 # the size limits of a page, shared by the commands that read pages (predict's, so that a profile or
 # a report sees the lines predict sees)
 _MAX_PAGE_BYTES = typer.Option(MAX_PAGE_BYTES, "--max-page-bytes", min=0, help="Cut a page's HTML or text to its first N bytes (UTF-8); 0: no limit. JSONL records of cut pages get a \"truncated\" field.")
@@ -456,7 +458,7 @@ def predict(
     max_page_lines: int = _MAX_PAGE_LINES,
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bar on stderr (default: when stderr is a terminal)."),
     explain: bool = typer.Option(False, "--explain", help="With --format jsonl, give every line an \"explanation\": the features that pushed its label most (slow: about one prediction per feature)."),
-    top_features: int = typer.Option(5, "--top-features", min=1, help="Features per line in an explanation."),
+    top_features: int = typer.Option(TOP_FEATURES, "--top-features", min=1, help="Features per line in an explanation."),
     site_profile: Optional[Path] = typer.Option(None, "--profile", help="Site profile (from 'boilerdetect profile'): lines common on a site's other pages read as template."),
     auto_profile: bool = typer.Option(False, "--auto-profile", help="Read the inputs twice: profile the sites of this batch first, then predict with that profile (not with stdin). With --profile too, both are merged: give a saved profile that does not hold these pages, or they count twice."),
 ) -> None:
@@ -474,6 +476,10 @@ def predict(
 
     if explain and format is not OutputFormat.jsonl:
         _fail("--explain needs --format jsonl")
+    if keep and format is OutputFormat.jsonl:
+        typer.echo("note: --keep applies to --format text; JSONL records carry every line and its label", err=True)
+    if top_features != TOP_FEATURES and not explain:
+        typer.echo("note: --top-features applies with --explain only", err=True)
     ext = ".jsonl" if format is OutputFormat.jsonl else ".txt"
     to_dir = output not in (None, "-") and (output.endswith(("/", os.sep)) or os.path.isdir(output))
 
@@ -667,7 +673,7 @@ def show(
     trust_model: bool = _TRUST,
     model_sha256: Optional[str] = _SHA256,
     site_profile: Optional[Path] = typer.Option(None, "--profile", help="Site profile (from 'boilerdetect profile') to predict with, as for predict."),
-    top_features: int = typer.Option(5, "--top-features", min=0, help="Features named per line on hover (0: none, much faster)."),
+    top_features: int = typer.Option(TOP_FEATURES, "--top-features", min=0, help="Features named per line on hover (0: none, much faster)."),
     max_pages: int = typer.Option(100, "--max-pages", min=1, help="Pages to show at most; the rest of the input is not read."),
     max_page_bytes: int = _MAX_PAGE_BYTES,
     max_page_lines: int = _MAX_PAGE_LINES,

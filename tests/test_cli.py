@@ -75,6 +75,9 @@ def test_stdin_and_usage_errors(tiny_detector, tmp_path):
     assert res.exit_code == 2 and "model file not found" in res.stderr
     res = runner.invoke(app, ["predict", "-", "--format", "xml"], input="x")
     assert res.exit_code == 2
+    # options that do nothing in this combination are said to, not silently ignored
+    res = runner.invoke(app, ["predict", "-", "-f", "jsonl", "--keep", "related", "--top-features", "3", "--model", model, "--trust-model"], input="A line.")
+    assert res.exit_code == 0 and "--keep applies to --format text" in res.stderr and "--top-features applies with --explain" in res.stderr
 
 
 def test_train_evaluate_info(tmp_path):
