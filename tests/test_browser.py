@@ -42,7 +42,8 @@ def server(detector):
     """The app with the real model, served by uvicorn in a thread on a free loopback port: real HTTP,
     without a second process loading the model again."""
     port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(Settings(model=str(MODEL)), detector), host=HOST, port=port, log_level="warning"))
+    settings = Settings(model=str(MODEL), max_body_mb=1.0)  # small, for the test of a page over it
+    srv = uvicorn.Server(uvicorn.Config(create_app(settings, detector), host=HOST, port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     base = f"http://{HOST}:{port}"
@@ -108,11 +109,8 @@ def test_post_form_mistakes(client, data, message):
     assert parse(r.text).pages == []
 
 
-def test_a_form_over_the_size_limit_is_answered_on_the_form(detector):
-    from starlette.testclient import TestClient
-
-    with TestClient(create_app(Settings(model=str(MODEL), max_body_mb=0.001), detector)) as small:
-        r = small.post("/", data={"page": "word " * 1000, "kind": "text"})
+def test_a_form_over_the_size_limit_is_answered_on_the_form(client):
+    r = client.post("/", data={"page": "word " * 250_000, "kind": "text"})  # 1.25 MB against the server's 1 MB
     assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")  # not the API's JSON
     assert "<form" in r.text and "larger than the limit" in r.text
 
