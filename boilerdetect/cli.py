@@ -1034,6 +1034,7 @@ def serve(
         _fail("--max-body-mb and --timeout must be positive")
     if log_level.lower() not in ("critical", "error", "warning", "info", "debug", "trace"):
         _fail(f"unknown --log-level {log_level!r}")
+    _check_can_listen(host, port)  # before the model loads: uvicorn would say it after, and exit 3
     detector = _load_detector(model, trust_model, model_sha256)  # fail fast (exit 2) on a missing or bad model
     if workers > 1:
         detector = None  # each worker process loads its own copy at startup, verified as here
@@ -1051,6 +1052,19 @@ def serve(
         max_queue=max_queue,
     )
     run_server(settings, host=host, port=port, workers=workers, detector=detector, log_level=log_level)
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """Exit 2 with the reason when ``host:port`` cannot be listened on (taken, or no such address)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a port in TIME_WAIT is free
+            sock.bind(infos[0][4])
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
 def main() -> None:

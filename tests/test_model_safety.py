@@ -242,7 +242,7 @@ def test_cli_trust_options(saved, tmp_path):
     for command in ("evaluate", "serve"):
         res = runner.invoke(app, [command, "--help"])
         assert "--trust-model" in res.stdout and "--model-sha256" in res.stdout
-    res = runner.invoke(app, ["serve", "--model", str(saved), "--port", "1"])
+    res = runner.invoke(app, ["serve", "--model", str(saved), "--port", "0"])
     assert res.exit_code == 2 and "unverified" in res.stderr
 
 

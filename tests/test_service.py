@@ -308,7 +308,7 @@ def test_cli_serve_refuses_missing_model(tmp_path):
 
     from boilerdetect.cli import app
 
-    result = CliRunner().invoke(app, ["serve", "--model", str(tmp_path / "nope.joblib"), "--port", "1"])
+    result = CliRunner().invoke(app, ["serve", "--model", str(tmp_path / "nope.joblib"), "--port", "0"])
     assert result.exit_code == 2
     assert "model file not found" in result.output
 
@@ -322,11 +322,25 @@ def test_cli_serve_takes_its_settings_from_the_environment_unless_given(monkeypa
     started = []
     monkeypatch.setattr(service, "serve", lambda settings, **kw: started.append(settings))
     env = {"BOILERDETECT_MAX_BODY_MB": "20", "BOILERDETECT_TIMEOUT": "5", "BOILERDETECT_MAX_QUEUE": "3"}
-    assert CliRunner().invoke(app, ["serve"], env=env).exit_code == 0
-    assert CliRunner().invoke(app, ["serve", "--timeout", "7"], env=env).exit_code == 0
+    assert CliRunner().invoke(app, ["serve", "--port", "0"], env=env).exit_code == 0  # port 0: any free one
+    assert CliRunner().invoke(app, ["serve", "--port", "0", "--timeout", "7"], env=env).exit_code == 0
     assert [(s.max_body_mb, s.timeout, s.max_queue, s.max_concurrency) for s in started] == [(20.0, 5.0, 3, 2), (20.0, 7.0, 3, 2)]
-    result = CliRunner().invoke(app, ["serve"], env={"BOILERDETECT_TIMEOUT": "0"})
+    result = CliRunner().invoke(app, ["serve", "--port", "0"], env={"BOILERDETECT_TIMEOUT": "0"})
     assert result.exit_code == 2 and "must be positive" in result.output
+
+
+def test_cli_serve_says_when_it_cannot_listen_before_loading_the_model(monkeypatch):
+    from typer.testing import CliRunner
+
+    import boilerdetect.cli as cli
+    from boilerdetect.cli import app
+
+    monkeypatch.setattr(cli, "_load_detector", lambda *a: pytest.fail("the model was loaded"))
+    with socket.socket() as taken:
+        taken.bind((HOST, 0))
+        taken.listen()
+        result = CliRunner().invoke(app, ["serve", "--host", HOST, "--port", str(taken.getsockname()[1])])
+    assert result.exit_code == 2 and "cannot listen on" in result.stderr and "in use" in result.stderr
 
 
 def test_settings_roundtrip_through_environment():
