@@ -99,6 +99,8 @@ class SiteProfile:
 
     def add(self, page: Page) -> None:
         """Count the page under its host; each distinct line once, however often it repeats."""
+        if not isinstance(page, Page):
+            raise TypeError(f"a profile counts Page objects (readers.page_from_record makes one from a record), not {type(page).__name__}")
         stats = self.hosts.setdefault(host_of(page.url), HostStats())
         stats.pages += 1
         stats.lines.update(set(page_hashes(page)))

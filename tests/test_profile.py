@@ -62,6 +62,8 @@ def test_build_counts_each_line_once_per_page_and_merges():
     assert len(prof) == 3  # merge leaves its inputs alone
     both = prof.merge(prof)
     assert both.hosts["site.example"].lines[line_hash("Menu")] == 4
+    with pytest.raises(TypeError, match="counts Page objects .*page_from_record"):  # records as predict_many takes them
+        SiteProfile.from_pages([{"url": "https://site.example/a", "text": "Menu"}])
 
 
 def test_save_load_round_trip(tmp_path):
