@@ -14,7 +14,6 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -356,20 +355,45 @@ class Detector:
         it = iter(records)
         limits = (max_page_bytes, max_page_lines)
         if n_jobs <= 1:
-            while batch := list(islice(it, batch_size)):
-                yield from _predict_batch(self, batch, explain, limits, profile, transform)
-            return
+            while True:
+                batch, failure = _take(it, batch_size)
+                if batch:
+                    yield from _predict_batch(self, batch, explain, limits, profile, transform)
+                if failure is not None:
+                    raise failure
+                if len(batch) < batch_size:
+                    return
         with ProcessPoolExecutor(n_jobs, mp_context=worker_context(), initializer=_init_worker, initargs=(self, profile)) as pool:
             pending = []
             chunk = max(1, batch_size // (4 * n_jobs))
             window = max(2 * n_jobs, 2 * batch_size // chunk)
+            exhausted, failure = False, None
             while True:
-                while len(pending) < window and (batch := list(map(_sent, islice(it, chunk)))):
-                    pending.append(pool.submit(_worker_predict, batch, explain, limits, transform))
+                while not exhausted and len(pending) < window:
+                    batch, failure = _take(it, chunk)
+                    if batch:
+                        pending.append(pool.submit(_worker_predict, list(map(_sent, batch)), explain, limits, transform))
+                    exhausted = failure is not None or len(batch) < chunk
                 if not pending:
+                    if failure is not None:
+                        raise failure
                     return
                 done = pending.pop(0).result()
                 yield from done if transform is not None else _unpack(done)
+
+
+def _take(it: Iterator, n: int) -> tuple[list, Exception | None]:
+    """Up to ``n`` records of ``it``, and the exception that stopped it before, if any: when a
+    caller's generator fails, the records it gave first are still labelled (then it is raised)."""
+    batch: list = []
+    try:
+        for record in it:
+            batch.append(record)
+            if len(batch) == n:
+                break
+    except Exception as exc:  # noqa: BLE001 - the caller's own error, raised again once the batch is out
+        return batch, exc
+    return batch, None
 
 
 _RECORD_FIELDS = ("id", "url", "html", "text", "_error")  # what page_from_record reads

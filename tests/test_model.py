@@ -108,6 +108,22 @@ def test_predict_many_order_and_errors(tiny_detector):
     assert [r.to_record() for r in tiny_detector.predict_many(own, n_jobs=2, batch_size=2)] == [r.to_record() for r in out]
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_when_the_callers_records_fail_the_ones_given_before_are_still_labelled(tiny_detector, n_jobs):
+    def records():
+        for i in range(5):
+            yield {"id": str(i), "text": make_text_article(i)[0]}
+        raise RuntimeError("the caller's source broke")
+
+    got = []
+    with pytest.raises(RuntimeError, match="source broke"):
+        for res in tiny_detector.predict_many(records(), n_jobs=n_jobs, batch_size=8):
+            got.append(res.id)
+    assert got == ["0", "1", "2", "3", "4"]
+    # and a source that ends on a full batch ends cleanly
+    assert [r.id for r in tiny_detector.predict_many(({"id": str(i), "text": "A line."} for i in range(8)), n_jobs=n_jobs, batch_size=4)] == [str(i) for i in range(8)]
+
+
 def test_predict_many_refuses_wrong_arguments_at_once(tiny_detector):
     text = make_text_article(1)[0]
     assert [r.id for r in tiny_detector.predict_many([{"id": np.int64(5), "text": text}])] == ["5"]  # ids from numpy/pandas
