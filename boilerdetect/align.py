@@ -75,6 +75,11 @@ def _names_navigation(attr_tokens: frozenset) -> bool:
     return any(_NAV_TOKEN.search(t) for t in attr_tokens)
 
 
+def is_page_link(href: str) -> bool:
+    """Whether a link's ``href`` leads to another page (not an anchor, a script or an e-mail address)."""
+    return bool(href) and not href.startswith(("#", "javascript:", "mailto:"))
+
+
 def is_teaser(line) -> bool:
     """A link line that reads like a headline and is not part of the site's menus."""
     text_len = max(len(line.text), 1)
@@ -82,7 +87,7 @@ def is_teaser(line) -> bool:
         return False
     if line.ancestor_tags & NAV_TAGS or _names_navigation(line.attr_tokens):
         return False
-    return any(href and not href.startswith(("#", "javascript:", "mailto:")) for _, href in line.links)
+    return any(is_page_link(href) for _, href in line.links)
 
 
 def teaser_mask(lines: list) -> np.ndarray:

@@ -1,6 +1,7 @@
 """The ``boilerdetect`` command line (typer).
 
-Exit codes: 0 success, 1 some records failed, 2 usage error (bad option, missing file, bad model).
+Exit codes: 0 success, 1 some records failed, 2 usage error (bad option, missing file, bad model),
+130 interrupted (Ctrl-C), 141 output pipe closed early (as ``| head`` does).
 """
 
 from __future__ import annotations

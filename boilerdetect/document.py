@@ -52,7 +52,7 @@ class Page:
     ``meta`` carries page-level hints from HTML (``title``, ``og_title``, ``article_body``).
     ``truncated`` says how a page over the size limits was cut: ``{"page_bytes", "kept_bytes"}``
     when its text or markup was cut to its first bytes, ``{"kept_lines"}`` when only its first
-    lines were kept; empty for a whole page.
+    lines were kept, ``{"kept_depth"}`` when HTML nested deeper was flattened; empty for a whole page.
     """
 
     lines: list[Line]

@@ -1,14 +1,18 @@
 """Page → feature matrix, one row per line, computed for the whole page at once.
 
-Three families, each feature named and documented in :data:`TEXT_FEATURES` / :data:`HTML_FEATURES`:
+Families of features, each feature named and documented in :data:`TEXT_FEATURES` / :data:`HTML_FEATURES`:
 
 * line facts (length, punctuation, case, digits, stopwords, keywords) from the text alone;
 * page facts (repetition, position, runs of similar lines) and context: the same facts averaged
   over windows of neighbouring lines;
-* markup facts for HTML pages (link density, tags, class/id tokens, DOM-region statistics).
+* list facts (runs of headline-like lines, duplicated pairs, a short heading above a run);
+* URL facts of plain-text pages (what the page's address says it is);
+* markup and teaser facts of HTML pages (link density, tags, class/id tokens, DOM-region
+  statistics; runs of teaser links outside menus).
 
-Plain-text pages use the first two families; HTML pages use all three. Both end with the site
-family (:data:`PROFILE_FEATURES`): how common the line is on the other pages of its site, from an
+Both kinds share line, page, context and list facts; plain-text pages add the URL facts, HTML pages
+the markup and teaser facts (column order below, at TEXT_FEATURES). Both end with the site family
+(:data:`PROFILE_FEATURES`): how common the line is on the other pages of its site, from an
 optional :class:`~boilerdetect.profile.SiteProfile` (NaN without one). String work is one pass over
 the lines; everything after that is numpy over the page.
 """
@@ -252,7 +256,6 @@ TEXT_FEATURE_NAMES = tuple(TEXT_FEATURES)
 HTML_FEATURE_NAMES = tuple(HTML_FEATURES)
 
 _WORD = re.compile(r"\w+")
-_PUNCT = re.compile(r"[^\w\s]")
 _SENT_BREAK = re.compile(r"[.!?。！？]\s")
 _BULLET = re.compile(r"^\s*([-–—•*·▪►>]|\d{1,3}[.)])\s", re.M)
 

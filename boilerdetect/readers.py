@@ -156,14 +156,23 @@ def _cut(value: str, utf8: bytes | None, max_bytes: int | None) -> tuple[str, by
     return data[:end].decode("utf-8"), data[:end], {"page_bytes": len(data), "kept_bytes": end}
 
 
+def _is_id(rid) -> bool:
+    return isinstance(rid, str) or (isinstance(rid, numbers.Real) and not isinstance(rid, bool))  # numpy's numbers too
+
+
+def valid_id(rid) -> str | None:
+    """A record's id as a string, or None when it has none or one of the wrong type."""
+    return str(rid) if rid is not None and _is_id(rid) else None
+
+
 def record_id_url(record: dict) -> tuple[str | None, str | None]:
     """(id as a string, url) of a record; ValueError when either has the wrong type."""
     url, rid = record.get("url"), record.get("id")
     if url is not None and not isinstance(url, str):
         raise ValueError("'url' must be a string")
-    if rid is not None and (isinstance(rid, bool) or not isinstance(rid, (str, numbers.Real))):  # numpy's too
+    if rid is not None and not _is_id(rid):
         raise ValueError("'id' must be a string or a number")
-    return (None if rid is None else str(rid)), url
+    return valid_id(rid), url
 
 
 def record_fields(record: dict) -> tuple[str | None, str | None, str | None, str | None]:
@@ -231,8 +240,7 @@ class _CountingRaw(io.RawIOBase):
     """Raw bytes from a file object, reporting every read's size to ``on_read`` (progress in bytes)."""
 
     def __init__(self, fileobj, on_read=None):
-        self._f = fileobj
-        self._read = getattr(fileobj, "read1", None) or fileobj.read
+        self._read = getattr(fileobj, "read1", None) or fileobj.read  # holds the file object too
         self._on_read = on_read
 
     def readable(self) -> bool:
@@ -356,9 +364,7 @@ def _jsonl_records(stream, origin: str) -> Iterator[dict]:
         try:
             record_fields(record)
         except ValueError as exc:  # said here, where the record's file and line are known
-            rid = record.get("id")  # kept as record_fields gives it, unless its type is the reason
-            rid = None if isinstance(rid, bool) or not isinstance(rid, (str, numbers.Real)) else str(rid)
-            yield {"id": rid, "_error": f"{origin}:{number}: {exc}"}
+            yield {"id": valid_id(record.get("id")), "_error": f"{origin}:{number}: {exc}"}  # unless its type is the reason
             continue
         yield record
 

@@ -9,7 +9,7 @@ from urllib.parse import urljoin
 
 import orjson
 
-from .align import MAX_HEADING_WORDS, normalise
+from .align import MAX_HEADING_WORDS, is_page_link, normalise
 from .document import Line
 
 
@@ -39,7 +39,8 @@ def _absolute(base: str | None, href: str) -> str:
 class Result:
     """Labelled lines of one page (``lines`` carry ``label`` and ``score``), or an ``error``.
 
-    ``explanations`` is filled by :meth:`Detector.explain` only: per line, the features that pushed
+    ``explanations`` is filled by :meth:`Detector.explain` and ``explain_pages`` (and ``explain=``
+    of ``predict_records`` / ``predict_many``): per line, the features that pushed
     its label most (a list of :class:`boilerdetect.explain.Contribution`, largest effect first).
     ``truncated`` is the page's :attr:`Page.truncated` when it was cut to the size limits.
     """
@@ -54,9 +55,11 @@ class Result:
     @classmethod
     def failed(cls, record, error: str) -> "Result":
         """The error result of an input record: with its id and url wherever they can be read."""
-        rid = record.get("id") if isinstance(record, dict) else None
+        from .readers import valid_id
+
+        rid = valid_id(record.get("id")) if isinstance(record, dict) else None
         url = record.get("url") if isinstance(record, dict) else None
-        return cls(id=None if rid is None else str(rid), url=url if isinstance(url, str) else None, error=error)
+        return cls(id=rid, url=url if isinstance(url, str) else None, error=error)
 
     @property
     def content(self) -> str | None:
@@ -96,7 +99,7 @@ class Result:
                 continue
             block["_seen"].add(key)
             item = {"text": line.text}
-            href = next((h for _, h in line.links if h and not h.startswith(("#", "javascript:"))), None)
+            href = next((h for _, h in line.links if is_page_link(h)), None)
             if href is not None:
                 item["url"] = _absolute(self.url, href)
             block["items"].append(item)

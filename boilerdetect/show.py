@@ -8,7 +8,7 @@ and the site profile; several pages get a table of contents.
 
 The output has no external assets and no script: inline CSS only. All page text is escaped.
 :func:`render_results` gives the body fragment (used by ``boilerdetect show`` and by the service's
-``GET /``), :func:`page_shell` wraps a fragment into a document.
+``POST /``), :func:`page_shell` wraps a fragment into a document.
 """
 
 from __future__ import annotations
