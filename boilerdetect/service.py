@@ -4,7 +4,8 @@ Endpoints
 ---------
 ``POST /v1/predict``
     Body: one record ``{"id"?, "url"?, "html" | "text"}`` → one output object (the JSONL output
-    contract: ``id``, ``url``, ``content``, ``lines``, ``related_links``, ``error``); or a batch
+    contract: ``id``, ``url``, ``content``, ``lines``, ``related_links``, ``error``, and
+    ``truncated`` for a page cut to the size limits); or a batch
     ``{"records": [...]}`` → ``{"results": [...]}``, one result per record, in order. A bad record in
     a batch gets an error object (``content`` null, ``error`` set) and the others are still labelled;
     a bad single record answers 422 with its error object. Query flags ``lines``, ``related``,
@@ -98,7 +99,7 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
         env = os.environ if environ is None else environ
 
-        def get(name: str, kind: Callable[[str], Any], default: Any, minimum: float) -> Any:
+        def get(name: str, kind: Callable[[str], Any], default: Any, minimum: float, positive: bool = False) -> Any:
             raw = env.get(ENV_PREFIX + name)
             if raw is None or raw == "":
                 return default
@@ -106,14 +107,14 @@ class Settings:
                 value = kind(raw)
             except ValueError:
                 raise ValueError(f"{ENV_PREFIX}{name}={raw!r} is not a valid {kind.__name__}") from None
-            if value < minimum:
-                raise ValueError(f"{ENV_PREFIX}{name} must be at least {minimum}")
+            if value < minimum or (positive and value <= 0):  # as serve's options: 0 would refuse every request
+                raise ValueError(f"{ENV_PREFIX}{name} must be {'positive' if positive else f'at least {minimum}'}")
             return value
 
         return cls(
             model=env.get(ENV_PREFIX + "MODEL") or None,
-            max_body_mb=get("MAX_BODY_MB", float, cls.max_body_mb, 0.0),
-            timeout=get("TIMEOUT", float, cls.timeout, 0.0),
+            max_body_mb=get("MAX_BODY_MB", float, cls.max_body_mb, 0.0, positive=True),
+            timeout=get("TIMEOUT", float, cls.timeout, 0.0, positive=True),
             max_concurrency=get("MAX_CONCURRENCY", int, cls.max_concurrency, 1),
             max_queue=get("MAX_QUEUE", int, cls.max_queue, 0),
         )
@@ -337,6 +338,7 @@ class Output(BaseModel):
     lines: list[LineOut] | None = Field(None, description="absent with lines=false")
     related_links: list[RelatedBlock] | None = Field(None, description="absent with related=false")
     error: str | None
+    truncated: dict[str, int] | None = Field(None, description="how a page over the size limits was cut; absent for whole pages")
 
 
 class BatchOutput(BaseModel):
@@ -419,6 +421,8 @@ def create_app(settings: Settings | None = None, detector: Detector | None = Non
     """Build the app. Without ``settings`` they are read from the environment; without a
     ``detector`` the model (``settings.model``) is loaded at startup, once per process."""
     settings = settings or Settings.from_env()
+    # the file the summary names: an injected detector without settings.model came from no known file
+    model_file = settings.model or (DEFAULT_MODEL if detector is None else None)
     _setup_logging()
 
     @asynccontextmanager
@@ -502,7 +506,7 @@ def create_app(settings: Settings | None = None, detector: Detector | None = Non
     async def browse_submit(request: Request) -> HTMLResponse:
         try:
             body = await _read_body(request, settings.max_body_bytes)
-            facts = model_facts(settings.model or DEFAULT_MODEL, request.app.state.detector.card)
+            facts = model_facts(model_file, request.app.state.detector.card)
             status, page = await request.app.state.runner.run(_browse_body, request.app.state.detector, body, facts)
         except ApiError as exc:  # too large, too busy, too slow: said on the form, as a browser shows it
             status, page = exc.status, page_shell(TITLE, render_form(error=exc.message))

@@ -173,8 +173,8 @@ def detect(
 
     if source not in SOURCES:
         raise ValueError(f"source must be 'html' or 'text', not {source!r}")
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")  # as predict_many says it
     types = {f.name: f.dataType for f in df.schema.fields}
     for name in filter(None, (column, source_column, url_column, error_column)):
         if name not in types:
@@ -342,7 +342,8 @@ def _session(app_name: str) -> SparkSession:
 def _cli() -> Any:
     import typer
 
-    from boilerdetect.cli import _SHA256, _TRUST  # the model options of every command that loads a model
+    # the model options, model loading and one-line errors of every command that loads a model
+    from boilerdetect.cli import _SHA256, _TRUST, _fail as fail, _load_detector
 
     def run(
         paths: Optional[list[str]] = typer.Argument(None, help="WARC/WET files or URLs."),
@@ -360,10 +361,6 @@ def _cli() -> Any:
         """Clean WARC/WET files with Spark: one output record per page (id, url, content, labels,
         related_links, error), written as JSON lines or Parquet part files under --output."""
 
-        def fail(message: str) -> None:
-            typer.echo(f"Error: {message}", err=True)
-            raise typer.Exit(2)
-
         try:
             import pyspark  # noqa: F401
         except ImportError:
@@ -377,10 +374,7 @@ def _cli() -> Any:
         todo = (list(paths or []) + listed)[:limit]
         if not todo:
             fail("no input: give WARC paths or --paths-file")
-        try:  # verified before Spark starts, so that a refused model is a one-line error
-            Detector.load(model, trust=True if trust_model else None, sha256=model_sha256)
-        except ModelError as exc:
-            fail(str(exc))
+        _load_detector(model, trust_model, model_sha256)  # verified before Spark starts: a refused model is a one-line error
         if "://" not in output and Path(output).exists():  # checked again by Spark for remote outputs
             fail(f"{output} already exists")
         spark = _session("boilerdetect")

@@ -349,6 +349,10 @@ def test_settings_roundtrip_through_environment():
     assert Settings.from_env({}) == Settings()
     with pytest.raises(ValueError, match="BOILERDETECT_TIMEOUT"):
         Settings.from_env({"BOILERDETECT_TIMEOUT": "soon"})
+    for name in ("BOILERDETECT_TIMEOUT", "BOILERDETECT_MAX_BODY_MB"):  # 0 would refuse every request, as serve says
+        with pytest.raises(ValueError, match=f"{name} must be positive"):
+            Settings.from_env({name: "0"})
+    assert Settings.from_env({"BOILERDETECT_MAX_QUEUE": "0"}).max_queue == 0
 
 
 # --- overload: a stand-in detector whose predictions take a known time ------------------------------
