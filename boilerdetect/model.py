@@ -44,6 +44,7 @@ from .workers import worker_context
 # checkout (and an editable install) has it in the repository's top-level models/.
 _MODEL_DIRS = (Path(__file__).resolve().parent / "models", Path(__file__).resolve().parent.parent / "models")
 DEFAULT_MODEL = next((d / "default.joblib" for d in _MODEL_DIRS if (d / "default.joblib").is_file()), _MODEL_DIRS[-1] / "default.joblib")
+PREDICTION_FAILED = "prediction failed"  # how an error result of the model's own failure (not of its input) begins
 MODEL_FORMAT = 2  # 2: the trees as flat arrays (trees.py), scikit-learn's boosters pickled apart
 
 
@@ -318,7 +319,7 @@ class Detector:
         try:
             return run([page])[0]
         except Exception as exc:
-            return Result(id=page.id, url=page.url, error=f"prediction failed: {type(exc).__name__}: {exc}")
+            return Result(id=page.id, url=page.url, error=f"{PREDICTION_FAILED}: {type(exc).__name__}: {exc}")
 
     def predict_many(
         self,

@@ -17,13 +17,14 @@ Endpoints
 ``GET /docs``, ``GET /openapi.json``
     Interactive docs and the OpenAPI schema.
 ``GET /``, ``POST /``
-    The browser view: a form to paste a page (text or HTML; the URL field is only a label, nothing
-    is ever fetched); posting it answers the page with every line tinted by its label, its score
+    The browser view: a form to paste a page (text or HTML; nothing is fetched from the URL field,
+    whose URL is read as a crawled page's is); posting it answers the page with every line tinted by its label, its score
     and, on hover, the features behind its label (rendered by :mod:`boilerdetect.show`).
 
 Every error answers ``{"error": "..."}``: 400 malformed JSON, 413 body over the size limit, 422 a
-body of the wrong shape, 500 the detector itself failed, 503 too many requests waiting, 504
-prediction over the time limit.
+body of the wrong shape, 500 the detector itself failed on every record of the request (a stale
+model, say: ``"prediction failed: ..."``), 503 too many requests waiting, 504 prediction over the
+time limit.
 
 Prediction is CPU-bound and runs in a bounded thread pool (``max_concurrency`` threads per process,
 each limited to one OpenMP thread) so that the event loop keeps serving; at most ``max_queue`` more
@@ -58,7 +59,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
-from .model import DEFAULT_MODEL, Detector, ModelError
+from .model import DEFAULT_MODEL, PREDICTION_FAILED, Detector, ModelError
 from .readers import page_from_record
 from .result import Result, json_bytes
 from .show import CSP, TITLE, model_facts, page_shell, render_form, render_results
@@ -217,7 +218,8 @@ def _predict_body(detector: Detector, body: bytes, options: dict[str, bool]) -> 
             return 422, json_bytes({"error": "'records' must be a list of record objects"}), 0
     else:
         records = [payload]
-    results, failed = _predict_records(detector, records)
+    results = _predict_records(detector, records)
+    failed = sum(res.error is not None and res.error.startswith((PREDICTION_FAILED, INTERNAL_ERROR)) for res in results)
     if records and failed == len(records):  # nothing worked: the server, not the input, is at fault
         return 500, json_bytes({"error": results[0].error}), len(records)
     outputs = [res.to_record(**options) for res in results]
@@ -226,22 +228,24 @@ def _predict_body(detector: Detector, body: bytes, options: dict[str, bool]) -> 
     return (200 if outputs[0]["error"] is None else 422), json_bytes(outputs[0]), 1
 
 
-def _predict_records(detector: Detector, records: list) -> tuple[list[Result], int]:
-    """``predict_records``, falling back to one record at a time if the batch call itself raises,
-    so that an unforeseen failure on one record never takes the others down. Also returns how many
-    records failed with such an internal error (as opposed to a bad record)."""
+INTERNAL_ERROR = "internal error"  # how an error result of a detector call that raised begins
+
+
+def _predict_records(detector: Detector, records: list) -> list[Result]:
+    """``predict_records``, falling back to one record at a time if the batch call itself raises
+    (ours turns every failure into an error result; a detector of another make may not), so that
+    an unforeseen failure on one record never takes the others down."""
     try:
-        return detector.predict_records(records), 0
+        return detector.predict_records(records)
     except Exception:
         log.exception("prediction of a batch of %d records failed; retrying record by record", len(records))
-    results, failed = [], 0
+    results = []
     for record in records:
         try:
             results.extend(detector.predict_records([record]))
         except Exception as exc:
-            failed += 1
-            results.append(Result.failed(record, f"internal error: {type(exc).__name__}: {exc}"))
-    return results, failed
+            results.append(Result.failed(record, f"{INTERNAL_ERROR}: {type(exc).__name__}: {exc}"))
+    return results
 
 
 BROWSE_TOP_FEATURES = 5  # features named per line on hover in the browser view
@@ -281,7 +285,7 @@ def _browse_body(detector: Detector, body: bytes, model: dict[str, str]) -> tupl
             note = "; ".join(filter(None, [note, f"over {BROWSE_EXPLAIN_MAX_LINES} lines: labelled without per-line explanations (use 'boilerdetect show')"]))
     except Exception as exc:
         log.exception("browser view: prediction failed")
-        return answer(500, f"prediction failed: {type(exc).__name__}: {exc}")
+        return answer(500, f"{PREDICTION_FAILED}: {type(exc).__name__}: {exc}")
     return answer(200, results=render_results([res], model, note=note))
 
 

@@ -8,6 +8,7 @@ thread — still a real server and real HTTP.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import socket
@@ -474,6 +475,18 @@ def test_internal_error_is_json_500(slow_server):
     for payload in ({"text": "a"}, {"records": [{"text": "a"}, {"html": "<p>b</p>"}]}):
         r = httpx.post(f"{base}/v1/predict", json=payload, timeout=10)
         assert r.status_code == 500 and "54 features" in r.json()["error"]
+
+
+def test_a_real_detector_failing_on_every_page_is_a_500_not_a_bad_record(slow_server, tiny_detector):
+    # the library turns the failure into an error result ("prediction failed: ..."): still the server's fault
+    stale = copy.copy(tiny_detector)
+    stale.predict_pages = lambda *a, **k: (_ for _ in ()).throw(ValueError("X has 54 features, but the model expects 52"))
+    base, _ = slow_server(stale)
+    for payload in ({"text": "A line of text."}, {"records": [{"text": "a"}, {"html": "<p>b</p>"}]}):
+        r = httpx.post(f"{base}/v1/predict", json=payload, timeout=10)
+        assert r.status_code == 500 and r.json()["error"].startswith("prediction failed: ValueError: X has 54 features")
+    r = httpx.post(f"{base}/v1/predict", json={"records": [{"text": "a"}, {"html": 5}]}, timeout=10)
+    assert r.status_code == 200  # one bad record among them: the input's fault, answered per record
 
 
 def test_worker_processes_get_time_to_answer_the_supervisor(monkeypatch):
