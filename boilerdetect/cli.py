@@ -143,10 +143,14 @@ def _note_skipped(skipped: list[str]) -> None:
                    f"their names saying they are no pages ({' '.join(names[:8])}{' ...' if len(names) > 8 else ''})", err=True)  # fmt: skip
 
 
-def _refuse_own_input(output: Optional[Path], paths: list[str]) -> None:
-    """Exit 2 when ``output`` is one of the input files: writing it would destroy the input."""
+def _check_output(output: Optional[Path], paths: list[str]) -> None:
+    """Exit 2 when the output file cannot go where asked: its directory does not exist, or it is one
+    of the input files (writing it would destroy the input). None and "-" are stdout."""
     if output is None or str(output) == "-":
         return
+    output = Path(output)
+    if not output.parent.is_dir():
+        _fail(f"cannot write {output}: directory {output.parent} does not exist")
     target = os.path.realpath(output)
     if any(p != "-" and os.path.realpath(p) == target for p in paths):
         _fail(f"output {output} would overwrite its own input; choose another output file")
@@ -425,9 +429,7 @@ def profile(
     skipped: list[str] = []
     paths = _expand(inputs, skipped)
     _note_skipped(skipped)
-    if not out.parent.is_dir():
-        _fail(f"cannot write {out}: directory {out.parent} does not exist")
-    _refuse_own_input(out, paths)
+    _check_output(out, paths)
     limits = (max_page_bytes or None, max_page_lines or None)  # the lines predict will see, with the same limits
     site, counts = _profile_inputs(paths, input_format.value, _show_progress(progress), lambda m: typer.echo(m, err=True), limits)
     try:
@@ -521,9 +523,7 @@ def predict(
     else:
         paths = _expand(inputs, skipped)
         single = None if output is None else Path(output)
-        if single is not None and output != "-" and not single.parent.is_dir():
-            _fail(f"cannot write {single}: directory {single.parent} does not exist")
-        _refuse_own_input(single, paths)
+        _check_output(single, paths)
         groups.append((paths, single))
     _note_skipped(skipped)
     all_paths = [p for paths, _ in groups for p in paths]
@@ -695,9 +695,7 @@ def show(
     skipped: list[str] = []
     paths = _expand(inputs, skipped)
     _note_skipped(skipped)
-    if str(out) != "-" and not out.parent.is_dir():
-        _fail(f"cannot write {out}: directory {out.parent} does not exist")
-    _refuse_own_input(out, paths)
+    _check_output(out, paths)
     detector = _load_detector(model, trust_model, model_sha256)
     site = _load_profile(site_profile) if site_profile is not None else None
     counts = {"read": 0, "skipped": 0}
@@ -978,7 +976,7 @@ def label(
         _fail(f"{page}: no such file")
     if page == "-" or not os.path.isfile(page):
         _fail(f"{page}: not a file (label takes one page file)")
-    _refuse_own_input(out, [page])
+    _check_output(out, [page])
     records = [r for r in read_records(page, input_format.value) if "_skipped" not in r]
     if len(records) != 1:
         _fail(f"{page}: holds {len(records)} pages; label takes a file with one page")
