@@ -44,6 +44,7 @@ from .workers import worker_context
 # checkout (and an editable install) has it in the repository's top-level models/.
 _MODEL_DIRS = (Path(__file__).resolve().parent / "models", Path(__file__).resolve().parent.parent / "models")
 DEFAULT_MODEL = next((d / "default.joblib" for d in _MODEL_DIRS if (d / "default.joblib").is_file()), _MODEL_DIRS[-1] / "default.joblib")
+_FEATURES = {"html": list(HTML_FEATURE_NAMES), "text": list(TEXT_FEATURE_NAMES)}  # what a model file must have been fitted on
 PREDICTION_FAILED = "prediction failed"  # how an error result of the model's own failure (not of its input) begins
 MODEL_FORMAT = 2  # 2: the trees as flat arrays (trees.py), scikit-learn's boosters pickled apart
 
@@ -154,7 +155,7 @@ class Detector:
         except Exception as exc:  # a damaged or foreign pickle can fail in many ways
             raise ModelError(f"{path}: cannot load model ({type(exc).__name__}: {exc})") from None
         check_format(blob.get("format") if isinstance(blob, dict) else None, MODEL_FORMAT, path)
-        if blob.get("features") != {"html": list(HTML_FEATURE_NAMES), "text": list(TEXT_FEATURE_NAMES)}:
+        if blob.get("features") != _FEATURES:
             raise ModelError(f"{path}: trained on other features than this version computes; retrain it with 'boilerdetect train'")
         return cls(blob["html"], blob["text"], card)
 
@@ -167,7 +168,7 @@ class Detector:
         blob = {
             "format": MODEL_FORMAT,
             "versions": versions,
-            "features": {"html": list(HTML_FEATURE_NAMES), "text": list(TEXT_FEATURE_NAMES)},
+            "features": _FEATURES,
             "html": self.html_model,
             "text": self.text_model,
         }
