@@ -820,7 +820,7 @@ def train(
     vocabulary: Kinds = typer.Option(Kinds.text, "--vocabulary", help="With --stacking: the input kinds whose stage 2 also reads what the lines' words say (a linear model over hashed words and word pairs, fitted out of fold like stage 1), and whose decision labels related the short line above a related block when a second word model, of the training labels' block headings, says it reads like one."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Processes for reading the data."),
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bars on stderr."),
-    base: Optional[Path] = typer.Option(None, "--base", help="Adapt this model to the site of DATA (a few labelled pages, e.g. label files) instead of training from scratch."),
+    base: Optional[Path] = typer.Option(None, "--base", help="Adapt this model to the site of DATA (a few labelled pages, e.g. label files) instead of training from scratch. With two pages or more, also checks whether adapting helps: each page is labelled by a model adapted on the others (one more adaptation per page)."),
     extra_iter: int = typer.Option(30, "--extra-iter", min=1, help="With --base: extra boosting iterations fitted on DATA."),
     learning_rate: float = typer.Option(0.01, "--learning-rate", min=1e-6, max=1.0, help="With --base: learning rate of the extra iterations."),
     trust_model: bool = _TRUST,
