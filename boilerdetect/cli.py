@@ -26,6 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # a docstring's lines join into paragraphs, as they read in the source
 )
 
 
@@ -830,9 +831,7 @@ def train(
 
     The defaults are the recipe of the shipped model (training/build.sh).
 
-    With --base, the base model is adapted instead: boosting continues for --extra-iter trees at
-    --learning-rate on the lines of DATA (typically a few pages of one site labelled with
-    'boilerdetect label').
+    With --base, the base model is adapted instead: boosting continues for --extra-iter trees at --learning-rate on the lines of DATA (typically a few pages of one site labelled with 'boilerdetect label'). On real sites this has mostly lowered accuracy: read the held-out check it prints (README, "Sites").
     """
     from .evaluate import format_report
     from .document import SOURCES
