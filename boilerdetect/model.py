@@ -26,7 +26,7 @@ from .document import LABELS, SOURCES, Line, Page, cycle_collector_paused
 from .features import HTML_FEATURE_NAMES, TEXT_FEATURE_NAMES, featurize, line_words, region_keys
 from .nesting import MAX_DEPTH
 from .profile import SiteProfile
-from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, check_limits, page_from_record
+from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, RECORD_FIELDS, check_limits, check_positive_int, page_from_record
 from .result import Result
 from .verify import (
     PIN_FILE,
@@ -350,9 +350,8 @@ class Detector:
         # argument mistakes are raised here, at the first next(), rather than as an error per record
         if isinstance(records, (str, bytes, dict)):
             raise TypeError(f"records must be an iterable of record dicts, not one {type(records).__name__}")
-        for name, value in (("n_jobs", n_jobs), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, not {value!r}")
+        check_positive_int("n_jobs", n_jobs)
+        check_positive_int("batch_size", batch_size)
         check_limits(max_page_bytes, max_page_lines)
         it = iter(records)
         limits = (max_page_bytes, max_page_lines)
@@ -398,13 +397,10 @@ def _take(it: Iterator, n: int) -> tuple[list, Exception | None]:
     return batch, None
 
 
-_RECORD_FIELDS = ("id", "url", "html", "text", "_error")  # what page_from_record reads
-
-
 def _sent(record):
     """What of a record goes to a worker: its fields that make the page. The rest (a caller's own
     fields, which may be large or unpicklable) would only cost pickling, or fail it."""
-    return {k: record[k] for k in _RECORD_FIELDS if k in record} if isinstance(record, dict) else record
+    return {k: record[k] for k in RECORD_FIELDS if k in record} if isinstance(record, dict) else record
 
 
 _WORKER: Detector | None = None

@@ -175,6 +175,9 @@ def record_id_url(record: dict) -> tuple[str | None, str | None]:
     return valid_id(rid), url
 
 
+RECORD_FIELDS = ("id", "url", "html", "text", "_error")  # what page_from_record reads of a record
+
+
 def record_fields(record: dict) -> tuple[str | None, str | None, str | None, str | None]:
     """(id as a string, url, html, text) of a JSONL-style record; ValueError with a one-line reason
     when it is no page record. Exactly one of html and text is not None (html when both are given)."""
@@ -191,11 +194,18 @@ def record_fields(record: dict) -> tuple[str | None, str | None, str | None, str
     return rid, url, html, (None if html is not None else text)
 
 
+def check_positive_int(name: str, value, none_means: str | None = None) -> None:
+    """ValueError unless ``value`` is an int of at least 1 (or None, when ``none_means`` says what None is)."""
+    if value is None and none_means is not None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int{f', or None for {none_means}' if none_means else ''}, not {value!r}")
+
+
 def check_limits(max_bytes: int | None, max_lines: int | None) -> None:
     """ValueError unless each size limit is None (no limit) or a positive int."""
-    for name, value in (("max_page_bytes", max_bytes), ("max_page_lines", max_lines)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f"{name} must be a positive int, or None for no limit, not {value!r}")
+    check_positive_int("max_page_bytes", max_bytes, "no limit")
+    check_positive_int("max_page_lines", max_lines, "no limit")
 
 
 def page_from_record(
@@ -336,6 +346,13 @@ def _binary(head: bytes) -> str | None:
     if b"\x00" in head or sum(map(head.count, _CONTROL)) * 10 > len(head):
         return "binary data"
     return None
+
+
+def looks_like_html(head: bytes) -> bool:
+    """Whether the first bytes of a document (lower-cased inside) read as HTML: a doctype, an html,
+    head or body tag, a comment or an XML declaration first, or an html tag near the start."""
+    head = head[:1024].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<!--", b"<?xml")) or b"<html" in head
 
 
 def _sniff(data: bytes) -> str:

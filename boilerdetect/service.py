@@ -60,7 +60,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .model import DEFAULT_MODEL, PREDICTION_FAILED, Detector, ModelError
-from .readers import page_from_record
+from .readers import looks_like_html, page_from_record
 from .result import Result, json_bytes
 from .show import CSP, TITLE, model_facts, page_shell, render_form, render_results
 
@@ -274,8 +274,7 @@ def _browse_body(detector: Detector, body: bytes, model: dict[str, str]) -> tupl
     except (ValueError, RecursionError) as exc:
         return answer(422, f"cannot read this page: {exc}")
     note = None
-    head = text.lstrip()[:1024].lower()
-    if kind == "text" and head.startswith("<") and ("<html" in head or "<!doctype html" in head or "<body" in head):
+    if kind == "text" and looks_like_html(text.lstrip()[:1024].encode("utf-8", "replace")):
         note = "this looks like HTML pasted as plain text: its tags are read as words; choose HTML to segment it"
     try:
         if len(page.lines) <= BROWSE_EXPLAIN_MAX_LINES:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from boilerdetect.document import SOURCES
 from boilerdetect.model import DEFAULT_MODEL, Detector, ModelError, read_card
-from boilerdetect.readers import read_records
+from boilerdetect.readers import check_positive_int, read_records
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -173,8 +173,7 @@ def detect(
 
     if source not in SOURCES:
         raise ValueError(f"source must be 'html' or 'text', not {source!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")  # as predict_many says it
+    check_positive_int("batch_size", batch_size)
     types = {f.name: f.dataType for f in df.schema.fields}
     for name in filter(None, (column, source_column, url_column, error_column)):
         if name not in types:

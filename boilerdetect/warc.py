@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from warcio.archiveiterator import ArchiveIterator
 
-from .readers import binary_format, decode
+from .readers import binary_format, decode, looks_like_html
 
 _DRAIN = 1 << 16
 
@@ -38,11 +38,6 @@ def _charset(content_type: str | None) -> str | None:
 
 def _mime(content_type: str | None) -> str:
     return (content_type or "").split(";")[0].strip().lower()
-
-
-def _looks_like_html(body: bytes) -> bool:
-    head = body[:1024].lstrip().lower()
-    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<!--", b"<?xml")) or b"<html" in head
 
 
 def _html_record(body: bytes, ctype: str | None, rid: str | None, url: str | None, kind: str) -> dict:
@@ -66,7 +61,7 @@ def _record(rec, rid: str | None, url: str | None):
         if ctype and "html" not in _mime(ctype):
             return {"_skipped": f"response with {_mime(ctype)}"}
         body = rec.content_stream().read()
-        if not ctype and not _looks_like_html(body):
+        if not ctype and not looks_like_html(body):
             return {"_skipped": "response without a content type"}
         return _html_record(body, ctype, rid, url, kind)
     if kind == "resource":
