@@ -68,6 +68,11 @@ TOP_FEATURES = 5  # features named per line in an explanation, by default
 _MAX_PAGE_BYTES = typer.Option(MAX_PAGE_BYTES, "--max-page-bytes", min=0, help="Cut a page's HTML or text to its first N bytes (UTF-8); 0: no limit. JSONL records of cut pages get a \"truncated\" field.")
 _MAX_PAGE_LINES = typer.Option(MAX_PAGE_LINES, "--max-page-lines", min=0, help="Keep only a page's first N lines; 0: no limit.")
 
+
+def _limits(max_page_bytes: int, max_page_lines: int) -> tuple[int | None, int | None]:
+    """The size-limit options as the library takes them: 0 (no limit) is None there."""
+    return max_page_bytes or None, max_page_lines or None
+
 # model options shared by every command that loads a model
 _MODEL = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model).")
 _TRUST = typer.Option(False, "--trust-model", help="Load a model file that is not the shipped one without checking its hash (loading a model can run code from it; only for files you trust). Also BOILERDETECT_TRUST_MODEL=1.")
@@ -145,13 +150,13 @@ def _note_skipped(skipped: list[str]) -> None:
 
 
 def _check_output(output: Optional[Path], paths: list[str]) -> None:
-    """Exit 2 when the output file cannot go where asked: its directory does not exist, or it is one
-    of the input files (writing it would destroy the input). None and "-" are stdout."""
+    """Exit 2 when the output file cannot go where asked: it is a directory, its directory does not
+    exist, or it is one of the input files (writing it would destroy the input). None and "-" are stdout."""
     if output is None or str(output) == "-":
         return
     output = Path(output)
-    if not output.parent.is_dir():
-        _fail(f"cannot write {output}: directory {output.parent} does not exist")
+    if output.is_dir() or not output.parent.is_dir():
+        _fail(f"cannot write {output}: {'it is a directory' if output.is_dir() else f'directory {output.parent} does not exist'}")
     target = os.path.realpath(output)
     if any(p != "-" and os.path.realpath(p) == target for p in paths):
         _fail(f"output {output} would overwrite its own input; choose another output file")
@@ -431,7 +436,7 @@ def profile(
     paths = _expand(inputs, skipped)
     _note_skipped(skipped)
     _check_output(out, paths)
-    limits = (max_page_bytes or None, max_page_lines or None)  # the lines predict will see, with the same limits
+    limits = _limits(max_page_bytes, max_page_lines)  # the lines predict will see, with the same limits
     site, counts = _profile_inputs(paths, input_format.value, _show_progress(progress), lambda m: typer.echo(m, err=True), limits)
     try:
         site.save(out)
@@ -542,7 +547,7 @@ def predict(
         start_worker_server()  # its imports overlap this process's own, and the model's loading
     detector = _load_detector(model, trust_model, model_sha256)
     site = _load_profile(site_profile) if site_profile is not None else None
-    limits = (max_page_bytes or None, max_page_lines or None)  # 0: no limit
+    limits = _limits(max_page_bytes, max_page_lines)
     if auto_profile:  # every input, resumed ones included: the output must not depend on where a run stopped
         try:
             batch, _ = _profile_inputs(all_paths, input_format.value, _show_progress(progress), limits=limits)
@@ -703,8 +708,9 @@ def show(
     stream = _records(paths, input_format.value, counts)
     chosen = list(islice(stream, max_pages))
     more = next(stream, None) is not None
+    limits = _limits(max_page_bytes, max_page_lines)
     results = detector.predict_many(chosen, n_jobs=jobs, batch_size=8, explain=top_features, profile=site,
-                                    max_page_bytes=max_page_bytes or None, max_page_lines=max_page_lines or None)  # fmt: skip
+                                    max_page_bytes=limits[0], max_page_lines=limits[1])  # fmt: skip
     if _show_progress(progress):
         from tqdm import tqdm
 
@@ -849,8 +855,7 @@ def train(
             typer.echo(f"note: {', '.join(ignored)} do{'es' if len(ignored) == 1 else ''} not apply with --base (adapting keeps the base model's recipe; --extra-iter and --learning-rate do)", err=True)
     if not stacking and base is None and given:
         _fail(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --stacking")
-    if out.is_dir() or not out.parent.is_dir():  # said now, not after an hour of training
-        _fail(f"cannot write {out}: {'it is a directory' if out.is_dir() else f'directory {out.parent} does not exist'}")
+    _check_output(out, [])  # said now, not after an hour of training
     if base is not None and out.resolve() in (base.resolve(), DEFAULT_MODEL.resolve()):  # and the shipped one's pin with it
         _fail(f"--out {out} would replace {'the base model' if out.resolve() == base.resolve() else 'the shipped model'}; write the adapted model elsewhere")
     examples = _examples(data, jobs, progress)
@@ -862,7 +867,6 @@ def train(
 
         from .adapt import adapt_detector, held_out_check
         from .verify import ModelError
-
 
         detector = _load_detector(base, trust_model, model_sha256)
         try:
