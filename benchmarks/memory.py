@@ -154,6 +154,8 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--workdir", default=None, help="where to write the inputs (default: a temporary directory, removed after)")
     args = ap.parse_args()
+    if args.workdir is not None and not os.path.isdir(args.workdir):  # said before the records are built
+        sys.exit(f"error: --workdir {args.workdir} is not a directory")
     data = args.data if os.path.isabs(args.data) else os.path.join(ROOT, args.data)
 
     records = make_records(data, args.pages, args.kind, args.max_lines)
