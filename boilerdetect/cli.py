@@ -19,6 +19,7 @@ from typing import Optional
 import typer
 
 from .atomic import atomic_file
+from .document import own_process
 from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, InputError, check_stdin_once, expand_inputs, read_records
 
 app = typer.Typer(
@@ -28,6 +29,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",  # a docstring's lines join into paragraphs, as they read in the source
 )
+
+
+@app.callback()
+def _owns_process(ctx: typer.Context) -> None:
+    # the commands' other threads are progress bars' and worker pools' bookkeeping, which makes no
+    # garbage cycles: the collector may pause while they run. Not the service's: its event loop does.
+    if ctx.invoked_subcommand != "serve":
+        own_process()
 
 
 class OutputFormat(str, Enum):

@@ -7,6 +7,7 @@ the detector returns the same lines with ``label`` and ``score`` set.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -67,6 +68,21 @@ class Page:
         return [line.text for line in self.lines]
 
 
+_PROCESS_OWNED = False  # set by own_process(): the caller vouches for every thread of the process
+
+
+def own_process(owned: bool = True) -> None:
+    """Say that this process's other threads make no garbage cycles, so that
+    :func:`cycle_collector_paused` may pause while they run.
+
+    For a program that owns its process, such as the command line, whose other threads are only
+    progress bars' and worker pools' bookkeeping. Not set, the collector is paused only while the
+    calling thread is the process's only thread.
+    """
+    global _PROCESS_OWNED
+    _PROCESS_OWNED = owned
+
+
 @contextmanager
 def cycle_collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector for the block (restored after, unless it was off).
@@ -81,7 +97,15 @@ def cycle_collector_paused() -> Iterator[None]:
     first scan would find nothing and took 7 % of an HTML page's time. So that no garbage of the
     caller's is held back by the move, the young generations are collected before the pause. (Not
     done when objects are frozen, by ``gc.freeze``: the move would thaw them.)
+
+    The collector is the whole process's: while another thread runs, pausing it would hold back
+    that thread's garbage cycles (for as long as predictions overlap, from several threads), and
+    the move would carry them into the oldest generation. So the block runs with the collector as
+    it is unless the calling thread is the only one, or :func:`own_process` was called.
     """
+    if not _PROCESS_OWNED and threading.active_count() > 1:
+        yield
+        return
     enabled = gc.isenabled()
     if enabled:
         gc.collect(1)

@@ -8,10 +8,26 @@ from pathlib import Path
 import pytest
 
 from boilerdetect.datasets import Example
+from boilerdetect.document import own_process
 from boilerdetect.html import segment_html
 from boilerdetect.model import DEFAULT_MODEL
 from boilerdetect.readers import text_page
 from boilerdetect.train import fit_detector
+
+@pytest.fixture(autouse=True)
+def _process_not_owned():
+    # the command line says it owns its process (document.own_process); a CliRunner test runs the
+    # command line in this process, so that is undone after every test
+    yield
+    own_process(False)
+
+
+@pytest.fixture
+def owned_process():
+    """The test process as the command line runs it: the collector pauses whatever threads run
+    (earlier tests may leave worker pools' threads behind)."""
+    own_process()
+
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 WCXB = SHARED / "datasets" / "wcxb-dev"

@@ -328,7 +328,7 @@ def test_output_to_a_pipe_is_written_in_place(model, tmp_path):
     assert stat.S_ISFIFO(os.stat(fifo).st_mode) and len(got[0].splitlines()) == 3
 
 
-def test_prediction_leaves_no_reference_cycles_and_restores_the_collector(tiny_detector):
+def test_prediction_leaves_no_reference_cycles_and_restores_the_collector(tiny_detector, owned_process):
     # prediction pauses the cyclic garbage collector (document.cycle_collector_paused): that is only
     # safe if reference counting frees everything a prediction creates, bad records included
     import gc
@@ -358,7 +358,7 @@ def test_prediction_leaves_no_reference_cycles_and_restores_the_collector(tiny_d
     assert gc.isenabled()
 
 
-def test_results_skip_the_young_collections_and_hold_back_no_garbage_of_the_caller(tiny_detector):
+def test_results_skip_the_young_collections_and_hold_back_no_garbage_of_the_caller(tiny_detector, owned_process):
     # after the pause, the young objects still alive (the results) go straight to the oldest
     # generation; the caller's young garbage is collected first rather than moved with them
     import gc
@@ -386,6 +386,46 @@ def test_results_skip_the_young_collections_and_hold_back_no_garbage_of_the_call
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+def test_the_collector_keeps_running_for_a_thread_beside_the_predictions(tiny_detector):
+    # the collector is the process's: paused by predictions that overlap in another thread, it
+    # would hold back (and move to the oldest generation) this thread's garbage cycles
+    import gc
+    import threading
+    import weakref
+
+    from boilerdetect.document import cycle_collector_paused, own_process
+
+    class Node:
+        pass
+
+    stop = threading.Event()
+
+    def predict_until_stopped():
+        while not stop.is_set():
+            tiny_detector.predict(html=make_article(1)[0])
+
+    worker = threading.Thread(target=predict_until_stopped)
+    worker.start()
+    try:
+        alive = []
+        for _ in range(200):
+            garbage = Node()
+            garbage.self = garbage  # a cycle only the collector frees
+            alive.append(weakref.ref(garbage))
+            del garbage
+            _ = [[] for _ in range(2000)]  # enough allocations for young collections
+        assert sum(ref() is not None for ref in alive) <= 1  # all collected but maybe the last
+        with cycle_collector_paused():
+            assert gc.isenabled()  # not the only thread: the collector is left alone
+        own_process()
+        with cycle_collector_paused():
+            assert not gc.isenabled()  # unless the process's owner says its threads make no cycles
+    finally:
+        stop.set()
+        worker.join()
+    assert gc.isenabled()
 
 
 def _summary(res) -> tuple:  # module level: a transform must be picklable to reach the workers
