@@ -72,39 +72,42 @@ class Result:
     def related_links(self) -> list[dict]:
         """Blocks of consecutive ``related`` lines: ``[{"heading", "items": [{"text", "url"?}]}]``.
 
-        A block's first line is its heading when it carries no link and is short. Repeated items
-        (a headline crawled twice, as image alt text and as link text) are collapsed.
+        A block's first line is its heading when it carries no link and is short. So is such a
+        line inside a run of related links (from HTML): it starts a block of its own, as when a
+        "Most read" list follows a "Latest" one. Repeated items (a headline crawled twice, as image
+        alt text and as link text) are collapsed.
         """
         blocks: list[dict] = []
-        previous = None
+        seen: set[str] = set()
         for i, line in enumerate(self.lines):
             if line.label != "related":
-                previous = None
                 continue
-            if previous is None or previous != i - 1:
-                blocks.append({"heading": None, "items": [], "_seen": set()})
-                following = self.lines[i + 1] if i + 1 < len(self.lines) else None
-                # a short link-free line above more related lines heads them, unless the next line
-                # repeats it: then it is the first copy of a crawled-twice headline, an item
-                if not line.links and len(line.text.split()) <= MAX_HEADING_WORDS and (
-                    following is not None and following.label == "related" and normalise(following.text) != normalise(line.text)
-                ):
+            following = self.lines[i + 1] if i + 1 < len(self.lines) else None
+            # a short link-free line above more related lines heads them, unless the next line
+            # repeats it: then it is the first copy of a crawled-twice headline, an item
+            heads = (
+                not line.links and len(line.text.split()) <= MAX_HEADING_WORDS
+                and following is not None and following.label == "related"
+                and normalise(following.text) != normalise(line.text)
+            )  # fmt: skip
+            run_starts = i == 0 or self.lines[i - 1].label != "related"
+            # inside a run, only where the next line is a link: in plain text no line is one, and
+            # a short headline there cannot be told from a heading
+            if run_starts or (heads and following.links):
+                blocks.append({"heading": None, "items": []})
+                seen = set()
+                if heads:
                     blocks[-1]["heading"] = line.text
-                    previous = i
                     continue
-            previous = i
-            block = blocks[-1]
             key = normalise(line.text)
-            if key in block["_seen"]:
+            if key in seen:
                 continue
-            block["_seen"].add(key)
+            seen.add(key)
             item = {"text": line.text}
             href = next((h for _, h in line.links if is_page_link(h)), None)
             if href is not None:
                 item["url"] = _absolute(self.url, href)
-            block["items"].append(item)
-        for block in blocks:
-            del block["_seen"]
+            blocks[-1]["items"].append(item)
         return blocks
 
     def to_record(self, lines: bool = True, related: bool = True, scores: bool = True) -> dict:

@@ -131,6 +131,27 @@ def test_a_malformed_link_or_page_url_is_kept_as_written():
     assert res.to_record()["related_links"][0]["heading"] == "Latest articles"
 
 
+def test_a_heading_inside_a_run_of_related_links_starts_a_block():
+    # two lists one under the other ("Latest", then "Most read") make one run of related lines:
+    # the second heading starts a block, not an item without a url
+    from boilerdetect.document import Line
+    from boilerdetect.result import Result
+
+    def linked(h):
+        return Line(h, links=((h, "/" + h.split()[0].lower()),), link_chars=len(h), n_links=1, label="related", score=0.1)
+
+    lines = [Line("Latest", label="related", score=0.1)] + [linked(h) for h in HEADLINES[:3]]
+    lines += [Line("Most read", label="related", score=0.1)] + [linked(h) for h in HEADLINES[3:]]
+    blocks = Result(lines=lines, url="https://news.example/").related_links
+    assert [b["heading"] for b in blocks] == ["Latest", "Most read"]
+    assert [[i["text"] for i in b["items"]] for b in blocks] == [HEADLINES[:3], HEADLINES[3:]]
+    assert all(i["url"].startswith("https://news.example/") for b in blocks for i in b["items"])
+    # in plain text no line is a link: a short headline inside a run stays an item
+    plain = [Line(line.text, label="related", score=0.1) for line in lines]
+    (block,) = Result(lines=plain).related_links
+    assert block["heading"] == "Latest" and [i["text"] for i in block["items"]][3] == "Most read"
+
+
 def test_a_page_with_a_malformed_url_keeps_its_record(shipped_detector):
     html = _html(_article() + f'<aside><h3>Latest articles</h3><ul>{_teasers(HEADLINES, "http://[bad/")}</ul></aside>')
     (res,) = shipped_detector.predict_many([{"id": "p", "url": "http://[invalid", "html": html}])
