@@ -112,10 +112,15 @@ def decode(data: bytes, declared: str | None = None) -> str:
 def text_page(text: str, url: str | None = None, id: str | None = None, max_lines: int | None = None) -> Page:
     """Plain text → Page: one line per non-blank input line, whitespace collapsed.
 
+    Lines end at ``\n``, ``\r\n`` or ``\r`` (as a file read as text has them), not at the other
+    breaks ``str.splitlines`` knows (U+2028, U+0085, form feed...): crawled text is ``\n``-separated,
+    and a caller counting its lines so must get as many back. Those characters are whitespace.
     With ``max_lines``, only the first ``max_lines`` lines are kept (``Page.truncated`` says so).
     """
     lines = []
-    for raw in text.splitlines():
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    for raw in text.split("\n"):
         if words := raw.split():
             lines.append(Line(" ".join(words)))
             if max_lines is not None and len(lines) > max_lines:

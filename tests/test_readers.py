@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from boilerdetect.readers import InputError, decode, detect_format, expand_inputs, page_from_record, read_records
+from boilerdetect.readers import InputError, decode, detect_format, expand_inputs, page_from_record, read_records, text_page
 
 
 def test_detect_format():
@@ -24,6 +24,12 @@ def test_decode_charsets():
 def test_text_page_drops_blank_lines():
     page = page_from_record({"text": "one\n\n   \n two  words \n", "id": 7})
     assert page.texts == ["one", "two words"] and page.id == "7" and page.source == "text"
+
+
+def test_text_lines_end_at_newlines_only():
+    # crawled text is newline-separated: other breaks str.splitlines knows are whitespace inside a line
+    text = "First part\u2028second part\nSecond line\x0cafter a form feed\x85end\r\nThird\rFourth\x1c\x1d\x1e\x0b"
+    assert text_page(text).texts == ["First part second part", "Second line after a form feed end", "Third", "Fourth"]
 
 
 @pytest.mark.parametrize(
