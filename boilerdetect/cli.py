@@ -20,7 +20,7 @@ import typer
 
 from .atomic import atomic_file
 from .document import own_process
-from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, InputError, check_stdin_once, expand_inputs, read_records
+from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, InputError, SkippedRecord, check_stdin_once, expand_inputs, read_records
 
 app = typer.Typer(
     help="Label the lines of crawled web pages as content, related links or boilerplate.",
@@ -200,7 +200,7 @@ def _records(paths: list[str], input_format: str, counts: dict, on_read=None, si
 
     for path in paths:
         for record in read_records(path, input_format, on_read=on_read):
-            if "_skipped" in record:
+            if isinstance(record, SkippedRecord):
                 counts["skipped"] += 1
                 continue
             counts["read"] += 1
@@ -989,7 +989,7 @@ def label(
     if page == "-" or not os.path.isfile(page):
         _fail(f"{page}: not a file (label takes one page file)")
     _check_output(out, [page])
-    records = [r for r in read_records(page, input_format.value) if "_skipped" not in r]
+    records = [r for r in read_records(page, input_format.value) if not isinstance(r, SkippedRecord)]
     if len(records) != 1:
         _fail(f"{page}: holds {len(records)} pages; label takes a file with one page")
     try:

@@ -26,7 +26,7 @@ from .document import LABELS, SOURCES, Line, Page, cycle_collector_paused
 from .features import HTML_FEATURE_NAMES, TEXT_FEATURE_NAMES, featurize, line_words, region_keys
 from .nesting import MAX_DEPTH
 from .profile import SiteProfile
-from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, RECORD_FIELDS, check_limits, check_positive_int, page_from_record
+from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, RECORD_FIELDS, ErrorRecord, check_limits, check_positive_int, page_from_record
 from .result import Result
 from .verify import (
     PIN_FILE,
@@ -209,6 +209,7 @@ class Detector:
         """
         if not isinstance(pages, (list, tuple)) or not all(isinstance(p, Page) for p in pages):
             raise TypeError("pages must be a list of Page (readers.page_from_record makes one from a record)")
+        _check_profile(profile)
         probas: list[np.ndarray | None] = [None] * len(pages)
         decided: list[np.ndarray | None] = [None] * len(pages)
         for source in SOURCES:
@@ -261,6 +262,8 @@ class Detector:
         """
         from .explain import explain_lines
 
+        check_positive_int("top_k", top_k)
+        _check_profile(profile)
         features = [featurize(page, profile) for page in pages]
         results = self.predict_pages(pages, features)
         for page, X, res in zip(pages, features, results):
@@ -297,6 +300,8 @@ class Detector:
         ``explain > 0`` adds explanations with that many features per line (:meth:`explain_pages`).
         Pages are cut to the size limits as in :meth:`predict`; ``profile`` as in :meth:`predict_pages`.
         """
+        _check_explain(explain)
+        _check_profile(profile)  # here: the failures below are the records', not the caller's
         pages, slots, results = [], [], []
         for record in records:
             try:
@@ -353,6 +358,8 @@ class Detector:
         check_positive_int("n_jobs", n_jobs)
         check_positive_int("batch_size", batch_size)
         check_limits(max_page_bytes, max_page_lines)
+        _check_explain(explain)
+        _check_profile(profile)
         it = iter(records)
         limits = (max_page_bytes, max_page_lines)
         if n_jobs <= 1:
@@ -397,10 +404,23 @@ def _take(it: Iterator, n: int) -> tuple[list, Exception | None]:
     return batch, None
 
 
+def _check_explain(explain) -> None:
+    if isinstance(explain, bool) or not isinstance(explain, int) or explain < 0:
+        raise ValueError(f"explain must be an int >= 0 (features per line, 0 for none), not {explain!r}")
+
+
+def _check_profile(profile) -> None:
+    if profile is not None and not isinstance(profile, SiteProfile):
+        raise TypeError(f"profile must be a SiteProfile (SiteProfile.load(path) reads a saved one), not {type(profile).__name__}")
+
+
 def _sent(record):
     """What of a record goes to a worker: its fields that make the page. The rest (a caller's own
     fields, which may be large or unpicklable) would only cost pickling, or fail it."""
-    return {k: record[k] for k in RECORD_FIELDS if k in record} if isinstance(record, dict) else record
+    if not isinstance(record, dict):
+        return record
+    fields = {k: record[k] for k in RECORD_FIELDS if k in record}
+    return ErrorRecord(fields) if isinstance(record, ErrorRecord) else fields
 
 
 _WORKER: Detector | None = None

@@ -3,8 +3,8 @@
 A *record* is a dict as in the JSONL input contract: ``{"id", "url", "html" | "text"}``. Readers
 turn files (text, HTML, JSONL, WARC/WET, each optionally gzipped), directories and stdin into a
 stream of records in input order; :func:`page_from_record` turns one record into a :class:`Page`.
-A record that cannot be read still flows through the stream, carrying ``"_error"``, so that it
-yields an error record in the output instead of vanishing.
+A record that cannot be read still flows through the stream, as an :class:`ErrorRecord`, so that
+it yields an error record in the output instead of vanishing.
 """
 
 from __future__ import annotations
@@ -161,6 +161,18 @@ def _cut(value: str, utf8: bytes | None, max_bytes: int | None) -> tuple[str, by
     return data[:end].decode("utf-8"), data[:end], {"page_bytes": len(data), "kept_bytes": end}
 
 
+class ErrorRecord(dict):
+    """An input record that could not be read, ``{"id", "url"?, "_error": reason}``.
+
+    A type of its own, so that a caller's record with a field named ``_error`` is no error.
+    """
+
+
+class SkippedRecord(dict):
+    """The place of an input record that holds no page (a WARC request, an image...),
+    ``{"_skipped": reason}``: counted, not labelled. A type of its own, as :class:`ErrorRecord`."""
+
+
 def _is_id(rid) -> bool:
     return isinstance(rid, str) or (isinstance(rid, numbers.Real) and not isinstance(rid, bool))  # numpy's numbers too
 
@@ -180,7 +192,7 @@ def record_id_url(record: dict) -> tuple[str | None, str | None]:
     return valid_id(rid), url
 
 
-RECORD_FIELDS = ("id", "url", "html", "text", "_error")  # what page_from_record reads of a record
+RECORD_FIELDS = ("id", "url", "html", "text", "_error")  # what page_from_record reads of a record (_error: of an ErrorRecord)
 
 
 def record_fields(record: dict) -> tuple[str | None, str | None, str | None, str | None]:
@@ -223,7 +235,7 @@ def page_from_record(
     reports it (``"kept_depth"`` for the nesting); None (the default) keeps pages whole.
     """
     check_limits(max_bytes, max_lines)
-    if isinstance(record, dict) and "_error" in record:
+    if isinstance(record, ErrorRecord):
         raise ValueError(record["_error"])
     rid, url, html, text = record_fields(record)
     if html is not None:
@@ -378,15 +390,15 @@ def _jsonl_records(stream, origin: str) -> Iterator[dict]:
         try:
             record = json.loads(raw)
         except ValueError:
-            yield {"id": None, "_error": f"{origin}:{number}: not valid JSON"}
+            yield ErrorRecord(id=None, _error=f"{origin}:{number}: not valid JSON")
             continue
         if not isinstance(record, dict):
-            yield {"id": None, "_error": f"{origin}:{number}: not a JSON object"}
+            yield ErrorRecord(id=None, _error=f"{origin}:{number}: not a JSON object")
             continue
         try:
             record_fields(record)
         except ValueError as exc:  # said here, where the record's file and line are known
-            yield {"id": valid_id(record.get("id")), "_error": f"{origin}:{number}: {exc}"}  # unless its type is the reason
+            yield ErrorRecord(id=valid_id(record.get("id")), _error=f"{origin}:{number}: {exc}")  # unless its type is the reason
             continue
         yield record
 
@@ -469,23 +481,23 @@ def read_records(path: str, input_format: str = "auto", on_read=None) -> Iterato
             stream, closers = _open_stream(path, origin, on_read)
             head = _head(stream)
         except (OSError, InputError) as exc:
-            yield {"id": origin, "_error": _reason(exc, origin)}
+            yield ErrorRecord(id=origin, _error=_reason(exc, origin))
             return
         kind = input_format if input_format != "auto" else (detect_format(path) if path != "-" else None)
         if kind is None:
             kind = _sniff(head)
             binary = _binary(head) if kind == "text" else None
             if binary is not None:
-                yield {"id": origin, "_error": f"{origin}: unknown file type ({binary})"}
+                yield ErrorRecord(id=origin, _error=f"{origin}: unknown file type ({binary})")
                 return
         elif kind in ("text", "html") and (binary := binary_format(head)) is not None:
             # a PDF saved as .html, an image as .txt: decoded, it would come out as garbage "content"
-            yield {"id": origin, "_error": f"{origin}: not a page ({binary})"}
+            yield ErrorRecord(id=origin, _error=f"{origin}: not a page ({binary})")
             return
         try:
             yield from _file_records(stream, kind, origin)
         except (OSError, InputError) as exc:
-            yield {"id": origin, "_error": _reason(exc, origin)}
+            yield ErrorRecord(id=origin, _error=_reason(exc, origin))
     finally:
         for c in closers:
             c.close()

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from boilerdetect.document import SOURCES
 from boilerdetect.model import DEFAULT_MODEL, Detector, ModelError, read_card
-from boilerdetect.readers import check_positive_int, read_records
+from boilerdetect.readers import ErrorRecord, SkippedRecord, check_positive_int, read_records
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -219,7 +219,7 @@ def _detect_batches(batches: Iterable[pa.RecordBatch], *, model: ShippedModel, f
 
 def _records(chunk: pa.RecordBatch, column: str, source: str, source_column: str | None,
              url_column: str | None, error_column: str | None) -> list[dict]:  # fmt: skip
-    """Arrow rows → JSONL-style records; rows that cannot be pages carry ``_error`` (see readers)."""
+    """Arrow rows → JSONL-style records; rows that cannot be pages are ``readers.ErrorRecord``."""
     n = chunk.num_rows
 
     def values(name: str | None, default: Any = None) -> list:
@@ -229,14 +229,15 @@ def _records(chunk: pa.RecordBatch, column: str, source: str, source_column: str
     for page, kind, url, error in zip(values(column), values(source_column, source), values(url_column),
                                       values(error_column)):  # fmt: skip
         if error is not None:
-            record = {"_error": error}
+            record = ErrorRecord(_error=error)
         elif kind not in SOURCES:
-            record = {"_error": f"column {source_column!r} must be 'html' or 'text', not {kind!r}"}
+            record = ErrorRecord(_error=f"column {source_column!r} must be 'html' or 'text', not {kind!r}")
         elif page is None:
-            record = {"_error": f"column {column!r} is null"}
+            record = ErrorRecord(_error=f"column {column!r} is null")
         else:
             record = {kind: page}
-        records.append(record | {"url": url})
+        record["url"] = url
+        records.append(record)
     return records
 
 
@@ -266,9 +267,9 @@ def _warc_rows(paths: Iterable[str]) -> Iterator[tuple]:
         try:
             with _local_copy(path) as local:
                 for record in read_records(local, "warc"):
-                    if "_skipped" in record:
+                    if isinstance(record, SkippedRecord):
                         skipped += 1
-                    elif "_error" in record:
+                    elif isinstance(record, ErrorRecord):
                         rid = (record.get("id") or path).replace(local, path)
                         yield path, rid, record.get("url"), None, None, record["_error"].replace(local, path)
                     else:

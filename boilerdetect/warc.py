@@ -4,7 +4,7 @@
 HTTP charset, then the ``<meta>`` charset (see :func:`readers.decode`); WET ``conversion`` records
 become text records. ``WARC-Record-ID`` becomes the record's ``id`` and ``WARC-Target-URI`` its
 ``url``. Every other record (``warcinfo``, ``request``, ``metadata``, ``revisit``, non-HTML or
-non-2xx responses...) yields a ``{"_skipped": reason}`` marker so that the caller can count it.
+non-2xx responses...) yields a :class:`readers.SkippedRecord` marker so that the caller can count it.
 
 The input is streamed: pass an open binary file (already decompressed, or gzipped per record
 — warcio handles both) and only one record body is in memory at a time. A truncated or corrupt
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from warcio.archiveiterator import ArchiveIterator
 
-from .readers import binary_format, decode, looks_like_html
+from .readers import ErrorRecord, SkippedRecord, binary_format, decode, looks_like_html
 
 _DRAIN = 1 << 16
 
@@ -44,7 +44,7 @@ def _html_record(body: bytes, ctype: str | None, rid: str | None, url: str | Non
     # servers label PDFs and images text/html often enough: such a body is no page, and decoded
     # it would come out as garbage "content"
     if (binary := binary_format(body)) is not None:
-        return {"_skipped": f"{kind} labelled {_mime(ctype) or 'HTML'} holding {binary}"}
+        return SkippedRecord(_skipped=f"{kind} labelled {_mime(ctype) or 'HTML'} holding {binary}")
     return {"id": rid, "url": url, "html": decode(body, _charset(ctype))}
 
 
@@ -53,26 +53,26 @@ def _record(rec, rid: str | None, url: str | None):
     kind = rec.rec_type
     if kind == "response":
         if rec.http_headers is None:
-            return {"_skipped": "response without HTTP headers"}
+            return SkippedRecord(_skipped="response without HTTP headers")
         status = (rec.http_headers.get_statuscode() or "").strip()
         if not status.startswith("2"):
-            return {"_skipped": f"response with status {status or '?'}"}
+            return SkippedRecord(_skipped=f"response with status {status or '?'}")
         ctype = rec.http_headers.get_header("Content-Type")
         if ctype and "html" not in _mime(ctype):
-            return {"_skipped": f"response with {_mime(ctype)}"}
+            return SkippedRecord(_skipped=f"response with {_mime(ctype)}")
         body = rec.content_stream().read()
         if not ctype and not looks_like_html(body):
-            return {"_skipped": "response without a content type"}
+            return SkippedRecord(_skipped="response without a content type")
         return _html_record(body, ctype, rid, url, kind)
     if kind == "resource":
         ctype = rec.rec_headers.get_header("Content-Type")
         if "html" not in _mime(ctype):
-            return {"_skipped": f"resource with {_mime(ctype) or 'no content type'}"}
+            return SkippedRecord(_skipped=f"resource with {_mime(ctype) or 'no content type'}")
         return _html_record(rec.content_stream().read(), ctype, rid, url, kind)
     if kind == "conversion":
         ctype = rec.rec_headers.get_header("Content-Type")
         return {"id": rid, "url": url, "text": decode(rec.content_stream().read(), _charset(ctype) or "utf-8")}
-    return {"_skipped": f"{kind or 'untyped'} record"}
+    return SkippedRecord(_skipped=f"{kind or 'untyped'} record")
 
 
 def _check_complete(rec) -> None:
@@ -111,4 +111,4 @@ def warc_records(source, origin: str) -> Iterator[dict]:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if not reason.startswith(origin):
             reason = f"{origin}: damaged WARC data ({reason})"
-        yield {"id": rid or origin, "url": url, "_error": reason}
+        yield ErrorRecord(id=rid or origin, url=url, _error=reason)

@@ -51,6 +51,15 @@ def test_jsonl_one_record_per_input_in_order(tiny_detector, tmp_path):
     assert "failed 2" in res.stderr
 
 
+def test_jsonl_fields_named_like_the_readers_markers_drop_no_record(tiny_detector, tmp_path):
+    model = write_model(tiny_detector, tmp_path)
+    (tmp_path / "in.jsonl").write_text('{"id": "a", "text": "One line.", "_skipped": 1}\n{"id": "b", "text": "Two.", "_error": "x"}\n')
+    res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "-f", "jsonl", "--model", model, "--trust-model"])
+    assert res.exit_code == 0, res.output
+    assert [(r["id"], r["error"]) for r in map(json.loads, res.stdout.splitlines())] == [("a", None), ("b", None)]
+    assert "pages read 2, written 2, failed 0, skipped 0" in res.stderr
+
+
 def test_jsonl_output_escapes_what_utf8_cannot_hold(tiny_detector, tmp_path):
     # a "\ud800" escape in the input decodes to a lone surrogate, which no UTF-8 file can hold
     model = write_model(tiny_detector, tmp_path)

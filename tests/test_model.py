@@ -177,6 +177,31 @@ def test_model_trained_on_other_features_is_refused(tiny_detector, tmp_path):
         Detector.load(path, trust=True)
 
 
+def test_a_callers_fields_named_like_the_readers_markers_are_only_extra_fields(tiny_detector):
+    # readers mark unreadable and skipped records by their type, not by a field a caller could send
+    records = [{"id": "a", "text": "Hello world.", "_error": "x"}, {"id": "b", "text": "Hello world.", "_skipped": 1}]
+    for n_jobs in (1, 2):
+        assert [(r.id, r.error) for r in tiny_detector.predict_many(records, n_jobs=n_jobs, batch_size=2)] == [("a", None), ("b", None)]
+
+
+@pytest.mark.parametrize("explain", [2.5, "2", -1, True])
+def test_predict_many_checks_explain(tiny_detector, explain):
+    with pytest.raises(ValueError, match="explain must be an int >= 0"):
+        list(tiny_detector.predict_many([{"text": "a b"}], explain=explain))
+    with pytest.raises(ValueError, match="explain must be an int >= 0"):
+        tiny_detector.predict_records([{"text": "a b"}], explain=explain)
+
+
+def test_a_profile_of_the_wrong_type_is_a_type_error(tiny_detector):
+    for call in (lambda: tiny_detector.predict(text="a b", profile="site.profile"),
+                 lambda: tiny_detector.predict_records([{"text": "a b"}], profile="site.profile"),
+                 lambda: list(tiny_detector.predict_many([{"text": "a b"}], profile="site.profile"))):  # fmt: skip
+        with pytest.raises(TypeError, match="SiteProfile.load"):
+            call()
+    with pytest.raises(ValueError, match="top_k"):
+        tiny_detector.explain(text="a b", top_k=0)
+
+
 def test_lone_surrogates_do_not_break_output(tiny_detector):
     res = tiny_detector.predict_records([{"text": "Broken \ud800 escape in a sentence."}])[0]
     assert res.error is None
