@@ -50,7 +50,7 @@ class Page:
     """A page: its lines in reading order plus what is known about where it came from.
 
     ``source`` is ``"html"`` when the lines were segmented from markup, ``"text"`` otherwise.
-    ``meta`` carries page-level hints from HTML (``title``, ``og_title``, ``article_body``).
+    ``meta`` carries page-level hints from HTML (``title``, ``og_title``, ``article_body``, ``base``).
     ``truncated`` says how a page over the size limits was cut: ``{"page_bytes", "kept_bytes"}``
     when its text or markup was cut to its first bytes, ``{"kept_lines"}`` when only its first
     lines were kept, ``{"kept_depth"}`` when HTML nested deeper was flattened; empty for a whole page.

@@ -78,6 +78,12 @@ def _page_meta(tree: LexborHTMLParser) -> dict:
     og = tree.css_first('meta[property="og:title"]')
     if og is not None and og.attributes.get("content"):
         meta["og_title"] = " ".join(og.attributes["content"].split())
+    head = tree.head
+    if head is not None:  # where <base> belongs; walked by hand: a CSS query scans the whole page
+        for node in head.iter():
+            if node.tag == "base" and (href := (node.attributes.get("href") or "").strip()):
+                meta["base"] = href  # relative links resolve against it (the first one with an href)
+                break
     bodies = []
     for node in tree.css('script[type="application/ld+json"]'):
         try:

@@ -232,7 +232,7 @@ class Detector:
                 lines = page.lines
                 for line, lab, p in zip(lines, labels, proba[:, 0].tolist()):
                     line.label, line.score = lab, p
-            results.append(Result(lines=lines, id=page.id, url=page.url, truncated=page.truncated or None))
+            results.append(Result(lines=lines, id=page.id, url=page.url, truncated=page.truncated or None, base=page.meta.get("base")))
         return results
 
     def predict(

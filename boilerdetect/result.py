@@ -43,6 +43,8 @@ class Result:
     of ``predict_records`` / ``predict_many``): per line, the features that pushed
     its label most (a list of :class:`boilerdetect.explain.Contribution`, largest effect first).
     ``truncated`` is the page's :attr:`Page.truncated` when it was cut to the size limits.
+    ``base`` is the page's ``<base href>``, as written, when it has one: relative links resolve
+    against it (itself resolved against ``url``) rather than against ``url``.
     """
 
     lines: list[Line] = field(default_factory=list)
@@ -51,6 +53,7 @@ class Result:
     error: str | None = None
     explanations: list[list] | None = None
     truncated: dict | None = None
+    base: str | None = None
 
     @classmethod
     def failed(cls, record, error: str) -> "Result":
@@ -79,6 +82,7 @@ class Result:
         """
         blocks: list[dict] = []
         seen: set[str] = set()
+        base = _absolute(self.url, self.base) if self.base else self.url
         for i, line in enumerate(self.lines):
             if line.label != "related":
                 continue
@@ -106,7 +110,7 @@ class Result:
             item = {"text": line.text}
             href = next((h for _, h in line.links if is_page_link(h)), None)
             if href is not None:
-                item["url"] = _absolute(self.url, href)
+                item["url"] = _absolute(base, href)
             blocks[-1]["items"].append(item)
         return blocks
 

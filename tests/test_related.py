@@ -152,6 +152,16 @@ def test_a_heading_inside_a_run_of_related_links_starts_a_block():
     assert block["heading"] == "Latest" and [i["text"] for i in block["items"]][3] == "Most read"
 
 
+def test_related_urls_resolve_against_the_pages_base_href(shipped_detector):
+    html = _html(_article() + f'<aside><h3>Latest articles</h3><ul>{_teasers(HEADLINES, "news/")}</ul></aside>')
+    based = html.replace("<head>", '<head><base href="/sub/">', 1)
+    for n_jobs in (1, 2):
+        plain, with_base = shipped_detector.predict_many([{"url": "https://news.example/a/b", "html": h} for h in (html, based)], n_jobs=n_jobs)
+        assert with_base.base == "/sub/" and plain.base is None
+        assert [i["url"] for b in plain.related_links for i in b["items"]] == [f"https://news.example/a/news/{i}" for i in range(len(HEADLINES))]
+        assert [i["url"] for b in with_base.related_links for i in b["items"]] == [f"https://news.example/sub/news/{i}" for i in range(len(HEADLINES))]
+
+
 def test_a_page_with_a_malformed_url_keeps_its_record(shipped_detector):
     html = _html(_article() + f'<aside><h3>Latest articles</h3><ul>{_teasers(HEADLINES, "http://[bad/")}</ul></aside>')
     (res,) = shipped_detector.predict_many([{"id": "p", "url": "http://[invalid", "html": html}])
