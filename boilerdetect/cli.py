@@ -152,10 +152,17 @@ def _expand(inputs: list[str], skipped: list[str]) -> list[str]:
 
 
 def _note_skipped(skipped: list[str]) -> None:
-    if skipped:
-        names = sorted({os.path.splitext(p)[1].lower() or os.path.basename(p) for p in skipped})
-        typer.echo(f"note: {len(skipped)} file{'s' if len(skipped) > 1 else ''} in the input directories left out, "
+    """Say which files of the walked directories were left out (see :func:`expand_inputs`)."""
+    hidden = [p for p in skipped if os.path.basename(p.rstrip(os.sep)).startswith(".")]
+    assets = [p for p in skipped if p not in set(hidden)]
+    if assets:
+        names = sorted({os.path.splitext(p)[1].lower() or os.path.basename(p) for p in assets})
+        typer.echo(f"note: {len(assets)} file{'s' if len(assets) > 1 else ''} in the input directories left out, "
                    f"their names saying they are no pages ({' '.join(names[:8])}{' ...' if len(names) > 8 else ''})", err=True)  # fmt: skip
+    if hidden:
+        names = [os.path.basename(p.rstrip(os.sep)) + (os.sep if p.endswith(os.sep) else "") for p in hidden]
+        typer.echo(f"note: {len(hidden)} hidden file{'s' if len(hidden) > 1 else ''} or director{'ies' if len(hidden) > 1 else 'y'} "
+                   f"in the input directories left out ({' '.join(names[:8])}{' ...' if len(names) > 8 else ''})", err=True)  # fmt: skip
 
 
 def _check_output(output: Optional[Path], paths: list[str]) -> None:
@@ -514,10 +521,14 @@ def predict(
         targets: dict[Path, str] = {}
         sources = set()
         inside = os.path.realpath(out_dir) + os.sep
+        earlier = 0  # files under an output directory inside a walked input directory
         for item in inputs:
+            if os.path.isdir(item) and (os.path.realpath(item) + os.sep).startswith(inside):
+                _fail(f"--output {output} is or holds the input directory {item}: outputs would mix with inputs; choose a directory outside it")
             for path in _expand([item], skipped):
                 if os.path.isdir(item) and os.path.realpath(path).startswith(inside):
-                    continue  # earlier outputs in an output directory under a walked input directory
+                    earlier += 1  # most likely an earlier run's outputs: read, they would be labelled as pages
+                    continue
                 sources.add(os.path.realpath(path))
                 if path == "-":
                     name = "stdin"
@@ -532,6 +543,9 @@ def predict(
                     _fail(f"{targets[target]} and {path} would both be written to {target}; give them separate runs")
                 targets[target] = path
                 groups.append(([path], target))
+        if earlier:
+            typer.echo(f"note: {earlier} file{'s' if earlier > 1 else ''} under the output directory {output} left out of the inputs "
+                       "(earlier outputs, most likely)", err=True)  # fmt: skip
         for target in targets:
             if os.path.realpath(target) in sources:
                 _fail(f"output {target} would overwrite its own input; choose another --output directory")

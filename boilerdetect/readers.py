@@ -435,9 +435,9 @@ def check_stdin_once(inputs: list[str]) -> None:
 def expand_inputs(inputs: list[str], skipped: list[str] | None = None) -> list[str]:
     """Files and directories (walked, sorted) → file paths; ``-`` stays as stdin. Raises InputError.
 
-    Walks leave out hidden files and directories, and files whose names say they are no page
-    (``.css``, ``.png``..., see NOT_PAGE_SUFFIXES): those are added to ``skipped``, if given, so
-    that the caller can say so. A file named in ``inputs`` is always kept. A directory that cannot
+    Walks leave out hidden files and directories (a directory is added as its path and a
+    separator), and files whose names say they are no page (``.css``, ``.png``..., see
+    NOT_PAGE_SUFFIXES): those are added to ``skipped``, if given, so that the caller can say so. A file named in ``inputs`` is always kept. A directory that cannot
     be listed stays in the list, so that reading it gives an error record.
     """
     check_stdin_once(inputs)
@@ -447,11 +447,12 @@ def expand_inputs(inputs: list[str], skipped: list[str] | None = None) -> list[s
             paths.append(item)
         elif os.path.isdir(item):
             for root, dirs, files in os.walk(item, onerror=lambda exc: paths.append(exc.filename)):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # .git, .cache...: as hidden files
+                hidden = [os.path.join(root, d) + os.sep for d in dirs if d.startswith(".")]  # .git, .cache...
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                if skipped is not None:
+                    skipped.extend(sorted(hidden))
                 for name in sorted(files):
-                    if name.startswith("."):
-                        continue
-                    if _not_a_page(name):
+                    if name.startswith(".") or _not_a_page(name):
                         if skipped is not None:
                             skipped.append(os.path.join(root, name))
                     else:

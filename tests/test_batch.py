@@ -287,6 +287,27 @@ def test_a_mirrored_site_is_read_without_its_assets(model, tmp_path):
     assert res.exit_code == 2 and "read only once" in res.stderr
 
 
+def test_walks_say_what_they_leave_out_and_outputs_stay_apart_from_inputs(model, tmp_path):
+    site = tmp_path / "site"
+    (site / ".git").mkdir(parents=True)
+    (site / ".git" / "HEAD").write_text("ref: refs/heads/main")
+    (site / ".draft.txt").write_text("Not yet published.")
+    (site / "a.txt").write_text("A page with one sentence of text.")
+    run = ["--model", model, "--trust-model", "--quiet"]
+    res = runner.invoke(app, ["predict", str(site), *run])
+    assert res.exit_code == 0 and "note: 2 hidden files or directories in the input directories left out (.git/ .draft.txt)" in res.stderr
+    # an output directory that is (or holds) the walked directory would mix outputs with inputs
+    for out in (site, tmp_path):
+        res = runner.invoke(app, ["predict", str(site), "-o", f"{out}/", *run])
+        assert res.exit_code == 2 and "outputs would mix with inputs" in res.stderr
+    # one inside it: its files are not inputs (earlier outputs, most likely), and a note says so
+    for rerun in (1, 2):
+        res = runner.invoke(app, ["predict", str(site), "-o", f"{site / 'out'}/", *run])
+        assert res.exit_code == 0 and "pages read 1, written 1" in res.stderr
+        assert ("under the output directory" in res.stderr) == (rerun == 2)
+    assert os.listdir(site / "out") == ["a.txt"]
+
+
 def test_exit_code_1_and_counts_with_error_records(model, tmp_path):
     lines = [json.dumps(r) for r in jsonl_records(4)]
     lines.insert(2, "{not json")
