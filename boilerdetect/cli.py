@@ -878,7 +878,7 @@ def train(
             typer.echo(f"note: {', '.join(ignored)} do{'es' if len(ignored) == 1 else ''} not apply with --base (adapting keeps the base model's recipe; --extra-iter and --learning-rate do)", err=True)
     if not stacking and base is None and given:
         _fail(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --stacking")
-    _check_output(out, [])  # said now, not after an hour of training
+    _check_output(out, [d for d in data if not os.path.isdir(d)])  # said now, not after an hour of training
     if base is not None and out.resolve() in (base.resolve(), DEFAULT_MODEL.resolve()):  # and the shipped one's pin with it
         _fail(f"--out {out} would replace {'the base model' if out.resolve() == base.resolve() else 'the shipped model'}; write the adapted model elsewhere")
     examples = _examples(data, jobs, progress)

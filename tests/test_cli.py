@@ -98,6 +98,9 @@ def test_train_evaluate_info(tmp_path):
         records.append(json.dumps({"url": f"https://s{seed % 4}.example/t{seed}", "lines": text.split("\n\n"), "labels": labels}))
     data = tmp_path / "train.jsonl"
     data.write_text("\n".join(records) + "\n")
+    before = data.read_bytes()
+    res = runner.invoke(app, ["train", str(data), "--out", str(data), "--quiet"])
+    assert res.exit_code == 2 and "would overwrite its own input" in res.stderr and data.read_bytes() == before
     model = tmp_path / "m.joblib"
     res = runner.invoke(app, ["train", str(data), "--out", str(model), "--cv", "2", "--max-iter", "20", "--quiet",
                               "--stacking", "--stack-folds", "2", "--stack-inputs", "html", "--stage1-iter", "10", "--stage2-iter", "20", "--stage2-weight", "0.5", "--page-f1", "text",
