@@ -81,7 +81,9 @@ def _charset(label: str | None) -> str | None:
         return None
     if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_WEB_CHARSETS:
         return None
-    return info.name
+    # as browsers read it (WHATWG): a page labelled Latin-1 is windows-1252, whose 0x80-0x9F are
+    # typographic characters (quotes, dashes, the euro sign) where Latin-1 has control codes
+    return "cp1252" if info.name == "iso8859-1" else info.name
 
 
 def decode(data: bytes, declared: str | None = None) -> str:
