@@ -25,7 +25,7 @@ from .align import align, transfer_labels
 from .document import LABELS, Line, Page, cycle_collector_paused
 from .labelfile import is_label_file, read_label_file
 from .profile import host_of
-from .readers import InputError, decode, page_from_record, record_id_url, text_page
+from .readers import InputError, decode, json_line, page_from_record, record_id_url, text_page
 
 
 @dataclass
@@ -99,13 +99,22 @@ def wcxb_pages(root: str) -> Iterator[tuple[dict, str, str, str | None]]:
     meta_path = os.path.join(root, "metadata.json")
     files = {}
     if os.path.exists(meta_path):
-        with open(meta_path) as fh:
-            files = json.load(fh)["files"]
+        try:
+            with open(meta_path, "rb") as fh:
+                files = json.load(fh)["files"]
+            if not isinstance(files, dict):
+                raise ValueError("'files' is not an object")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{meta_path}: not a WCXB metadata file ({getattr(exc, 'strerror', None) or exc})") from None
     html_dir = os.path.join(root, "html")
     for name in sorted(os.listdir(html_dir)):
         fid = name.split(".")[0]
-        with gzip.open(os.path.join(html_dir, name)) if name.endswith(".gz") else open(os.path.join(html_dir, name), "rb") as fh:
-            html = decode(fh.read())
+        path = os.path.join(html_dir, name)
+        try:
+            with gzip.open(path) if name.endswith(".gz") else open(path, "rb") as fh:
+                html = decode(fh.read())
+        except (OSError, EOFError, zlib.error) as exc:  # a damaged or fake .gz too
+            raise InputError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc or type(exc).__name__})") from None
         truth_path = os.path.join(root, "ground-truth", f"{fid}.json")
         try:
             with open(truth_path, encoding="utf-8") as fh:
@@ -125,14 +134,21 @@ def wcxb_pages(root: str) -> Iterator[tuple[dict, str, str, str | None]]:
 
 def jsonl_examples(path: str, text_twin: bool = True) -> Iterator[Example]:
     """Examples from a line-labelled or page+gold JSONL file (optionally gzipped)."""
+    try:
+        yield from _jsonl_examples(path, text_twin)
+    except (OSError, EOFError, zlib.error) as exc:  # a damaged or fake .gz, a file that cannot be read
+        raise InputError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc or type(exc).__name__})") from None
+
+
+def _jsonl_examples(path: str, text_twin: bool) -> Iterator[Example]:
     opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as fh:
+    with opener(path, "rb") as fh:
         for number, raw in enumerate(fh, start=1):
             if not raw.strip():
                 continue
             where = f"{path}:{number}"
             try:
-                rec = json.loads(raw)
+                rec = json_line(raw)
             except ValueError:
                 raise InputError(f"{where}: not valid JSON") from None
             if not isinstance(rec, dict):

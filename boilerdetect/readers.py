@@ -385,12 +385,22 @@ def _sniff(data: bytes) -> str:
     return "text"
 
 
+def json_line(raw: bytes):
+    """One line of JSONL (bytes) → its value. A line that is not valid UTF-8 is read as
+    :func:`decode` reads a page, each invalid byte as cp1252 (a legacy byte in a caf\xe9 would
+    otherwise cost the whole record). ValueError when it is not JSON."""
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        return json.loads(raw.decode("utf-8", errors="boilerdetect.cp1252"))
+
+
 def _jsonl_records(stream, origin: str) -> Iterator[dict]:
     for number, raw in enumerate(stream, start=1):
         if not raw.strip():
             continue
         try:
-            record = json.loads(raw)
+            record = json_line(raw)
         except ValueError:
             yield ErrorRecord(id=None, _error=f"{origin}:{number}: not valid JSON")
             continue

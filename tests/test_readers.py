@@ -128,6 +128,33 @@ def test_training_records_of_the_wrong_shape_say_where(tmp_path, record, message
         load_examples([str(tmp_path / "d.jsonl")])
 
 
+def test_damaged_training_files_are_one_line_errors_and_legacy_bytes_are_read(tmp_path):
+    import gzip
+
+    from boilerdetect.datasets import load_examples
+
+    (tmp_path / "fake.jsonl.gz").write_text("not gzip")
+    (tmp_path / "cut.jsonl.gz").write_bytes(gzip.compress(b'{"lines": ["a"], "labels": ["content"]}\n' * 50)[:40])
+    for name, message in (("fake.jsonl.gz", "Not a gzipped file"), ("cut.jsonl.gz", "ended before")):
+        with pytest.raises(InputError, match=f"{name}: cannot read .*{message}"):
+            load_examples([str(tmp_path / name)])
+    (tmp_path / "latin.jsonl").write_bytes(b'{"lines": ["caf\xe9 au lait"], "labels": ["content"]}\n')
+    assert load_examples([str(tmp_path / "latin.jsonl")])[0].page.texts == ["café au lait"]
+    wcxb = tmp_path / "w"
+    (wcxb / "html").mkdir(parents=True)
+    (wcxb / "html" / "0001.html.gz").write_text("junk")
+    with pytest.raises(InputError, match="0001.html.gz: cannot read"):
+        load_examples([str(wcxb)])
+    (wcxb / "metadata.json").write_text("{bad")
+    with pytest.raises(InputError, match="metadata.json: not a WCXB metadata file"):
+        load_examples([str(wcxb)])
+
+
+def test_a_jsonl_record_with_a_legacy_byte_is_read_not_lost(tmp_path):
+    (tmp_path / "in.jsonl").write_bytes(b'{"id": "a", "text": "caf\xe9 au lait"}\n')
+    assert list(read_records(str(tmp_path / "in.jsonl"))) == [{"id": "a", "text": "café au lait"}]
+
+
 def test_a_wcxb_directory_with_a_bad_ground_truth_file_says_which(tmp_path):
     from boilerdetect.datasets import load_examples
 
