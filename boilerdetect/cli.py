@@ -121,16 +121,22 @@ def _output(path: Optional[Path]):
     ``-`` is stdout; an existing non-regular file (``/dev/null``, a named pipe) is written directly.
     """
     if path is None or str(path) == "-":
-        yield sys.stdout
+        try:
+            yield sys.stdout
+        except BrokenPipeError:  # the reader went away ('| head'): the caller stops quietly
+            raise
+        except OSError as exc:  # a full disk, /dev/full
+            _fail(f"cannot write to stdout: {exc.strerror or exc}")
         return
     path = Path(path)
     if path.exists() and not path.is_file():
         try:
-            fh = open(path, "w", encoding="utf-8")
+            with open(path, "w", encoding="utf-8") as fh:
+                yield fh
+        except BrokenPipeError:
+            raise
         except OSError as exc:
             _fail(f"cannot write {path}: {exc.strerror or exc}")
-        with fh:
-            yield fh
         return
     try:
         if path.name.lower().endswith(".gz"):  # as its name says, so that it reads back as it is named

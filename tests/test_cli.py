@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 from typer.testing import CliRunner
@@ -58,6 +59,15 @@ def test_jsonl_fields_named_like_the_readers_markers_drop_no_record(tiny_detecto
     assert res.exit_code == 0, res.output
     assert [(r["id"], r["error"]) for r in map(json.loads, res.stdout.splitlines())] == [("a", None), ("b", None)]
     assert "pages read 2, written 2, failed 0, skipped 0" in res.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_an_output_that_cannot_be_written_is_a_one_line_error(tiny_detector, tmp_path):
+    model = write_model(tiny_detector, tmp_path)
+    (tmp_path / "page.txt").write_text(make_text_article(1)[0])
+    res = runner.invoke(app, ["predict", str(tmp_path / "page.txt"), "-o", "/dev/full", "--model", model, "--trust-model"])
+    assert res.exit_code == 2 and "cannot write /dev/full: No space left on device" in res.stderr
+    assert res.exception is None or isinstance(res.exception, SystemExit)
 
 
 def test_jsonl_output_escapes_what_utf8_cannot_hold(tiny_detector, tmp_path):
