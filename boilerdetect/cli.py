@@ -1,7 +1,8 @@
 """The ``boilerdetect`` command line (typer).
 
 Exit codes: 0 success, 1 some records failed, 2 usage error (bad option, missing file, bad model),
-130 interrupted (Ctrl-C), 141 output pipe closed early (as ``| head`` does).
+130 interrupted (Ctrl-C), 143 stopped by SIGTERM (as Ctrl-C stops: no half-written output), 141 output
+pipe closed early (as ``| head`` does).
 """
 
 from __future__ import annotations
@@ -31,12 +32,32 @@ app = typer.Typer(
 )
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, as ``timeout``, job schedulers and systemd stop a job: handled as Ctrl-C is."""
+
+
+_TERMINATED: list[bool] = []  # not empty once SIGTERM came
+
+
+def _terminate(signum, frame) -> None:
+    _TERMINATED.append(True)
+    raise _Terminated
+
+
+def _interrupt_code(exc: KeyboardInterrupt) -> int:
+    return 143 if isinstance(exc, _Terminated) else 130
+
+
 @app.callback()
 def _owns_process(ctx: typer.Context) -> None:
     # the commands' other threads are progress bars' and worker pools' bookkeeping, which makes no
-    # garbage cycles: the collector may pause while they run. Not the service's: its event loop does.
+    # garbage cycles: the collector may pause while they run. Not the service's: its event loop does,
+    # and its server handles SIGTERM itself.
     if ctx.invoked_subcommand != "serve":
         own_process()
+        import signal
+
+        signal.signal(signal.SIGTERM, _terminate)
 
 
 class OutputFormat(str, Enum):
@@ -274,12 +295,33 @@ def _not_written(target: Path) -> str:
     return f"note: {target} not written: no page of its input could be labelled (--resume will retry it)"
 
 
+class _WorkerTerminated(BaseException):
+    """SIGTERM in a file worker, raised only while it writes a file (see :func:`_predict_file`)."""
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    if _FILE_WORKER.get("writing"):
+        raise _WorkerTerminated  # unwinds through the output's atomic_file, which removes its temporary file
+    _die_by_sigterm()
+
+
+def _die_by_sigterm() -> None:
+    # as the signal's default would have: the pool then knows the worker is gone (a worker that
+    # caught it and went on would keep the pool, and whoever shuts it down, waiting)
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _init_file_worker(detector, site, messages, stop) -> None:
     import signal
 
     # Ctrl-C reaches every process of the terminal's group: the main process alone handles it, and
-    # sets ``stop``, which the workers check between records and before each file
+    # sets ``stop``, which the workers check between records and before each file. SIGTERM sent to
+    # a worker itself ends it, with the file it was on discarded
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     _FILE_WORKER.update(detector=detector, site=site, messages=messages, stop=stop)
 
 
@@ -301,6 +343,7 @@ def _predict_file(paths: list[str], target: Path, input_format: str, render, tex
         unsent[1] += n
 
     try:
+        _FILE_WORKER["writing"] = True
         _make_parent(target)
         with _output(target) as out:
             records = _records(paths, input_format, counts, on_read, site)
@@ -322,6 +365,10 @@ def _predict_file(paths: list[str], target: Path, input_format: str, render, tex
         messages.put(("note", _not_written(target)))
     except typer.Exit as exc:  # the output could not be created or written (the reason is on stderr already)
         counts["exit"] = exc.exit_code
+    except _WorkerTerminated:  # the unfinished output is removed by now
+        _die_by_sigterm()
+    finally:
+        _FILE_WORKER["writing"] = False
     messages.put(("progress", *unsent))
     return counts
 
@@ -580,9 +627,9 @@ def predict(
     if auto_profile:  # every input, resumed ones included: the output must not depend on where a run stopped
         try:
             batch, _ = _profile_inputs(all_paths, input_format.value, _show_progress(progress), limits=limits)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             typer.echo("interrupted while profiling; nothing written", err=True)
-            raise typer.Exit(130)
+            raise typer.Exit(_interrupt_code(exc))
         site = batch if site is None else site.merge(batch)
     if to_dir:
         try:
@@ -632,7 +679,7 @@ def predict(
         progress(1)
 
     shown = [0.0]
-    interrupted = crashed = False
+    interrupted, crashed = 0, False  # interrupted: the exit code
     render = partial(_rendered, jsonl=format is OutputFormat.jsonl, kept=frozenset(kept))
     explained = top_features if explain else 0
 
@@ -670,10 +717,13 @@ def predict(
             write_failed = _predict_files_in_workers(groups, task, jobs, detector, site, counts, note, progress)
         else:
             predict_in_input_order()
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as exc:
+        interrupted = _interrupt_code(exc)
     except BrokenProcessPool:  # a worker was killed (out of memory?): the unfinished output is discarded
-        crashed = True
+        if _TERMINATED:  # by the SIGTERM that stops this process too (sent to the process group)
+            interrupted = 143
+        else:
+            crashed = True
     except BrokenPipeError:  # e.g. '| head': the reader went away; stop quietly, as a SIGPIPE'd tool would
         sys.stdout = open(os.devnull, "w")
         raise typer.Exit(141)
@@ -690,7 +740,7 @@ def predict(
         err=True,
     )
     if interrupted:
-        raise typer.Exit(130)
+        raise typer.Exit(interrupted)
     if crashed:
         typer.echo("error: a worker process died unexpectedly (out of memory?); unfinished output was discarded", err=True)
         raise typer.Exit(1)

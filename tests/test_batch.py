@@ -6,6 +6,7 @@ import os
 import stat
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -473,3 +474,30 @@ def test_predict_pages_labels_copies_unless_told_not_to(tiny_detector):
         assert res.lines is page.lines  # the page's own lines, now labelled
         assert [(l.text, l.label, l.score) for l in res.lines] == [(l.text, l.label, l.score) for l in other.lines]
     assert {line.label for res in in_place for line in res.lines} >= {"content", "boilerplate"}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_sigterm_stops_predict_as_ctrl_c_does_and_leaves_no_partial_file(tmp_path, jobs):
+    # timeout, job schedulers and systemd stop a job with SIGTERM, often sent to its whole group
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    text = (Path(__file__).resolve().parents[1] / "boilerdetect" / "samples" / "news.txt").read_text()
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for part in range(2):
+        with open(inputs / f"p{part}.jsonl", "w") as fh:
+            fh.writelines(json.dumps({"id": f"{part}-{i}", "text": text}) + "\n" for i in range(6000))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "boilerdetect.cli", "predict", str(inputs), "-f", "jsonl", "-o", f"{out}/",
+                             "-j", str(jobs), "--quiet"], stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (out.is_dir() and any(out.iterdir())) and time.monotonic() < deadline:  # a temporary file is being written
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err.decode()
+    assert "(interrupted" in err.decode() and "Traceback" not in err.decode()
+    assert [p.name for p in out.iterdir() if p.name.endswith(".partial")] == []
