@@ -45,7 +45,8 @@ MAX_PAGE_LINES = 20_000
 # Binary formats that are no page, by their first bytes, for a clear error instead of garbage text.
 _MAGIC = ((b"%PDF-", "PDF document"), (b"PK\x03\x04", "zip archive"), (b"\x89PNG", "PNG image"),
           (b"\xff\xd8\xff", "JPEG image"), (b"GIF8", "GIF image"), (b"BZh", "bzip2-compressed data"),
-          (b"\xfd7zXZ\x00", "xz-compressed data"), (b"\x28\xb5\x2f\xfd", "zstd-compressed data"))  # fmt: skip
+          (b"\xfd7zXZ\x00", "xz-compressed data"), (b"\x28\xb5\x2f\xfd", "zstd-compressed data"),
+          (b"\x7fELF", "executable"))  # fmt: skip
 _NOT_WEB_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode", "utf-7", "undefined"})
 _CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\f\x1b")
 
@@ -352,17 +353,22 @@ def _head(stream: io.BufferedReader, size: int = 1024) -> bytes:
 def binary_format(head: bytes) -> str | None:
     """The binary format (PDF, zip, an image...) that a file's first bytes start with, else None.
 
-    Only signatures: a page named as one, or sent as HTML, with stray NUL bytes is still a page."""
-    return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
+    Signatures, and first bytes (4 KB) of which over a twentieth are control bytes ("binary data"): a
+    page named as one, or sent as HTML, with some stray NUL bytes is still a page."""
+    if (name := next((name for magic, name in _MAGIC if head.startswith(magic)), None)) is not None:
+        return name
+    head = head[:4096]
+    if not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and sum(map(head.count, _CONTROL)) * 20 > len(head):
+        return "binary data"
+    return None
 
 
 def _binary(head: bytes) -> str | None:
-    """What a file's first bytes show it to be when it is binary (no page), else None."""
+    """What a file's first bytes show it to be when it is binary (no page), else None: as
+    :func:`binary_format`, and any NUL byte too (a file whose name does not say it is a page)."""
     if (name := binary_format(head)) is not None:
         return name
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return None
-    if b"\x00" in head or sum(map(head.count, _CONTROL)) * 10 > len(head):
+    if not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and b"\x00" in head:
         return "binary data"
     return None
 

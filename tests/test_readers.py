@@ -89,6 +89,13 @@ def test_truncated_gzip_and_binary_are_error_records(tmp_path):
     assert next(read_records(str(tmp_path / "report.html")))["_error"].endswith("report.html: not a page (PDF document)")
     assert next(read_records(str(tmp_path / "photo.txt.gz")))["_error"].endswith("not a page (JPEG image)")
     assert next(read_records(str(tmp_path / "photo.txt.gz"), "html"))["_error"].endswith("not a page (JPEG image)")
+    # no signature, but mostly control bytes (an executable, compressed data); stray NULs are not that
+    (tmp_path / "ls.txt").write_bytes(b"\x7fELF\x02\x01\x01" + bytes(1000))
+    (tmp_path / "blob.txt").write_bytes(bytes(range(256)) * 8)
+    (tmp_path / "nul.txt").write_bytes(b"A page with one stray\x00 NUL byte in its text, still a page.\n" * 3)
+    assert next(read_records(str(tmp_path / "ls.txt")))["_error"].endswith("not a page (executable)")
+    assert next(read_records(str(tmp_path / "blob.txt")))["_error"].endswith("not a page (binary data)")
+    assert "text" in next(read_records(str(tmp_path / "nul.txt")))
 
 
 def test_wcxb_layout_is_read_without_leaking_files(tmp_path):

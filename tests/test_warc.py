@@ -155,9 +155,13 @@ def test_a_response_labelled_html_that_holds_binary_data_is_skipped():
     w = WARCWriter(buf, gzip=False)
     w.write_record(_response(w, "https://s.example/report", b"%PDF-1.4\n%\xe2\xe3\n1 0 obj <<>>", "text/html"))
     w.write_record(_response(w, "https://s.example/page", make_article(2)[0].encode(), "text/html"))
+    w.write_record(_response(w, "https://s.example/blob", bytes(range(256)) * 20, "text/html"))  # no signature
+    w.write_record(_response(w, "https://s.example/nul", make_article(3)[0].encode().replace(b"<p>", b"<p>\x00", 2), "text/html"))
     records = list(warc_records(buf.getvalue(), "crawl.warc"))
     assert records[0] == {"_skipped": "response labelled text/html holding PDF document"}
     assert records[1]["url"] == "https://s.example/page" and "html" in records[1]
+    assert records[2] == {"_skipped": "response labelled text/html holding binary data"}
+    assert records[3]["url"] == "https://s.example/nul" and "html" in records[3]  # a page with stray NULs is a page
 
 
 def test_cli_counts_skipped_and_passes_ids(tiny_detector, tmp_path):
