@@ -21,7 +21,7 @@ import typer
 
 from .atomic import atomic_file
 from .document import own_process
-from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, InputError, SkippedRecord, check_stdin_once, expand_inputs, read_records
+from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, ErrorRecord, InputError, SkippedRecord, check_stdin_once, expand_inputs, read_records
 
 app = typer.Typer(
     help="Label the lines of crawled web pages as content, related links or boilerplate.",
@@ -1062,6 +1062,8 @@ def label(
     records = [r for r in read_records(page, input_format.value) if not isinstance(r, SkippedRecord)]
     if len(records) != 1:
         _fail(f"{page}: holds {len(records)} pages; label takes a file with one page")
+    if isinstance(records[0], ErrorRecord):
+        _fail(records[0]["_error"])
     try:
         parsed = page_from_record(records[0] | ({"url": url} if url else {}))
     except ValueError as exc:
@@ -1076,8 +1078,12 @@ def label(
         typer.echo(f"note: {page} is not an HTML file, so the label file cannot point at the page's HTML: it will adapt "
                    "the plain-text model only (save the page as .html and label that to adapt the HTML model too)", err=True)  # fmt: skip
     labels, scores = [l.label for l in res.lines], [l.score for l in res.lines]
+    try:
+        text = format_label_file(parsed, labels, scores, html_path)
+    except InputError as exc:
+        _fail(str(exc))
     with _output(out) as fh:
-        fh.write(format_label_file(parsed, labels, scores, html_path))
+        fh.write(text)
     typer.echo(f"{len(labels)} lines written to {out}", err=True)
 
 

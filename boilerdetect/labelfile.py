@@ -19,21 +19,26 @@ through a text rendering, the plain-text model); otherwise the rows are read as 
 from __future__ import annotations
 
 import os
+import re
 import warnings
 
 from .document import LABELS, Line, Page
 from .readers import InputError
 
 HEADER = "# boilerdetect labels 1"
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029]")
 N_UNCERTAIN = 10
 
 
 def format_label_file(page: Page, labels: list[str], scores: list[float], html_path: str | None = None) -> str:
     """The label file of a page: its lines with their labels and content scores (lists of n_lines)."""
     head = [HEADER, "# Correct the first column (content, related or boilerplate); keep the rows and their order."]
-    if page.url:
-        head.append(f"# url: {page.url}")
+    if page.url:  # its spaces and control characters percent-encoded, as a browser sends them: a
+        # line break would end the header line, and what follows it would read as a row
+        head.append("# url: " + _CONTROL_OR_SPACE.sub(lambda m: f"%{ord(m.group()):02X}", page.url))
     if html_path:
+        if _CONTROL_OR_SPACE.search(html_path.replace(" ", "")):
+            raise InputError(f"{html_path!r}: a page file name with control characters cannot go in a label file")
         head.append(f"# html: {html_path}")
     first_row = len(head) + 2  # file line number of the first row, after the 'least certain' line
     order = sorted(range(len(scores)), key=lambda i: abs(scores[i] - 0.5))[:N_UNCERTAIN]

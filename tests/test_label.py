@@ -38,6 +38,18 @@ def test_label_file_round_trip(tmp_path):
     assert rows[listed[0] - 1].split("\t")[1] == page.texts[middle]
 
 
+def test_a_url_with_a_line_break_cannot_add_rows_to_a_label_file(tmp_path):
+    text, labels = make_text_article(3)
+    page = text_page(text, url="https://x.example/a\nboilerplate\tINJECTED ROW\t0.5")
+    path = tmp_path / "a.tsv"
+    path.write_text(format_label_file(page, labels, [0.5] * len(labels)))
+    back, back_labels, _ = read_label_file(str(path))
+    assert back.texts == page.texts and back_labels == labels
+    assert back.url == "https://x.example/a%0Aboilerplate%09INJECTED%20ROW%090.5"  # as a browser would send it
+    with pytest.raises(InputError, match="control characters"):
+        format_label_file(page, labels, [0.5] * len(labels), html_path="page\n.html")
+
+
 def test_bad_label_names_file_and_line(tmp_path):
     path = tmp_path / "bad.tsv"
     path.write_text("# boilerdetect labels 1\ncontent\tA good line.\nbolierplate\tMenu\n")
