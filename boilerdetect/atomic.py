@@ -16,9 +16,10 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb", **open_args) -> Itera
 
     It is written as a hidden ``.partial`` file in the same directory (so the rename is atomic),
     given ordinary permissions, and deleted if the block fails or is interrupted: an
-    interrupted run leaves the previous file (or none) and no temporary file.
+    interrupted run leaves the previous file (or none) and no temporary file. A symbolic link is
+    written through, as ``open`` writes: its target is replaced, and the link stays.
     """
-    path = Path(path)
+    path = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     try:
         with os.fdopen(fd, mode, **open_args) as fh:

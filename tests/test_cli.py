@@ -70,6 +70,17 @@ def test_an_output_that_cannot_be_written_is_a_one_line_error(tiny_detector, tmp
     assert res.exception is None or isinstance(res.exception, SystemExit)
 
 
+def test_an_output_behind_a_symlink_is_written_through_it(tiny_detector, tmp_path):
+    model = write_model(tiny_detector, tmp_path)
+    (tmp_path / "page.txt").write_text(make_text_article(1)[0])
+    (tmp_path / "real.txt").write_text("old")
+    (tmp_path / "link.txt").symlink_to("real.txt")
+    res = runner.invoke(app, ["predict", str(tmp_path / "page.txt"), "-o", str(tmp_path / "link.txt"), "--model", model, "--trust-model"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "link.txt").is_symlink() and (tmp_path / "real.txt").read_text() != "old"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")) == []
+
+
 def test_jsonl_output_escapes_what_utf8_cannot_hold(tiny_detector, tmp_path):
     # a "\ud800" escape in the input decodes to a lone surrogate, which no UTF-8 file can hold
     model = write_model(tiny_detector, tmp_path)
