@@ -116,7 +116,7 @@ class Detector:
         """
         path = Path(path) if path is not None else DEFAULT_MODEL
         if not path.is_file():
-            raise ModelError(f"model file not found: {path}")
+            raise ModelError(f"{'a model is a file, not a directory' if path.is_dir() else 'model file not found'}: {path}")
         trust, sha256 = trust_from_env(trust), sha256_from_env(sha256)
         data = path.read_bytes()  # hashed and unpickled from the same bytes: no swap in between
         card = read_card(path)
