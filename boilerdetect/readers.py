@@ -69,6 +69,9 @@ def _cp1252_fallback(exc: UnicodeDecodeError) -> tuple[str, int]:
 
 
 codecs.register_error("boilerdetect.cp1252", _cp1252_fallback)
+# windows-1252 as browsers decode it (WHATWG): the five bytes cp1252 leaves undefined (0x81, 0x8D,
+# 0x8F, 0x90, 0x9D) are the code points of the same numbers, not an error
+codecs.register_error("boilerdetect.c1", lambda exc: ("".join(map(chr, exc.object[exc.start : exc.end])), exc.end))
 
 
 def _charset(label: str | None) -> str | None:
@@ -106,7 +109,7 @@ def decode(data: bytes, declared: str | None = None) -> str:
         candidates.append("utf-8" if meta and meta.startswith(("utf-16", "utf-32")) else meta)
     for enc in filter(None, candidates):
         try:
-            return data.decode(enc).replace("\x00", "")
+            return data.decode(enc, errors="boilerdetect.c1" if enc == "cp1252" else "strict").replace("\x00", "")
         except UnicodeError:  # UnicodeDecodeError, or a codec that always fails ("undefined")
             continue
     return data.decode("utf-8", errors="boilerdetect.cp1252").replace("\x00", "")

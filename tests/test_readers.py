@@ -20,6 +20,7 @@ def test_decode_charsets():
     # a page labelled Latin-1 is read as windows-1252, as browsers read it: quotes, dashes, euro
     assert decode(b'<meta charset="iso-8859-1"><p>\x93wait\x85\x94 \x80 5 \x96').endswith("\u201cwait\u2026\u201d \u20ac 5 \u2013")
     assert decode(b"\x93quoted\x94", "latin1") == "\u201cquoted\u201d"
+    assert decode(b"caf\xe9 \x81\x9d", "latin1") == "café \x81\x9d"  # the bytes cp1252 leaves undefined, as browsers read them
     assert decode("naïve".encode("cp1252")) == "naïve"  # invalid UTF-8 falls back
     assert decode(b"a\x00b") == "ab"
 
