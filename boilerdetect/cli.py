@@ -32,32 +32,33 @@ app = typer.Typer(
 )
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, as ``timeout``, job schedulers and systemd stop a job: handled as Ctrl-C is."""
+class _Terminated(BaseException):
+    """SIGTERM, as ``timeout``, job schedulers and systemd stop a job: a command stops as on
+    Ctrl-C (outputs being written are removed), and exits 143 (see :func:`main`)."""
 
 
+_STOPPED = (KeyboardInterrupt, _Terminated)
 _TERMINATED: list[bool] = []  # not empty once SIGTERM came
 
 
 def _terminate(signum, frame) -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut short the cleanup of the first
     _TERMINATED.append(True)
     raise _Terminated
 
 
-def _interrupt_code(exc: KeyboardInterrupt) -> int:
+def _interrupt_code(exc: BaseException) -> int:
     return 143 if isinstance(exc, _Terminated) else 130
 
 
 @app.callback()
 def _owns_process(ctx: typer.Context) -> None:
     # the commands' other threads are progress bars' and worker pools' bookkeeping, which makes no
-    # garbage cycles: the collector may pause while they run. Not the service's: its event loop does,
-    # and its server handles SIGTERM itself.
+    # garbage cycles: the collector may pause while they run. Not the service's: its event loop does.
     if ctx.invoked_subcommand != "serve":
         own_process()
-        import signal
-
-        signal.signal(signal.SIGTERM, _terminate)
 
 
 class OutputFormat(str, Enum):
@@ -180,8 +181,9 @@ def _expand(inputs: list[str], skipped: list[str]) -> list[str]:
 
 def _note_skipped(skipped: list[str]) -> None:
     """Say which files of the walked directories were left out (see :func:`expand_inputs`)."""
-    hidden = [p for p in skipped if os.path.basename(p.rstrip(os.sep)).startswith(".")]
-    assets = [p for p in skipped if p not in set(hidden)]
+    is_hidden = [os.path.basename(p.rstrip(os.sep)).startswith(".") for p in skipped]
+    hidden = [p for p, h in zip(skipped, is_hidden) if h]
+    assets = [p for p, h in zip(skipped, is_hidden) if not h]
     if assets:
         names = sorted({os.path.splitext(p)[1].lower() or os.path.basename(p) for p in assets})
         typer.echo(f"note: {len(assets)} file{'s' if len(assets) > 1 else ''} in the input directories left out, "
@@ -295,14 +297,16 @@ def _not_written(target: Path) -> str:
     return f"note: {target} not written: no page of its input could be labelled (--resume will retry it)"
 
 
-class _WorkerTerminated(BaseException):
-    """SIGTERM in a file worker, raised only while it writes a file (see :func:`_predict_file`)."""
-
-
-def _exit_on_sigterm(signum, frame) -> None:
+def _sigterm_in_worker(signum, frame) -> None:
+    # not raised here, where it could land in any cleanup: the file being written is dropped at the
+    # next record (as on ``stop``), its temporary file removed, and then the worker dies
     if _FILE_WORKER.get("writing"):
-        raise _WorkerTerminated  # unwinds through the output's atomic_file, which removes its temporary file
-    _die_by_sigterm()
+        import signal
+
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _FILE_WORKER["terminated"] = True
+    else:
+        _die_by_sigterm()
 
 
 def _die_by_sigterm() -> None:
@@ -321,8 +325,9 @@ def _init_file_worker(detector, site, messages, stop) -> None:
     # sets ``stop``, which the workers check between records and before each file. SIGTERM sent to
     # a worker itself ends it, with the file it was on discarded
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGTERM, _sigterm_in_worker)
     _FILE_WORKER.update(detector=detector, site=site, messages=messages, stop=stop)
+    own_process()  # its one other thread feeds ``messages``: the collector may pause (document.own_process)
 
 
 def _predict_file(paths: list[str], target: Path, input_format: str, render, text_format: bool, limits: tuple, explain: int) -> dict | None:
@@ -355,7 +360,7 @@ def _predict_file(paths: list[str], target: Path, input_format: str, render, tex
                 if unsent[0] >= 16:
                     messages.put(("progress", *unsent))
                     unsent[:] = [0, 0]
-                if stop.is_set():
+                if stop.is_set() or _FILE_WORKER.get("terminated"):
                     raise _Stopped  # the output file is discarded
             if _nothing_labelled(text_format, counts["written"], counts["failed"]):
                 raise _NothingLabelled
@@ -365,10 +370,10 @@ def _predict_file(paths: list[str], target: Path, input_format: str, render, tex
         messages.put(("note", _not_written(target)))
     except typer.Exit as exc:  # the output could not be created or written (the reason is on stderr already)
         counts["exit"] = exc.exit_code
-    except _WorkerTerminated:  # the unfinished output is removed by now
-        _die_by_sigterm()
     finally:
         _FILE_WORKER["writing"] = False
+        if _FILE_WORKER.get("terminated"):  # the unfinished output is removed by now
+            _die_by_sigterm()
     messages.put(("progress", *unsent))
     return counts
 
@@ -439,7 +444,7 @@ def _predict_files_in_workers(groups: list, task: tuple, jobs: int, detector, si
                 relay()
                 for future in done:
                     collect(future)
-        except KeyboardInterrupt:
+        except _STOPPED:
             stop.set()  # the workers drop the files they are on and start no other
             pool.shutdown(wait=True, cancel_futures=True)
             for future in files:  # a file finished meanwhile is written: it is counted
@@ -627,7 +632,7 @@ def predict(
     if auto_profile:  # every input, resumed ones included: the output must not depend on where a run stopped
         try:
             batch, _ = _profile_inputs(all_paths, input_format.value, _show_progress(progress), limits=limits)
-        except KeyboardInterrupt as exc:
+        except _STOPPED as exc:
             typer.echo("interrupted while profiling; nothing written", err=True)
             raise typer.Exit(_interrupt_code(exc))
         site = batch if site is None else site.merge(batch)
@@ -717,7 +722,7 @@ def predict(
             write_failed = _predict_files_in_workers(groups, task, jobs, detector, site, counts, note, progress)
         else:
             predict_in_input_order()
-    except KeyboardInterrupt as exc:
+    except _STOPPED as exc:
         interrupted = _interrupt_code(exc)
     except BrokenProcessPool:  # a worker was killed (out of memory?): the unfinished output is discarded
         if _TERMINATED:  # by the SIGTERM that stops this process too (sent to the process group)
@@ -1155,7 +1160,19 @@ def _check_can_listen(host: str, port: int) -> None:
 
 
 def main() -> None:
-    app()
+    """The ``boilerdetect`` command. SIGTERM stops a command as Ctrl-C does, and it exits 143."""
+    import signal
+    import threading
+
+    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
+    try:
+        app()
+    except _Terminated:  # raised past the command (only predict catches it itself): its outputs are cleaned up by now
+        typer.echo("stopped (SIGTERM)", err=True)
+        raise SystemExit(143) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

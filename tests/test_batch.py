@@ -501,3 +501,31 @@ def test_sigterm_stops_predict_as_ctrl_c_does_and_leaves_no_partial_file(tmp_pat
     assert proc.returncode == 143, err.decode()
     assert "(interrupted" in err.decode() and "Traceback" not in err.decode()
     assert [p.name for p in out.iterdir() if p.name.endswith(".partial")] == []
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler for ``signum`` (Linux: the SigCgt mask of /proc/PID/status)."""
+    with open(f"/proc/{pid}/status") as fh:
+        mask = next(int(line.split()[1], 16) for line in fh if line.startswith("SigCgt:"))
+    return bool(mask >> (signum - 1) & 1)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc")
+def test_sigterm_stops_any_command_with_exit_143(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "site.profile"
+    proc = subprocess.Popen([sys.executable, "-m", "boilerdetect.cli", "profile", "-", "-o", str(out)],
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc.stdin.write(b"A first line of a page.\n")
+    proc.stdin.flush()
+    deadline = time.monotonic() + 60
+    while not _catches(proc.pid, signal.SIGTERM) and time.monotonic() < deadline:  # started, reading stdin
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "Traceback" not in err.decode(), err.decode()
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == []
