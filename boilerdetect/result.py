@@ -95,9 +95,10 @@ class Result:
                 and normalise(following.text) != normalise(line.text)
             )  # fmt: skip
             run_starts = i == 0 or self.lines[i - 1].label != "related"
-            # inside a run, only where the next line is a link: in plain text no line is one, and
-            # a short headline there cannot be told from a heading
-            if run_starts or (heads and following.links):
+            # inside a run, only above two related links: in plain text no line is one, and a
+            # short headline there cannot be told from a heading; nor, between single links, can
+            # a time or a tag ("2 hours ago", "Sponsored")
+            if run_starts or (heads and self._links_follow(i, 2)):
                 blocks.append({"heading": None, "items": []})
                 seen = set()
                 if heads:
@@ -113,6 +114,10 @@ class Result:
                 item["url"] = _absolute(base, href)
             blocks[-1]["items"].append(item)
         return blocks
+
+    def _links_follow(self, i: int, n: int) -> bool:
+        after = self.lines[i + 1 : i + 1 + n]
+        return len(after) == n and all(line.label == "related" and line.links for line in after)
 
     def to_record(self, lines: bool = True, related: bool = True, scores: bool = True) -> dict:
         """The JSONL output object of DESIGN.md; the flags drop optional parts.

@@ -146,6 +146,10 @@ def test_a_heading_inside_a_run_of_related_links_starts_a_block():
     assert [b["heading"] for b in blocks] == ["Latest", "Most read"]
     assert [[i["text"] for i in b["items"]] for b in blocks] == [HEADLINES[:3], HEADLINES[3:]]
     assert all(i["url"].startswith("https://news.example/") for b in blocks for i in b["items"])
+    # a time or a tag between single links is no heading: the list stays one block
+    timed = [lines[1], Line("2 hours ago", label="related", score=0.1), lines[2], Line("Sponsored", label="related", score=0.1), lines[3]]
+    (block,) = Result(lines=timed, url="https://news.example/").related_links
+    assert block["heading"] is None and [i["text"] for i in block["items"]] == [HEADLINES[0], "2 hours ago", HEADLINES[1], "Sponsored", HEADLINES[2]]
     # in plain text no line is a link: a short headline inside a run stays an item
     plain = [Line(line.text, label="related", score=0.1) for line in lines]
     (block,) = Result(lines=plain).related_links
