@@ -35,7 +35,7 @@ def format_label_file(page: Page, labels: list[str], scores: list[float], html_p
     head = [HEADER, "# Correct the first column (content, related or boilerplate); keep the rows and their order."]
     if page.url:  # its spaces and control characters percent-encoded, as a browser sends them: a
         # line break would end the header line, and what follows it would read as a row
-        head.append("# url: " + _CONTROL_OR_SPACE.sub(lambda m: f"%{ord(m.group()):02X}", page.url))
+        head.append("# url: " + _CONTROL_OR_SPACE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), page.url))
     if html_path:
         if _CONTROL_OR_SPACE.search(html_path.replace(" ", "")):
             raise InputError(f"{html_path!r}: a page file name with control characters cannot go in a label file")

@@ -46,6 +46,9 @@ def test_a_url_with_a_line_break_cannot_add_rows_to_a_label_file(tmp_path):
     back, back_labels, _ = read_label_file(str(path))
     assert back.texts == page.texts and back_labels == labels
     assert back.url == "https://x.example/a%0Aboilerplate%09INJECTED%20ROW%090.5"  # as a browser would send it
+    page.url = "https://x.example/a\u2028b\x85c"  # as UTF-8 bytes, as a browser encodes them
+    path.write_text(format_label_file(page, labels, [0.5] * len(labels)))
+    assert read_label_file(str(path))[0].url == "https://x.example/a%E2%80%A8b%C2%85c"
     with pytest.raises(InputError, match="control characters"):
         format_label_file(page, labels, [0.5] * len(labels), html_path="page\n.html")
 
