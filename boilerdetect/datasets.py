@@ -102,8 +102,8 @@ def wcxb_pages(root: str) -> Iterator[tuple[dict, str, str, str | None]]:
         try:
             with open(meta_path, "rb") as fh:
                 files = json.load(fh)["files"]
-            if not isinstance(files, dict):
-                raise ValueError("'files' is not an object")
+            if not isinstance(files, dict) or not all(isinstance(info, dict) for info in files.values()):
+                raise ValueError("'files' is not an object of objects")
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{meta_path}: not a WCXB metadata file ({getattr(exc, 'strerror', None) or exc})") from None
     html_dir = os.path.join(root, "html")
@@ -114,7 +114,7 @@ def wcxb_pages(root: str) -> Iterator[tuple[dict, str, str, str | None]]:
             with gzip.open(path) if name.endswith(".gz") else open(path, "rb") as fh:
                 html = decode(fh.read())
         except (OSError, EOFError, zlib.error) as exc:  # a damaged or fake .gz too
-            raise InputError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc or type(exc).__name__})") from None
+            raise InputError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or str(exc) or type(exc).__name__})") from None
         truth_path = os.path.join(root, "ground-truth", f"{fid}.json")
         try:
             with open(truth_path, encoding="utf-8") as fh:
@@ -137,7 +137,7 @@ def jsonl_examples(path: str, text_twin: bool = True) -> Iterator[Example]:
     try:
         yield from _jsonl_examples(path, text_twin)
     except (OSError, EOFError, zlib.error) as exc:  # a damaged or fake .gz, a file that cannot be read
-        raise InputError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc or type(exc).__name__})") from None
+        raise InputError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or str(exc) or type(exc).__name__})") from None
 
 
 def _jsonl_examples(path: str, text_twin: bool) -> Iterator[Example]:

@@ -49,6 +49,7 @@ _MAGIC = ((b"%PDF-", "PDF document"), (b"PK\x03\x04", "zip archive"), (b"\x89PNG
           (b"\x7fELF", "executable"))  # fmt: skip
 _NOT_WEB_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode", "utf-7", "undefined"})
 _CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\f\x1b")
+_WIDE_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)  # UTF-32 LE starts as UTF-16 LE
 
 
 class InputError(ValueError):
@@ -171,7 +172,18 @@ class ErrorRecord(dict):
     """An input record that could not be read, ``{"id", "url"?, "_error": reason}``.
 
     A type of its own, so that a caller's record with a field named ``_error`` is no error.
+    ``record | {...}`` and ``copy()`` keep the type (``dict(record)`` cannot: then the record has no
+    page, and :func:`page_from_record` still gives its ``_error`` as the reason).
     """
+
+    def __or__(self, other):
+        return ErrorRecord(dict.__or__(self, other))
+
+    def __ror__(self, other):
+        return ErrorRecord(dict.__ror__(self, other))
+
+    def copy(self) -> "ErrorRecord":
+        return ErrorRecord(self)
 
 
 class SkippedRecord(dict):
@@ -212,8 +224,8 @@ def record_fields(record: dict) -> tuple[str | None, str | None, str | None, str
         raise ValueError("'text' must be a string")
     if html is not None and not isinstance(html, str):
         raise ValueError("'html' must be a string")
-    if html is None and text is None:
-        raise ValueError("record has neither 'html' nor 'text'")
+    if html is None and text is None:  # a reader's error record turned into a plain dict, too
+        raise ValueError(reason if isinstance(reason := record.get("_error"), str) else "record has neither 'html' nor 'text'")
     return rid, url, html, (None if html is not None else text)
 
 
@@ -353,15 +365,20 @@ def _head(stream: io.BufferedReader, size: int = 1024) -> bytes:
     return stream.peek(size)[:size]
 
 
-def binary_format(head: bytes) -> str | None:
+def binary_format(head: bytes, wide: bool = False) -> str | None:
     """The binary format (PDF, zip, an image...) that a file's first bytes start with, else None.
 
-    Signatures, and first bytes (4 KB) of which over a twentieth are control bytes ("binary data"): a
-    page named as one, or sent as HTML, with some stray NUL bytes is still a page."""
+    Signatures, and first bytes (up to 4 KB of those given) of which over a twentieth are control
+    bytes other than NUL ("binary data"): a page named as one, or sent as HTML, with some stray
+    NUL bytes is still a page, and so is UTF-16 text without a BOM (every other byte a NUL).
+    ``wide``: the text is declared UTF-16 or UTF-32, whose bytes are anything: signatures only.
+    """
     if (name := next((name for magic, name in _MAGIC if head.startswith(magic)), None)) is not None:
         return name
     head = head[:4096]
-    if not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and sum(map(head.count, _CONTROL)) * 20 > len(head):
+    if wide or head.startswith(_WIDE_BOMS):
+        return None
+    if sum(map(head.count, _CONTROL[1:])) * 20 > len(head):  # _CONTROL[0] is NUL
         return "binary data"
     return None
 
@@ -371,7 +388,7 @@ def _binary(head: bytes) -> str | None:
     :func:`binary_format`, and any NUL byte too (a file whose name does not say it is a page)."""
     if (name := binary_format(head)) is not None:
         return name
-    if not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and b"\x00" in head:
+    if not head.startswith(_WIDE_BOMS) and b"\x00" in head:
         return "binary data"
     return None
 

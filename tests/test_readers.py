@@ -61,6 +61,7 @@ def test_read_files_gz_jsonl_and_directories(tmp_path):
     assert records[2] == {"id": "1", "text": "x"}
     assert "not valid JSON" in records[3]["_error"] and "c.jsonl:2" in records[3]["_error"]
     assert "not a JSON object" in records[4]["_error"]
+    assert [type(r).__name__ for r in records] == ["dict", "dict", "dict", "ErrorRecord", "ErrorRecord"]  # marked by type
     with pytest.raises(InputError, match="no such file"):
         expand_inputs([str(tmp_path / "missing.txt")])
     with pytest.raises(InputError, match="read only once"):
@@ -97,6 +98,9 @@ def test_truncated_gzip_and_binary_are_error_records(tmp_path):
     assert next(read_records(str(tmp_path / "ls.txt")))["_error"].endswith("not a page (executable)")
     assert next(read_records(str(tmp_path / "blob.txt")))["_error"].endswith("not a page (binary data)")
     assert "text" in next(read_records(str(tmp_path / "nul.txt")))
+    # nor is UTF-16 text without a BOM (every other byte a NUL)
+    (tmp_path / "wide.html").write_bytes("<p>A page saved as UTF-16 without a byte-order mark.</p>".encode("utf-16-le"))
+    assert next(read_records(str(tmp_path / "wide.html")))["html"] == "<p>A page saved as UTF-16 without a byte-order mark.</p>"
 
 
 def test_wcxb_layout_is_read_without_leaking_files(tmp_path):
@@ -156,6 +160,16 @@ def test_damaged_training_files_are_one_line_errors_and_legacy_bytes_are_read(tm
     (wcxb / "metadata.json").write_text("{bad")
     with pytest.raises(InputError, match="metadata.json: not a WCXB metadata file"):
         load_examples([str(wcxb)])
+
+
+def test_an_error_record_keeps_its_reason_through_the_usual_dict_idioms():
+    from boilerdetect.readers import ErrorRecord
+
+    record = ErrorRecord(id="x", _error="in.jsonl:2: not valid JSON")
+    for variant in (record | {"batch": 1}, {"batch": 1} | record, record.copy(), dict(record), {**record}):
+        with pytest.raises(ValueError, match="in.jsonl:2: not valid JSON"):
+            page_from_record(variant)
+    assert type(record | {"batch": 1}) is ErrorRecord and page_from_record({"text": "a", "_error": "x"}).texts == ["a"]
 
 
 def test_a_jsonl_record_with_a_legacy_byte_is_read_not_lost(tmp_path):

@@ -9,7 +9,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from boilerdetect.cli import app
-from boilerdetect.readers import read_records
+from boilerdetect.readers import ErrorRecord, SkippedRecord, read_records
 from boilerdetect.warc import warc_records
 
 from conftest import make_article, make_text_article
@@ -119,8 +119,8 @@ def test_truncated_warc_keeps_earlier_records_then_one_error(tmp_path, gz):
         cut = data.index(marker) + 3
     path = tmp_path / ("cut.warc.gz" if gz else "cut.warc")
     path.write_bytes(data[:cut])
-    records = [r for r in read_records(str(path)) if "_skipped" not in r]
-    errors = [r for r in records if "_error" in r]
+    records = [r for r in read_records(str(path)) if not isinstance(r, SkippedRecord)]
+    errors = [r for r in records if isinstance(r, ErrorRecord)]
     assert len(errors) == 1 and records[-1] is errors[0]
     assert "cut.warc" in errors[0]["_error"]
     good = [r for r in records if "html" in r]
@@ -157,11 +157,13 @@ def test_a_response_labelled_html_that_holds_binary_data_is_skipped():
     w.write_record(_response(w, "https://s.example/page", make_article(2)[0].encode(), "text/html"))
     w.write_record(_response(w, "https://s.example/blob", bytes(range(256)) * 20, "text/html"))  # no signature
     w.write_record(_response(w, "https://s.example/nul", make_article(3)[0].encode().replace(b"<p>", b"<p>\x00", 2), "text/html"))
+    w.write_record(_response(w, "https://s.example/ru", "<p>Привет, мир, это страница.</p>".encode("utf-16-le"), "text/html; charset=UTF-16LE"))
     records = list(warc_records(buf.getvalue(), "crawl.warc"))
-    assert records[0] == {"_skipped": "response labelled text/html holding PDF document"}
+    assert type(records[0]) is SkippedRecord and records[0] == {"_skipped": "response labelled text/html holding PDF document"}
     assert records[1]["url"] == "https://s.example/page" and "html" in records[1]
-    assert records[2] == {"_skipped": "response labelled text/html holding binary data"}
+    assert type(records[2]) is SkippedRecord and records[2] == {"_skipped": "response labelled text/html holding binary data"}
     assert records[3]["url"] == "https://s.example/nul" and "html" in records[3]  # a page with stray NULs is a page
+    assert records[4]["html"] == "<p>Привет, мир, это страница.</p>"  # declared UTF-16: its bytes are anything
 
 
 def test_cli_counts_skipped_and_passes_ids(tiny_detector, tmp_path):
