@@ -688,16 +688,18 @@ def predict(
     render = partial(_rendered, jsonl=format is OutputFormat.jsonl, kept=frozenset(kept))
     explained = top_features if explain else 0
 
-    def predict_in_input_order() -> None:
-        """The records of all inputs through ``predict_many`` (handed to workers with ``--jobs``), written in input order."""
+    def predict_in_input_order() -> int:
+        """The records of all inputs through ``predict_many`` (handed to workers with ``--jobs``),
+        written in input order. Returns the exit code of an output that could not be written, or 0."""
         results = iter(detector.predict_many(records(), n_jobs=jobs, explain=explained, profile=site,
                                              max_page_bytes=limits[0], max_page_lines=limits[1], transform=render))  # fmt: skip
         res = pending = object()  # nothing fetched yet: the first output is created before the first batch
+        code = 0
         for g, (_, target) in enumerate(groups):
-            if to_dir:
-                _make_parent(target)
             written, failed = counts["written"], counts["failed"]
             try:
+                if to_dir:
+                    _make_parent(target)
                 with _output(target) as out:
                     if res is pending:
                         res = next(results, None)
@@ -711,6 +713,16 @@ def predict(
                         raise _NothingLabelled
             except _NothingLabelled:
                 note(_not_written(target))
+            except typer.Exit as exc:  # said on stderr: with --output DIR the other files go on, as in workers
+                if not to_dir:
+                    raise
+                code = code or exc.exit_code
+                if res is pending:
+                    res = next(results, None)
+                while res is not None and owner[0] == g:  # this file's pages, which have nowhere to go
+                    owner.popleft()
+                    res = next(results, None)
+        return code
 
     # several output files and at least one per worker: a worker takes whole files, and nothing but
     # counts crosses between processes (else every page goes to a worker and its output comes back)
@@ -721,7 +733,7 @@ def predict(
             task = (input_format.value, render, format is OutputFormat.text, limits, explained)
             write_failed = _predict_files_in_workers(groups, task, jobs, detector, site, counts, note, progress)
         else:
-            predict_in_input_order()
+            write_failed = predict_in_input_order()
     except _STOPPED as exc:
         interrupted = _interrupt_code(exc)
     except BrokenProcessPool:  # a worker was killed (out of memory?): the unfinished output is discarded

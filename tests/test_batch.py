@@ -529,3 +529,15 @@ def test_sigterm_stops_any_command_with_exit_143(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143 and "Traceback" not in err.decode(), err.decode()
     assert not out.exists() and [p.name for p in tmp_path.iterdir()] == []
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_output_file_that_cannot_be_written_does_not_stop_the_others(model, tmp_path, jobs):
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for name in "abc":
+        (pages / f"{name}.txt").write_text(f"Page {name} has one sentence of text.")
+    (tmp_path / "out" / "b.jsonl").mkdir(parents=True)  # where b's output should go
+    res = runner.invoke(app, ["predict", str(pages), "-f", "jsonl", "-o", f"{tmp_path / 'out'}/", "-j", jobs, "--model", model, "--trust-model", "--quiet"])
+    assert res.exit_code == 2 and "cannot write" in res.stderr and "b.jsonl" in res.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_file()) == ["a.jsonl", "c.jsonl"]
