@@ -21,7 +21,9 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .align import align, transfer_labels
+import numpy as np
+
+from .align import align, normalise, related_mask, teaser_mask, transfer_labels
 from .document import LABELS, Line, Page, cycle_collector_paused
 from .labelfile import is_label_file, read_label_file
 from .profile import host_of
@@ -68,23 +70,28 @@ def examples_from_page(
         related = transfer_labels(twin.texts, page, labels)
         twin_labels = ["related" if r and lab != "content" else lab for lab, r in zip(twin_labels, related)]
         if zlib.crc32((page.id or page.url or "").encode()) % 2:
-            twin, twin_labels = _double_teasers(twin, twin_labels)
+            twin, twin_labels = _double_teasers(twin, twin_labels, page)
         out.append(Example(twin, twin_labels, gold, out[0].group, page_type))
     return out
 
 
-def _double_teasers(page: Page, labels: list[str]) -> tuple[Page, list[str]]:
-    """Repeat each related headline, as crawled text often has them (image alt text + link text).
+def _double_teasers(twin: Page, labels: list[str], html_page: Page) -> tuple[Page, list[str]]:
+    """Repeat each headline of a run of teaser links, as crawled text often has them (image alt
+    text + link text).
 
     The converter drops image alt text, so without this half of the text twins would never show
-    the duplicated teaser lists that real crawls (e.g. WET records) are full of.
+    the duplicated teaser lists that real crawls (e.g. WET records) are full of. Which lines are
+    repeated is read from the HTML alone (the runs of :func:`align.related_mask`, taken whether
+    or not they are content), never from the labels: the evaluated text must not depend on them.
     """
+    runs = related_mask(html_page, np.zeros(len(html_page.lines), dtype=bool)) & teaser_mask(html_page.lines)
+    headlines = {normalise(line.text) for line, in_run in zip(html_page.lines, runs) if in_run}
     lines, out = [], []
-    for line, lab in zip(page.lines, labels):
+    for line, lab in zip(twin.lines, labels):
         lines.append(line), out.append(lab)
-        if lab == "related" and len(line.text.split()) >= 3:
+        if len(line.text.split()) >= 3 and normalise(line.text) in headlines:
             lines.append(line), out.append(lab)
-    return Page(lines, page.source, page.url, page.id, page.meta), out
+    return Page(lines, twin.source, twin.url, twin.id, twin.meta), out
 
 
 def _check_labels(labels, where: str) -> list[str]:

@@ -33,3 +33,21 @@ def test_article_page_gets_all_three_labels():
     assert labels["Home"] == "boilerplate" and labels["Privacy policy"] == "boilerplate"
     for para in gold.split("\n")[1:]:
         assert labels[para] == "content"
+
+
+def test_the_text_twin_repeats_teaser_headlines_read_from_the_html_not_from_the_labels():
+    # half of the text twins repeat their teaser headlines, as crawled text has them (image alt
+    # text + link text); which lines is read from the markup, so the evaluated text is the same
+    # whatever the gold says
+    import zlib
+
+    from boilerdetect.datasets import examples_from_page
+
+    html, gold, related = make_article(2)
+    record = next({"id": f"p{i}", "url": "https://news.example/a", "html": html} for i in range(10) if zlib.crc32(f"p{i}".encode()) % 2)
+    page, twin = examples_from_page(record, gold)
+    relabelled = ["content" if lab == "related" else lab for lab in page.labels]
+    _, twin_relabelled = examples_from_page(record, gold, labels=relabelled)
+    assert twin.page.texts == twin_relabelled.page.texts
+    assert all(sum(t.endswith(h) for t in twin.page.texts) == 2 for h in related)  # each headline twice (a list item: "* ..."), the heading once
+    assert twin.page.texts.count("Latest articles") == 1
