@@ -251,8 +251,8 @@ def _note_unprofiled(counts: dict, site) -> None:
     if site is not None and counts["unprofiled"]:
         hosts = sorted(site.hosts)
         named = ", ".join(repr(h) for h in hosts[:3]) + (", ..." if len(hosts) > 3 else "")
-        typer.echo(f"note: {counts['unprofiled']} of {counts['read']} pages are of sites the profile does not hold ({named}; '' is pages "
-                   "without a URL): they were labelled without site features", err=True)  # fmt: skip
+        typer.echo(f"note: {counts['unprofiled']} of {counts['read']} pages are of sites the profile does not hold (it holds {named}; "
+                   "'' is pages without a URL): they were labelled without site features", err=True)  # fmt: skip
 
 
 def _error_line(rid, error: str) -> str:
@@ -263,17 +263,16 @@ def _error_line(rid, error: str) -> str:
 
 def _write_rendered(out, rendered: tuple[str | None, str | None, str | None], counts: dict, text_format: bool) -> str | None:
     """Write one result as :func:`_rendered` made it and count it; the error line to show on
-    stderr (text format: errors are not in the output there), if any."""
+    stderr (text format: errors are not in the output there, nor counted as written), if any."""
     rid, error, text = rendered
-    message = None
     if error is not None:
         counts["failed"] += 1
         if text_format:
-            message = _error_line(rid, error)
+            return _error_line(rid, error)
     if text is not None:
         out.write(text)
     counts["written"] += 1
-    return message
+    return None
 
 
 _FILE_WORKER: dict = {}  # in a worker of the per-file mode: the detector, site profile, message queue, stop event
@@ -290,7 +289,7 @@ class _NothingLabelled(Exception):
 def _nothing_labelled(text_format: bool, written: int, failed: int) -> bool:
     """Whether an input's text output is to be discarded: every page of it failed. Its file would
     be empty, and would make ``--resume`` skip the input as done; the errors are on stderr."""
-    return text_format and failed > 0 and failed == written
+    return text_format and failed > 0 and written == 0
 
 
 def _not_written(target: Path) -> str:

@@ -190,7 +190,8 @@ def test_jobs_with_an_output_directory_give_each_worker_whole_files(model, tmp_p
                 res = runner.invoke(app, ["predict", str(src), "-f", fmt, "-o", f"{out}/", "-j", str(jobs), "--model", model, "--trust-model", "--progress"])
             assert res.exit_code == 1, res.output  # the bad record
             messages = res.stderr.strip().splitlines()
-            assert messages[-1] == "pages read 66, written 66, failed 1, skipped 0" and "page/s" in res.stderr
+            written = 66 if fmt == "jsonl" else 65  # as text, a failed page is not written: its error goes to stderr
+            assert messages[-1] == f"pages read 66, written {written}, failed 1, skipped 0" and "page/s" in res.stderr
             errors = sorted(line for line in messages if line.startswith("error:"))
             assert len(errors) == (fmt == "text")
             runs[jobs, fmt] = ({p.name: p.read_text() for p in out.iterdir()}, errors)
@@ -321,6 +322,7 @@ def test_exit_code_1_and_counts_with_error_records(model, tmp_path):
     # text output: the failed page is reported on stderr, the others printed
     res = runner.invoke(app, ["predict", str(tmp_path / "in.jsonl"), "--model", model, "--trust-model", "--quiet"])
     assert res.exit_code == 1 and "not valid JSON" in res.stderr
+    assert res.stderr.strip().splitlines()[-1] == "pages read 5, written 4, failed 1, skipped 0"  # nothing of it on stdout
 
 
 def test_progress_bar_and_quiet(model, tmp_path):
