@@ -96,7 +96,7 @@ TOP_FEATURES = 5  # features named per line in an explanation, by default
 
 # the size limits of a page, shared by the commands that read pages (predict's, so that a profile or
 # a report sees the lines predict sees)
-_MAX_PAGE_BYTES = typer.Option(MAX_PAGE_BYTES, "--max-page-bytes", min=0, help="Cut a page's HTML or text to its first N bytes (UTF-8); 0: no limit. JSONL records of cut pages get a \"truncated\" field.")
+_MAX_PAGE_BYTES = typer.Option(MAX_PAGE_BYTES, "--max-page-bytes", min=0, help="Cut a page's HTML or text to its first N bytes (UTF-8); 0: no limit. A cut page says so (in predict's JSONL: a \"truncated\" field).")
 _MAX_PAGE_LINES = typer.Option(MAX_PAGE_LINES, "--max-page-lines", min=0, help="Keep only a page's first N lines; 0: no limit.")
 
 
@@ -1106,12 +1106,15 @@ def label(
 @app.command()
 def info(model: Optional[Path] = _MODEL, trust_model: bool = _TRUST, model_sha256: Optional[str] = _SHA256) -> None:
     """Print the model card (training data, features, cross-validated metrics, versions)."""
-    from .model import DEFAULT_MODEL, card_path
+    from .model import DEFAULT_MODEL, card_path, sha256_file
 
     detector = _load_detector(model, trust_model, model_sha256)
-    if not detector.card:  # a model file copied without the card beside it
-        typer.echo(f"note: no model card: {card_path(model or DEFAULT_MODEL)} is missing", err=True)
-    typer.echo(json.dumps(detector.card, indent=2))
+    card = detector.card
+    if not card:  # a model file copied without the card beside it: what the file itself says
+        path = model or DEFAULT_MODEL
+        typer.echo(f"note: no model card: {card_path(path)} is missing; only the file's own facts follow", err=True)
+        card = {"model": str(path), "sha256": sha256_file(path), "kinds": [k for k in ("html", "text") if getattr(detector, f"{k}_model", None) is not None]}
+    typer.echo(json.dumps(card, indent=2))
 
 
 @app.command()

@@ -27,7 +27,7 @@ from .align import align, normalise, related_mask, teaser_mask, transfer_labels
 from .document import LABELS, Line, Page, cycle_collector_paused
 from .labelfile import is_label_file, read_label_file
 from .profile import host_of
-from .readers import InputError, decode, json_line, page_from_record, record_id_url, text_page
+from .readers import InputError, decode, detect_format, json_line, page_from_record, record_id_url, text_page
 
 
 @dataclass
@@ -220,6 +220,9 @@ def load_examples(paths: list[str], text_twin: bool = True, n_jobs: int = 1, pro
                 examples.extend(part)
         elif os.path.isfile(path) and is_label_file(path):
             examples.extend(label_file_examples(path, text_twin))
+        elif os.path.isfile(path) and detect_format(path) in ("text", "html", "warc"):
+            raise InputError(f"{path}: a page, not labelled data: give JSONL with gold text or line labels, label files "
+                             "(.tsv, from `boilerdetect label`) or WCXB-layout directories")  # fmt: skip
         elif os.path.isfile(path):
             found = jsonl_examples(path, text_twin)
             if progress:

@@ -26,7 +26,7 @@ def word_f1(predicted: str, gold: str) -> float:
 
 
 def line_scores(true: list[str], pred: list[str]) -> dict[str, dict[str, float]]:
-    """Per label: precision, recall, F1 and support over all lines given."""
+    """Per label: precision, recall, F1, support (lines of the label) and predicted (lines given it)."""
     t, p = np.asarray(true), np.asarray(pred)
     out = {}
     for lab in LABELS:
@@ -34,7 +34,7 @@ def line_scores(true: list[str], pred: list[str]) -> dict[str, dict[str, float]]
         n_pred, n_true = int(np.sum(p == lab)), int(np.sum(t == lab))
         prec = tp / n_pred if n_pred else 0.0
         rec = tp / n_true if n_true else 0.0
-        out[lab] = {"precision": prec, "recall": rec, "f1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0, "support": n_true}
+        out[lab] = {"precision": prec, "recall": rec, "f1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0, "support": n_true, "predicted": n_pred}
     return out
 
 
@@ -67,7 +67,7 @@ def format_report(name: str, report: dict) -> str:
             out.append("    by fold        " + "  ".join(f"{v:.4f}" for v in report["word_f1_by_fold"]))
     out.append("  line    precision  recall  F1      support")
     for lab, s in report["lines"].items():
-        if s["support"] == 0 and s["precision"] == 0:  # a label neither in the data nor predicted: nothing to score
+        if s["support"] == 0 and not s.get("predicted", s["precision"]):  # a label neither in the data nor predicted: nothing to score
             out.append(f"  {lab:<12} {'n/a':<5}  {'n/a':<5}  {'n/a':<5}  0")
         else:
             out.append(f"  {lab:<12} {s['precision']:.3f}  {s['recall']:.3f}  {s['f1']:.3f}  {s['support']}")

@@ -22,7 +22,7 @@ def test_a_page_without_gold_words_scores_zero_whatever_is_kept():
 def test_line_scores_per_label():
     scores = line_scores(["content", "content", "boilerplate", "related"], ["content", "boilerplate", "boilerplate", "content"])
     assert scores["content"]["precision"] == 0.5 and scores["content"]["recall"] == 0.5
-    assert scores["boilerplate"] == {"precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1}
+    assert scores["boilerplate"] == {"precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1, "predicted": 2}
     assert scores["related"]["recall"] == 0.0 and scores["related"]["f1"] == 0.0
 
 
@@ -33,3 +33,6 @@ def test_report_says_n_a_for_a_label_neither_in_the_data_nor_predicted():
     table = format_report("text", summarize(rows))
     assert "related      n/a    n/a    n/a    0" in table
     assert "content      0.500  1.000  0.667  1" in table and "boilerplate  0.000  0.000  0.000  1" in table
+    # a label the data lacks but the model gave: its precision is 0, not undefined
+    rows = [{"f1": 0.5, "page_type": "article", "true": ["content", "boilerplate"], "pred": ["content", "related"]}]
+    assert "related      0.000  0.000  0.000  0" in format_report("text", summarize(rows))

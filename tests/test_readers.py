@@ -150,6 +150,9 @@ def test_damaged_training_files_are_one_line_errors_and_legacy_bytes_are_read(tm
     for name, message in (("fake.jsonl.gz", "Not a gzipped file"), ("cut.jsonl.gz", "ended before")):
         with pytest.raises(InputError, match=f"{name}: cannot read .*{message}"):
             load_examples([str(tmp_path / name)])
+    (tmp_path / "page.html").write_text("<p>A page, not labelled data.</p>")
+    with pytest.raises(InputError, match="page.html: a page, not labelled data"):
+        load_examples([str(tmp_path / "page.html")])
     (tmp_path / "latin.jsonl").write_bytes(b'{"lines": ["caf\xe9 au lait"], "labels": ["content"]}\n')
     assert load_examples([str(tmp_path / "latin.jsonl")])[0].page.texts == ["café au lait"]
     wcxb = tmp_path / "w"
