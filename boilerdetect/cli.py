@@ -826,7 +826,7 @@ def show(
         raise typer.Exit(1)
 
 
-def _examples(data: list[str], jobs: int, progress: Optional[bool]):
+def _examples(data: list[str], jobs: int, progress: Optional[bool], evaluating: bool = False):
     import warnings
 
     from .datasets import load_examples
@@ -834,7 +834,7 @@ def _examples(data: list[str], jobs: int, progress: Optional[bool]):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            examples = load_examples(data, n_jobs=jobs, progress=_show_progress(progress))
+            examples = load_examples(data, n_jobs=jobs, progress=_show_progress(progress), evaluating=evaluating)
         except InputError as exc:
             _fail(str(exc))
     for w in caught:  # e.g. a label file whose HTML page changed
@@ -1040,7 +1040,7 @@ def evaluate(
     from .train import evaluate_detector
 
     detector = _load_detector(model, trust_model, model_sha256)
-    examples = _examples(data, jobs, progress)
+    examples = _examples(data, jobs, progress, evaluating=True)
     if not examples:
         _fail("no labelled pages found")
     report = evaluate_detector(detector, examples, _featurize(examples, _show_progress(progress)))

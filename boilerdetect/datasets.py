@@ -21,9 +21,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numpy as np
-
-from .align import align, normalise, related_mask, teaser_mask, transfer_labels
+from .align import align, transfer_labels
 from .document import LABELS, Line, Page, cycle_collector_paused
 from .labelfile import is_label_file, read_label_file
 from .profile import host_of
@@ -56,10 +54,14 @@ def examples_from_page(
     page_type: str | None = None,
     text_twin: bool = True,
     labels: list[str] | None = None,
+    evaluating: bool = False,
 ) -> list[Example]:
     """Examples of one page with gold main text: the page itself and (for HTML) its text twin.
 
-    ``labels`` (one per line of the page) replace the labels aligned from ``gold``.
+    ``labels`` (one per line of the page) replace the labels aligned from ``gold``. Half of the
+    twins (by a hash of the page's id) repeat their related headlines (:func:`_double_teasers`),
+    which the labels choose; ``evaluating``, none does: the text a model is scored on is the
+    converter's, owing nothing to the labels it is scored against, nor to the page's id.
     """
     page = page_from_record(record)
     labels = labels if labels is not None else align(page, gold)
@@ -69,29 +71,25 @@ def examples_from_page(
         twin_labels = align(twin, gold)
         related = transfer_labels(twin.texts, page, labels)
         twin_labels = ["related" if r and lab != "content" else lab for lab, r in zip(twin_labels, related)]
-        if zlib.crc32((page.id or page.url or "").encode()) % 2:
-            twin, twin_labels = _double_teasers(twin, twin_labels, page)
+        if not evaluating and zlib.crc32((page.id or page.url or "").encode()) % 2:
+            twin, twin_labels = _double_teasers(twin, twin_labels)
         out.append(Example(twin, twin_labels, gold, out[0].group, page_type))
     return out
 
 
-def _double_teasers(twin: Page, labels: list[str], html_page: Page) -> tuple[Page, list[str]]:
-    """Repeat each headline of a run of teaser links, as crawled text often has them (image alt
-    text + link text).
+def _double_teasers(page: Page, labels: list[str]) -> tuple[Page, list[str]]:
+    """Repeat each related headline, as crawled text often has them (image alt text + link text).
 
     The converter drops image alt text, so without this half of the text twins would never show
-    the duplicated teaser lists that real crawls (e.g. WET records) are full of. Which lines are
-    repeated is read from the HTML alone (the runs of :func:`align.related_mask`, taken whether
-    or not they are content), never from the labels: the evaluated text must not depend on them.
+    the duplicated teaser lists that real crawls (e.g. WET records) are full of. The labels choose
+    the lines: a way to train on such lists, not a text to evaluate on.
     """
-    runs = related_mask(html_page, np.zeros(len(html_page.lines), dtype=bool)) & teaser_mask(html_page.lines)
-    headlines = {normalise(line.text) for line, in_run in zip(html_page.lines, runs) if in_run}
     lines, out = [], []
-    for line, lab in zip(twin.lines, labels):
+    for line, lab in zip(page.lines, labels):
         lines.append(line), out.append(lab)
-        if len(line.text.split()) >= 3 and normalise(line.text) in headlines:
+        if lab == "related" and len(line.text.split()) >= 3:
             lines.append(line), out.append(lab)
-    return Page(lines, twin.source, twin.url, twin.id, twin.meta), out
+    return Page(lines, page.source, page.url, page.id, page.meta), out
 
 
 def _check_labels(labels, where: str) -> list[str]:
@@ -139,15 +137,15 @@ def wcxb_pages(root: str) -> Iterator[tuple[dict, str, str, str | None]]:
         yield {"id": fid, "url": url, "html": html}, gold, info.get("domain") or host_of(url), page_type
 
 
-def jsonl_examples(path: str, text_twin: bool = True) -> Iterator[Example]:
+def jsonl_examples(path: str, text_twin: bool = True, evaluating: bool = False) -> Iterator[Example]:
     """Examples from a line-labelled or page+gold JSONL file (optionally gzipped)."""
     try:
-        yield from _jsonl_examples(path, text_twin)
+        yield from _jsonl_examples(path, text_twin, evaluating)
     except (OSError, EOFError, zlib.error) as exc:  # a damaged or fake .gz, a file that cannot be read
         raise InputError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or str(exc) or type(exc).__name__})") from None
 
 
-def _jsonl_examples(path: str, text_twin: bool) -> Iterator[Example]:
+def _jsonl_examples(path: str, text_twin: bool, evaluating: bool) -> Iterator[Example]:
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rb") as fh:
         for number, raw in enumerate(fh, start=1):
@@ -177,14 +175,14 @@ def _jsonl_examples(path: str, text_twin: bool) -> Iterator[Example]:
                 if gold is not None and not isinstance(gold, str):
                     raise InputError(f"{where}: 'main_content' must be a string")
                 try:
-                    yield from examples_from_page(rec, gold or "", text_twin=text_twin)
+                    yield from examples_from_page(rec, gold or "", text_twin=text_twin, evaluating=evaluating)
                 except ValueError as exc:
                     raise InputError(f"{where}: {exc}") from None
             else:
                 raise InputError(f"{where}: expected 'lines'+'labels' or 'main_content' with 'html'/'text'")
 
 
-def label_file_examples(path: str, text_twin: bool = True) -> list[Example]:
+def label_file_examples(path: str, text_twin: bool = True, evaluating: bool = False) -> list[Example]:
     """Examples of a hand-corrected label file; its site (group) is its URL's host, ``""`` without URL.
 
     The content rows are the gold text; an HTML page also yields its text twin, as in
@@ -194,12 +192,14 @@ def label_file_examples(path: str, text_twin: bool = True) -> list[Example]:
     gold = "\n".join(t for t, lab in zip(page.texts, labels) if lab == "content")
     if html is None:
         return [Example(page, labels, gold, host_of(page.url))]
-    return examples_from_page({"id": path, "url": page.url, "html": html}, gold, host_of(page.url), None, text_twin, labels)
+    return examples_from_page({"id": path, "url": page.url, "html": html}, gold, host_of(page.url), None, text_twin, labels, evaluating)
 
 
 @cycle_collector_paused()  # the examples grow to millions of objects, which the collector would re-scan
-def load_examples(paths: list[str], text_twin: bool = True, n_jobs: int = 1, progress: bool = False) -> list[Example]:
-    """All examples from JSONL files, label files and WCXB directories, in order. Raises InputError."""
+def load_examples(paths: list[str], text_twin: bool = True, n_jobs: int = 1, progress: bool = False, evaluating: bool = False) -> list[Example]:
+    """All examples from JSONL files, label files and WCXB directories, in order. Raises InputError.
+
+    ``evaluating``: the examples are to be scored, not trained on (see :func:`examples_from_page`)."""
     from joblib import Parallel, delayed
 
     examples: list[Example] = []
@@ -208,7 +208,7 @@ def load_examples(paths: list[str], text_twin: bool = True, n_jobs: int = 1, pro
             if not os.path.isdir(os.path.join(path, "html")):
                 raise InputError(f"{path}: a training directory needs html/ and ground-truth/ (WCXB layout)")
             jobs = (
-                delayed(examples_from_page)(rec, gold, dom, ptype, text_twin)
+                delayed(examples_from_page)(rec, gold, dom, ptype, text_twin, None, evaluating)
                 for rec, gold, dom, ptype in wcxb_pages(path)
             )
             parts = Parallel(n_jobs=n_jobs, batch_size=8, return_as="generator")(jobs)
@@ -219,12 +219,12 @@ def load_examples(paths: list[str], text_twin: bool = True, n_jobs: int = 1, pro
             for part in parts:
                 examples.extend(part)
         elif os.path.isfile(path) and is_label_file(path):
-            examples.extend(label_file_examples(path, text_twin))
+            examples.extend(label_file_examples(path, text_twin, evaluating))
         elif os.path.isfile(path) and detect_format(path) in ("text", "html", "warc"):
             raise InputError(f"{path}: a page, not labelled data: give JSONL with gold text or line labels, label files "
                              "(.tsv, from `boilerdetect label`) or WCXB-layout directories")  # fmt: skip
         elif os.path.isfile(path):
-            found = jsonl_examples(path, text_twin)
+            found = jsonl_examples(path, text_twin, evaluating)
             if progress:
                 from tqdm import tqdm
 
