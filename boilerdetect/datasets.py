@@ -21,7 +21,9 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .align import align, transfer_labels
+import numpy as np
+
+from .align import align, normalise, related_mask, teaser_mask, transfer_labels
 from .document import LABELS, Line, Page, cycle_collector_paused
 from .labelfile import is_label_file, read_label_file
 from .profile import host_of
@@ -30,13 +32,18 @@ from .readers import InputError, decode, detect_format, json_line, page_from_rec
 
 @dataclass
 class Example:
-    """One labelled page. ``group`` (the site) keeps a site out of its own validation fold."""
+    """One labelled page. ``group`` (the site) keeps a site out of its own validation fold.
+
+    ``evaluated``: the form the page is scored in, when it is not the one trained on (a text twin
+    whose repeated lines its labels chose is scored as the twin whose markup chose them).
+    """
 
     page: Page
     labels: list[str]
     gold: str | None = None
     group: str = ""
     page_type: str | None = None
+    evaluated: "Example | None" = None
 
 
 def html_to_text(html: str) -> str:
@@ -58,10 +65,11 @@ def examples_from_page(
 ) -> list[Example]:
     """Examples of one page with gold main text: the page itself and (for HTML) its text twin.
 
-    ``labels`` (one per line of the page) replace the labels aligned from ``gold``. Half of the
-    twins (by a hash of the page's id) repeat their related headlines (:func:`_double_teasers`),
-    which the labels choose; ``evaluating``, none does: the text a model is scored on is the
-    converter's, owing nothing to the labels it is scored against, nor to the page's id.
+    ``labels`` (one per line of the page) replace the labels aligned from ``gold``. Crawled text
+    repeats teaser headlines (:func:`_double_teasers`): half of the twins trained on (by a hash of
+    the page's id) repeat the lines labelled related, and every twin is scored (its ``evaluated``
+    form; ``evaluating``: the twin returned) repeating the lines the markup shows as teasers, so
+    that the text a model is scored on owes nothing to the labels it is scored against.
     """
     page = page_from_record(record)
     labels = labels if labels is not None else align(page, gold)
@@ -71,25 +79,38 @@ def examples_from_page(
         twin_labels = align(twin, gold)
         related = transfer_labels(twin.texts, page, labels)
         twin_labels = ["related" if r and lab != "content" else lab for lab, r in zip(twin_labels, related)]
-        if not evaluating and zlib.crc32((page.id or page.url or "").encode()) % 2:
-            twin, twin_labels = _double_teasers(twin, twin_labels)
-        out.append(Example(twin, twin_labels, gold, out[0].group, page_type))
+        scored = Example(*_double_teasers(twin, twin_labels, page), gold, out[0].group, page_type)
+        if evaluating:
+            out.append(scored)
+        else:
+            if zlib.crc32((page.id or page.url or "").encode()) % 2:
+                twin, twin_labels = _double_teasers(twin, twin_labels)
+            out.append(Example(twin, twin_labels, gold, out[0].group, page_type, scored))
     return out
 
 
-def _double_teasers(page: Page, labels: list[str]) -> tuple[Page, list[str]]:
-    """Repeat each related headline, as crawled text often has them (image alt text + link text).
+def _double_teasers(twin: Page, labels: list[str], html_page: Page | None = None) -> tuple[Page, list[str]]:
+    """Repeat teaser headlines of 3 words or more, as crawled text often has them (image alt text
+    + link text): the lines labelled related, or with ``html_page``, the lines of its runs of
+    teaser links (:func:`align.related_mask` taken whether or not they are content; not their
+    heading), whatever their labels.
 
-    The converter drops image alt text, so without this half of the text twins would never show
-    the duplicated teaser lists that real crawls (e.g. WET records) are full of. The labels choose
-    the lines: a way to train on such lists, not a text to evaluate on.
+    The converter drops image alt text, so without this the text twins would never show the
+    duplicated teaser lists that real crawls (e.g. WET records) are full of. Training may let the
+    labels choose (the model learns the related lists crawled twice); what is scored may not.
     """
+    if html_page is None:
+        repeated = [lab == "related" for lab in labels]
+    else:
+        runs = related_mask(html_page, np.zeros(len(html_page.lines), dtype=bool)) & teaser_mask(html_page.lines)
+        headlines = {normalise(line.text) for line, in_run in zip(html_page.lines, runs) if in_run}
+        repeated = [normalise(line.text) in headlines for line in twin.lines]
     lines, out = [], []
-    for line, lab in zip(page.lines, labels):
+    for line, lab, again in zip(twin.lines, labels, repeated):
         lines.append(line), out.append(lab)
-        if lab == "related" and len(line.text.split()) >= 3:
+        if again and len(line.text.split()) >= 3:
             lines.append(line), out.append(lab)
-    return Page(lines, page.source, page.url, page.id, page.meta), out
+    return Page(lines, twin.source, twin.url, twin.id, twin.meta), out
 
 
 def _check_labels(labels, where: str) -> list[str]:

@@ -220,14 +220,14 @@ def cross_validate(
     for k, (train_idx, test_idx) in enumerate(folds):
         fold_of[test_idx] = k
         detector = fit_detector([examples[i] for i in train_idx], params, base, [features[i] for i in train_idx])
-        test_pages = [examples[i].page for i in test_idx]
-        test_features = [features[i] for i in test_idx]
+        scored = [examples[i].evaluated or examples[i] for i in test_idx]  # the form a page is scored in
+        test_features = [features[i] if examples[i].evaluated is None else featurize(e.page) for i, e in zip(test_idx, scored)]
         if site_profiles:
-            test_features = with_site_profiles([examples[i] for i in test_idx], test_features, share=1.0)
-        for i, res in zip(test_idx, detector.predict_pages(test_pages, test_features)):
+            test_features = with_site_profiles(scored, test_features, share=1.0)
+        for i, res in zip(test_idx, detector.predict_pages([e.page for e in scored], test_features)):
             predicted[i] = res
     validated = [i for i, res in enumerate(predicted) if res is not None]
-    examples = [examples[i] for i in validated]
+    examples = [examples[i].evaluated or examples[i] for i in validated]
     out = report(examples, [predicted[i] for i in validated], fold_of[validated])
     out["oracle"] = oracle(examples)
     out["folds"] = n_splits if only_folds is None else f"{len(folds)} of {n_splits}"
