@@ -58,3 +58,20 @@ def test_a_text_twin_is_scored_with_the_repeats_the_markup_shows_not_the_labels(
     (_, scored) = examples_from_page(record, gold, labels=relabelled, evaluating=True)
     assert scored.page.texts == twin.evaluated.page.texts and scored.evaluated is None
     assert twin.evaluated.page.texts.count("Latest articles") == 1  # the heading is not repeated
+
+
+def test_cross_validation_scores_the_evaluated_form_of_a_text_twin():
+    # a text twin is trained on as its labels repeat it, but scored as the markup repeats it
+    from boilerdetect.datasets import examples_from_page
+    from boilerdetect.train import cross_validate
+
+    examples = []
+    for seed in range(8):
+        html, gold, _ = make_article(seed)
+        examples += examples_from_page({"id": f"p{seed}", "url": f"https://s{seed % 4}.example/{seed}", "html": html}, gold)
+    twins = [e for e in examples if e.page.source == "text"]
+    assert all(e.evaluated is not None for e in twins)
+    report = cross_validate(examples, n_splits=2, params={"max_iter": 5, "stacking": False})
+    scored = sum(len(e.evaluated.labels) for e in twins)
+    assert report["text"]["lines"]["content"]["support"] + report["text"]["lines"]["related"]["support"] + report["text"]["lines"]["boilerplate"]["support"] == scored
+    assert scored != sum(len(e.labels) for e in twins)  # the two forms differ here: the check can tell them apart
