@@ -365,18 +365,19 @@ def _head(stream: io.BufferedReader, size: int = 1024) -> bytes:
     return stream.peek(size)[:size]
 
 
-def binary_format(head: bytes, wide: bool = False) -> str | None:
+def binary_format(head: bytes, declared: str | None = None) -> str | None:
     """The binary format (PDF, zip, an image...) that a file's first bytes start with, else None.
 
     Signatures, and first bytes (up to 4 KB of those given) of which over a twentieth are control
     bytes other than NUL ("binary data"): a page named as one, or sent as HTML, with some stray
     NUL bytes is still a page, and so is UTF-16 text without a BOM (every other byte a NUL).
-    ``wide``: the text is declared UTF-16 or UTF-32, whose bytes are anything: signatures only.
+    ``declared``: the charset the bytes are declared in (as :func:`decode` takes it); in UTF-16 or
+    UTF-32, whose bytes are anything, only signatures tell.
     """
     if (name := next((name for magic, name in _MAGIC if head.startswith(magic)), None)) is not None:
         return name
     head = head[:4096]
-    if wide or head.startswith(_WIDE_BOMS):
+    if head.startswith(_WIDE_BOMS) or (_charset(declared) or "").startswith(("utf-16", "utf-32")):
         return None
     if sum(map(head.count, _CONTROL[1:])) * 20 > len(head):  # _CONTROL[0] is NUL
         return "binary data"

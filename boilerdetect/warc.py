@@ -44,8 +44,7 @@ def _html_record(body: bytes, ctype: str | None, rid: str | None, url: str | Non
     # servers label PDFs and images text/html often enough: such a body is no page, and decoded
     # it would come out as garbage "content"
     charset = _charset(ctype)
-    wide = charset is not None and charset.lower().replace("_", "-").startswith(("utf-16", "utf16", "utf-32", "utf32"))
-    if (binary := binary_format(body, wide)) is not None:
+    if (binary := binary_format(body, charset)) is not None:
         return SkippedRecord(_skipped=f"{kind} labelled {_mime(ctype) or 'HTML'} holding {binary}")
     return {"id": rid, "url": url, "html": decode(body, charset)}
 
