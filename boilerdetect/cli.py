@@ -142,33 +142,24 @@ def _output(path: Optional[Path]):
     An interrupted or failed run leaves the previous file (or none) and no temporary file.
     ``-`` is stdout; an existing non-regular file (``/dev/null``, a named pipe) is written directly.
     """
-    if path is None or str(path) == "-":
-        try:
+    stdout = path is None or str(path) == "-"
+    path = None if stdout else Path(path)
+    try:
+        if stdout:
             yield sys.stdout
-        except BrokenPipeError:  # the reader went away ('| head'): the caller stops quietly
-            raise
-        except OSError as exc:  # a full disk, /dev/full
-            _fail(f"cannot write to stdout: {exc.strerror or exc}")
-        return
-    path = Path(path)
-    if path.exists() and not path.is_file():
-        try:
+        elif path.exists() and not path.is_file():
             with open(path, "w", encoding="utf-8") as fh:
                 yield fh
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            _fail(f"cannot write {path}: {exc.strerror or exc}")
-        return
-    try:
-        if path.name.lower().endswith(".gz"):  # as its name says, so that it reads back as it is named
+        elif path.name.lower().endswith(".gz"):  # as its name says, so that it reads back as it is named
             with atomic_file(path, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as fh:
                 yield fh
         else:
             with atomic_file(path, "w", encoding="utf-8") as fh:
                 yield fh
-    except OSError as exc:
-        _fail(f"cannot write {path}: {exc.strerror or exc}")
+    except BrokenPipeError:  # the reader went away ('| head'): the caller stops quietly
+        raise
+    except OSError as exc:  # a full disk, /dev/full, a directory in the way...
+        _fail(f"cannot write {'to stdout' if stdout else path}: {exc.strerror or exc}")
 
 
 def _expand(inputs: list[str], skipped: list[str]) -> list[str]:
