@@ -683,20 +683,29 @@ def predict(
         written in input order. Returns the exit code of an output that could not be written, or 0."""
         results = iter(detector.predict_many(records(), n_jobs=jobs, explain=explained, profile=site,
                                              max_page_bytes=limits[0], max_page_lines=limits[1], transform=render))  # fmt: skip
-        res = pending = object()  # nothing fetched yet: the first output is created before the first batch
+        ahead: list = []  # the first result of the next group, fetched while taking this group's
+
+        def results_of(g: int):
+            """Group ``g``'s results, in order; fetching the first one only now, so that the first
+            output is created before the first batch is labelled."""
+            res = ahead.pop() if ahead else next(results, None)
+            while res is not None and owner[0] == g:
+                owner.popleft()
+                yield res
+                res = next(results, None)
+            if res is not None:
+                ahead.append(res)
+
         code = 0
         for g, (_, target) in enumerate(groups):
             written, failed = counts["written"], counts["failed"]
+            taken = results_of(g)
             try:
                 if to_dir:
                     _make_parent(target)
                 with _output(target) as out:
-                    if res is pending:
-                        res = next(results, None)
-                    while res is not None and owner[0] == g:
-                        owner.popleft()
+                    for res in taken:
                         write(out, res)
-                        res = next(results, None)
                     if out is sys.stdout:
                         out.flush()
                     elif to_dir and _nothing_labelled(format is OutputFormat.text, counts["written"] - written, counts["failed"] - failed):
@@ -707,11 +716,8 @@ def predict(
                 if not to_dir:
                     raise
                 code = code or exc.exit_code
-                if res is pending:
-                    res = next(results, None)
-                while res is not None and owner[0] == g:  # this file's pages, which have nowhere to go
-                    owner.popleft()
-                    res = next(results, None)
+                for _ in taken:  # this file's pages, which have nowhere to go
+                    pass
         return code
 
     # several output files and at least one per worker: a worker takes whole files, and nothing but
