@@ -120,6 +120,11 @@ def _check_labels(labels, where: str) -> list[str]:
     return list(labels)
 
 
+def _why(exc: Exception) -> str:
+    """An exception's reason in a few words: an OS error's text, else its message, else its type."""
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
 def wcxb_pages(root: str) -> Iterator[tuple[dict, str, str, str | None]]:
     """(record, gold main text, domain, page type) for each page of a WCXB-layout directory."""
     meta_path = os.path.join(root, "metadata.json")
@@ -131,7 +136,7 @@ def wcxb_pages(root: str) -> Iterator[tuple[dict, str, str, str | None]]:
             if not isinstance(files, dict) or not all(isinstance(info, dict) for info in files.values()):
                 raise ValueError("'files' is not an object of objects")
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise InputError(f"{meta_path}: not a WCXB metadata file ({getattr(exc, 'strerror', None) or exc})") from None
+            raise InputError(f"{meta_path}: not a WCXB metadata file ({_why(exc)})") from None
     html_dir = os.path.join(root, "html")
     for name in sorted(os.listdir(html_dir)):
         fid = name.split(".")[0]
@@ -140,7 +145,7 @@ def wcxb_pages(root: str) -> Iterator[tuple[dict, str, str, str | None]]:
             with gzip.open(path) if name.endswith(".gz") else open(path, "rb") as fh:
                 html = decode(fh.read())
         except (OSError, EOFError, zlib.error) as exc:  # a damaged or fake .gz too
-            raise InputError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or str(exc) or type(exc).__name__})") from None
+            raise InputError(f"{path}: cannot read ({_why(exc)})") from None
         truth_path = os.path.join(root, "ground-truth", f"{fid}.json")
         try:
             with open(truth_path, encoding="utf-8") as fh:
@@ -151,7 +156,7 @@ def wcxb_pages(root: str) -> Iterator[tuple[dict, str, str, str | None]]:
             if not isinstance(gold, str):
                 raise ValueError("'main_content' is not a string")
         except (OSError, ValueError) as exc:  # missing, not JSON, or not of the WCXB layout
-            raise InputError(f"{truth_path}: {getattr(exc, 'strerror', None) or exc}") from None
+            raise InputError(f"{truth_path}: {_why(exc)}") from None
         info = files.get(fid, {})
         url = truth.get("url")
         page_type = info.get("page_type") or truth.get("_internal", {}).get("page_type", {}).get("primary")
@@ -163,7 +168,7 @@ def jsonl_examples(path: str, text_twin: bool = True, evaluating: bool = False) 
     try:
         yield from _jsonl_examples(path, text_twin, evaluating)
     except (OSError, EOFError, zlib.error) as exc:  # a damaged or fake .gz, a file that cannot be read
-        raise InputError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or str(exc) or type(exc).__name__})") from None
+        raise InputError(f"{path}: cannot read ({_why(exc)})") from None
 
 
 def _jsonl_examples(path: str, text_twin: bool, evaluating: bool) -> Iterator[Example]:
