@@ -480,6 +480,7 @@ def expand_inputs(inputs: list[str], skipped: list[str] | None = None) -> list[s
     be listed stays in the list, so that reading it gives an error record.
     """
     check_stdin_once(inputs)
+    skipped = [] if skipped is None else skipped
     paths: list[str] = []
     for item in inputs:
         if item == "-":
@@ -488,12 +489,10 @@ def expand_inputs(inputs: list[str], skipped: list[str] | None = None) -> list[s
             for root, dirs, files in os.walk(item, onerror=lambda exc: paths.append(exc.filename)):
                 hidden = [os.path.join(root, d) + os.sep for d in dirs if d.startswith(".")]  # .git, .cache...
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                if skipped is not None:
-                    skipped.extend(sorted(hidden))
+                skipped.extend(sorted(hidden))
                 for name in sorted(files):
                     if name.startswith(".") or _not_a_page(name):
-                        if skipped is not None:
-                            skipped.append(os.path.join(root, name))
+                        skipped.append(os.path.join(root, name))
                     else:
                         paths.append(os.path.join(root, name))
         elif os.path.exists(item):
