@@ -1178,7 +1178,14 @@ def main() -> None:
     previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
     try:
         app()
-    except _Terminated:  # raised past the command (only predict catches it itself): its outputs are cleaned up by now
+    except SystemExit:  # the command's own exit, with its code (predict's 143 included)
+        raise
+    except BaseException:
+        # raised past the command (only predict catches it itself), its outputs cleaned up by now;
+        # by the flag, not the type: arriving during an import, it can come out wrapped (a
+        # RuntimeError from a class being made)
+        if not _TERMINATED:
+            raise
         typer.echo("stopped (SIGTERM)", err=True)
         raise SystemExit(143) from None
     finally:
