@@ -218,6 +218,12 @@ class LineClassifier:
         bar keeps it). "page_f1", what models trained before "best_f1" use: the most probable
         label, plus as content every other line that :func:`page_f1_content` keeps and that is
         not most probably ``related``.
+    page_f1_below : float, default=0.0
+        With decision "argmax": a page whose most probable labels keep fewer words as content than
+        this share of the words it is expected to hold (the sum of its lines' words weighted by
+        P(content)) is decided as "page_f1" instead. Such a page is one whose content stage 2
+        finds likely but never quite most likely (a product grid at P(content) 0.45 a tile).
+        0: never.
     spans : bool, default=True
         On pages without DOM regions (plain text), stage 2 also sees the run of lines that best
         holds the page's content by stage 1's scores (:func:`span_features`). A model saved
@@ -237,7 +243,7 @@ class LineClassifier:
     random_state : int, default=0
     """
 
-    def __init__(self, max_iter=300, stage1_iter=None, stage2_iter=None, learning_rate=0.1, max_leaf_nodes=31, stacking=True, stage2_weight=1.0, decision="argmax", spans=True, vocabulary=False, heading_threshold=0.005, cv=4, random_state=0):
+    def __init__(self, max_iter=300, stage1_iter=None, stage2_iter=None, learning_rate=0.1, max_leaf_nodes=31, stacking=True, stage2_weight=1.0, decision="argmax", page_f1_below=0.0, spans=True, vocabulary=False, heading_threshold=0.005, cv=4, random_state=0):
         self.max_iter = max_iter
         self.stage1_iter = stage1_iter
         self.stage2_iter = stage2_iter
@@ -246,6 +252,7 @@ class LineClassifier:
         self.stacking = stacking
         self.stage2_weight = stage2_weight
         self.decision = decision
+        self.page_f1_below = page_f1_below
         self.spans = spans
         self.vocabulary = vocabulary
         self.heading_threshold = heading_threshold
@@ -431,7 +438,7 @@ class LineClassifier:
     @property
     def weighs_lines(self) -> bool:
         """Whether :meth:`decide` reads the lines' ``weights`` (the per-page decisions do)."""
-        return self.decision in ("best_f1", "page_f1")
+        return self.decision in ("best_f1", "page_f1") or (self.decision == "argmax" and self.page_f1_below > 0)
 
     @property
     def labels_headings(self) -> bool:
@@ -457,10 +464,15 @@ class LineClassifier:
         out = []
         for k, p in enumerate(probas):
             labels = p.argmax(axis=1)
-            if self.decision != "argmax" and len(p):
-                w = np.ones(len(p)) if weights is None else np.asarray(weights[k], dtype=float)
+            w = np.ones(len(p)) if weights is None else np.asarray(weights[k], dtype=float)
+            decision = self.decision
+            if decision == "argmax" and self.page_f1_below > 0:
+                kept, expected = w[labels == CONTENT].sum(), float(np.dot(w, p[:, CONTENT]))
+                if kept < self.page_f1_below * expected:  # content likely, but line by line never most likely
+                    decision = "page_f1"
+            if decision != "argmax" and len(p):
                 keep = page_f1_content(p[:, CONTENT], w) & (labels != RELATED)
-                if self.decision == "best_f1":
+                if decision == "best_f1":
                     labels = np.where(p[:, RELATED] >= p[:, BOILERPLATE], RELATED, BOILERPLATE)
                 labels[keep] = CONTENT
             if headings:

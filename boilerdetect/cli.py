@@ -884,9 +884,10 @@ def _checked_leaves(option: str) -> str:
 
 def train_params(max_iter: int, stacking: bool, stack_inputs: str, stage1_iter: int, stage2_iter: int,
                  stage2_weight: float, stack_folds: int, page_f1: str = "none", max_leaf_nodes: str = "31",
-                 vocabulary: str = "none") -> dict:
+                 vocabulary: str = "none", page_f1_below: float = 0.0) -> dict:
     """The classifier parameters that ``train``'s options stand for (as the model card records them)."""
     from .classifier import LineClassifier
+    from .document import SOURCES
 
     params = {"max_iter": max_iter, "stacking": stacking}
     if (leaves := _leaves(max_leaf_nodes)) != LineClassifier().max_leaf_nodes:  # recorded when not the default
@@ -898,6 +899,8 @@ def train_params(max_iter: int, stacking: bool, stack_inputs: str, stage1_iter: 
             params["vocabulary_inputs"] = kinds
     if kinds := _kinds(page_f1):
         params["page_f1_inputs"] = kinds
+    if page_f1_below > 0 and set(_kinds(page_f1)) != set(SOURCES):  # read only where the decision is per line
+        params["page_f1_below"] = page_f1_below
     return params
 
 
@@ -916,6 +919,7 @@ def train(
     stage2_weight: float = typer.Option(0.5, "--stage2-weight", min=0.0, max=1.0, help="With --stacking: share of stage 2 in the returned probabilities, the rest being stage 1's (1: stage 2 alone)."),
     stack_folds: int = typer.Option(4, "--stack-folds", min=2, help="With --stacking: site-grouped folds giving stage 2 its out-of-fold stage-1 scores."),
     page_f1: Kinds = typer.Option(Kinds.text, "--page-f1", help="The input kinds whose lines are labelled per page for the best expected word-F1: lines a little below 0.5 join the content where the page's content is uncertain, and a line whose content probability the other two labels outweigh together stays out unless the page needs it; the other kinds give each line its most probable label."),
+    page_f1_below: float = typer.Option(0.0, "--page-f1-below", min=0.0, help="For the kinds not in --page-f1, whose lines take their most probable label: a page where that keeps fewer words as content than this share of the words the page is expected to hold (words weighted by P(content)) is labelled as --page-f1 labels instead, as some pages' content is likely without being any line's most likely label (0: never)."),
     vocabulary: Kinds = typer.Option(Kinds.text, "--vocabulary", help="With --stacking: the input kinds whose stage 2 also reads what the lines' words say (a linear model over hashed words and word pairs, fitted out of fold like stage 1), and whose decision labels related the short line above a related block when a second word model, of the training labels' block headings, says it reads like one."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Processes for reading the data."),
     progress: Optional[bool] = typer.Option(None, "--progress/--quiet", help="Progress bars on stderr."),
@@ -942,7 +946,7 @@ def train(
     given = [flag for flag, name in stage_options.items() if on_command_line(name)]
     if base is not None:  # adapting keeps the base model's recipe: its options would be silently ignored
         recipe = ("max_iter", "stacking", "stack_inputs", "stage1_iter", "stage2_iter", "stage2_weight", "stack_folds",
-                  "page_f1", "max_leaf_nodes", "vocabulary", "cv")  # fmt: skip
+                  "page_f1", "page_f1_below", "max_leaf_nodes", "vocabulary", "cv")  # fmt: skip
         if ignored := ["--" + name.replace("_", "-") for name in recipe if on_command_line(name)]:
             typer.echo(f"note: {', '.join(ignored)} do{'es' if len(ignored) == 1 else ''} not apply with --base (adapting keeps the base model's recipe; --extra-iter and --learning-rate do)", err=True)
     if not stacking and base is None and given:
@@ -989,7 +993,7 @@ def train(
         adapted.save(out)
         typer.echo(f"adapted model written to {out} (from {kinds['html']} HTML and {kinds['text']} plain-text pages)", err=True)
         return
-    params = train_params(max_iter, stacking, stack_inputs, stage1_iter, stage2_iter, stage2_weight, stack_folds, page_f1, max_leaf_nodes, vocabulary)
+    params = train_params(max_iter, stacking, stack_inputs, stage1_iter, stage2_iter, stage2_weight, stack_folds, page_f1, max_leaf_nodes, vocabulary, page_f1_below)
     # data of one kind only (line-labelled JSONL is plain text): the other kind's classifier is the shipped model's
     missing = [source for source in SOURCES if not any(e.page.source == source for e in examples)]
     lender = _load_detector(None, False, None) if missing else None

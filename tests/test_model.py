@@ -351,6 +351,32 @@ def test_best_f1_decision_keeps_out_a_line_the_other_two_labels_outweigh():
     assert LineClassifier(decision="best_f1").weighs_lines and not LineClassifier().weighs_lines
 
 
+def test_page_f1_below_decides_only_under_kept_pages_per_page():
+    """A product grid whose tiles stage 2 scores 0.45 content / 0.55 boilerplate keeps nothing by
+    argmax, although it is expected to hold 0.45 of its words: with page_f1_below 0.3 the page
+    is decided as page_f1 (its tiles kept; the related line left alone). A page whose argmax
+    keeps enough of its expected words keeps its argmax labels, line for line."""
+    from boilerdetect.classifier import LineClassifier
+
+    grid = np.array([[0.45, 0.0, 0.55]] * 4 + [[0.4, 0.55, 0.05], [0.05, 0.0, 0.95]])
+    words = np.array([6.0, 6, 6, 6, 6, 6])
+    argmax = LineClassifier(decision="argmax").decide([grid], [words])[0]
+    assert argmax.tolist() == [2, 2, 2, 2, 1, 2]
+    gated = LineClassifier(decision="argmax", page_f1_below=0.3)
+    assert gated.weighs_lines and not LineClassifier().weighs_lines
+    assert gated.decide([grid], [words])[0].tolist() == [0, 0, 0, 0, 1, 2]
+    # an article: one sure paragraph holds most of the expected words, so argmax stands
+    article = np.vstack([[[0.95, 0.0, 0.05]], grid])
+    assert gated.decide([article], [np.array([60.0, *words])])[0].tolist() == [0, 2, 2, 2, 2, 1, 2]
+    # the bar is a share of the words expected (57 + 10.8 + 2.4 + 0.3 = 70.5): the 60 kept are over 0.3 of them, under 0.9
+    assert LineClassifier(decision="argmax", page_f1_below=0.9).decide([article], [np.array([60.0, *words])])[0].tolist() == [0, 0, 0, 0, 0, 1, 2]
+    # the other decisions are per page already: the parameter changes nothing there
+    for decision in ("best_f1", "page_f1"):
+        plain = LineClassifier(decision=decision).decide([grid], [words])[0]
+        assert LineClassifier(decision=decision, page_f1_below=0.3).decide([grid], [words])[0].tolist() == plain.tolist()
+    assert gated.decide([np.zeros((0, 3))], [np.zeros(0)])[0].shape == (0,)
+
+
 def test_page_f1_decision_reaches_labels_through_the_detector(tiny_detector, monkeypatch):
     """The detector weighs lines by their words: a 0.3 line of twenty words beside a sure line of
     one word joins the content (2 * 6.9 / 27.9 beats 1.8 / 7.9), where by line count it would not."""
