@@ -151,7 +151,8 @@ def test_train_evaluate_info(tmp_path):
     assert card["training_data"]["pages"] == {"html": 12, "text": 24} and "sha256" in card
     assert card["cross_validation"]["folds"] == 2
     assert card["params"] == {"max_iter": 20, "max_leaf_nodes": {"html": 15}, "stacking": True, "cv": 2, "stage1_iter": 10, "stage2_iter": 20,
-                              "stage2_weight": 0.5, "stack_inputs": ["html"], "page_f1_inputs": ["text"]}
+                              "stage2_weight": 0.5, "stack_inputs": ["html"], "page_f1_inputs": ["text"], "page_f1_below": 0.3}
+    assert (trained.html_model.page_f1_below, trained.html_model.weighs_lines) == (0.3, True)  # the recipe's default
 
     res = runner.invoke(app, ["train", str(data), "--out", str(model), "--no-stacking", "--stage2-weight", "0.5", "--stage1-iter", "10"])
     assert res.exit_code == 2 and res.stderr == "error: --stage1-iter, --stage2-weight need --stacking\n"
@@ -162,6 +163,9 @@ def test_train_evaluate_info(tmp_path):
     params = train_params(150, True, "none", 50, 100, 0.5, 4, page_f1="none", vocabulary="text")
     assert "page_f1_inputs" not in params and params["stack_inputs"] == []
     assert "vocabulary_inputs" not in params  # the word model feeds stage 2: no stage 2, no word model
+    # the under-kept share is read only by kinds deciding line by line: recorded when some kind does
+    assert [train_params(150, True, "both", 50, 100, 0.5, 4, page_f1=kinds, page_f1_below=share).get("page_f1_below")
+            for kinds, share in (("none", 0.3), ("text", 0.0), ("both", 0.3))] == [0.3, None, None]  # fmt: skip
     assert [(_source_params(params, k)["stacking"], _source_params(params, k)["decision"]) for k in ("html", "text")] == [(False, "argmax")] * 2
     for bad in ("1", "html=x", "pdf=31", "63,text=31"):
         res = runner.invoke(app, ["train", str(data), "--out", str(model), "--max-leaf-nodes", bad])
