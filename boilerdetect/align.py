@@ -101,12 +101,12 @@ def teaser_mask(lines: list) -> np.ndarray:
     return mask
 
 
-def related_mask(page: Page, content: np.ndarray) -> np.ndarray:
-    """Boolean mask of lines in runs of teaser links (and their heading) outside the content."""
-    n = len(page.lines)
+def teaser_runs(page: Page, content: np.ndarray) -> list[tuple[int, int]]:
+    """The runs ``(i, j)`` of lines i..j-1 that make a related list: at least MIN_RELATED_RUN teaser
+    links in a row outside the content, of MIN_RUN_MEAN_WORDS words on average (no heading)."""
     teaser = teaser_mask(page.lines) & ~np.asarray(content, dtype=bool)
-    mask = np.zeros(n, dtype=bool)
-    i = 0
+    runs = []
+    i, n = 0, len(page.lines)
     while i < n:
         if not teaser[i]:
             i += 1
@@ -116,13 +116,21 @@ def related_mask(page: Page, content: np.ndarray) -> np.ndarray:
             j += 1
         run_words = np.mean([len(words(page.lines[k].text)) for k in range(i, j)])
         if j - i >= MIN_RELATED_RUN and run_words >= MIN_RUN_MEAN_WORDS:
-            mask[i:j] = True
-            head = i - 1
-            if head >= 0 and not content[head] and page.lines[head].link_chars == 0 and (
-                len(words(page.lines[head].text)) <= MAX_HEADING_WORDS
-            ):
-                mask[head] = True
+            runs.append((i, j))
         i = j
+    return runs
+
+
+def related_mask(page: Page, content: np.ndarray) -> np.ndarray:
+    """Boolean mask of lines in runs of teaser links (and their heading) outside the content."""
+    mask = np.zeros(len(page.lines), dtype=bool)
+    for i, j in teaser_runs(page, content):
+        mask[i:j] = True
+        head = i - 1
+        if head >= 0 and not content[head] and page.lines[head].link_chars == 0 and (
+            len(words(page.lines[head].text)) <= MAX_HEADING_WORDS
+        ):
+            mask[head] = True
     return mask
 
 

@@ -1107,6 +1107,7 @@ def label(
 @app.command()
 def info(model: Optional[Path] = _MODEL, trust_model: bool = _TRUST, model_sha256: Optional[str] = _SHA256) -> None:
     """Print the model card (training data, features, cross-validated metrics, versions)."""
+    from .document import SOURCES
     from .model import DEFAULT_MODEL, card_path, sha256_file
 
     detector = _load_detector(model, trust_model, model_sha256)
@@ -1114,7 +1115,7 @@ def info(model: Optional[Path] = _MODEL, trust_model: bool = _TRUST, model_sha25
     if not card:  # a model file copied without the card beside it: what the file itself says
         path = model or DEFAULT_MODEL
         typer.echo(f"note: no model card: {card_path(path)} is missing; only the file's own facts follow", err=True)
-        card = {"model": str(path), "sha256": sha256_file(path), "kinds": [k for k in ("html", "text") if getattr(detector, f"{k}_model", None) is not None]}
+        card = {"model": str(path), "sha256": sha256_file(path), "kinds": [k for k in SOURCES if getattr(detector, f"{k}_model", None) is not None]}
     typer.echo(json.dumps(card, indent=2))
 
 

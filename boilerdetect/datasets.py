@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .align import align, normalise, related_mask, teaser_mask, transfer_labels
+from .align import align, normalise, teaser_runs, transfer_labels
 from .document import LABELS, Line, Page, cycle_collector_paused
 from .labelfile import is_label_file, read_label_file
 from .profile import host_of
@@ -92,8 +92,7 @@ def examples_from_page(
 def _double_teasers(twin: Page, labels: list[str], html_page: Page | None = None) -> tuple[Page, list[str]]:
     """Repeat teaser headlines of 3 words or more, as crawled text often has them (image alt text
     + link text): the lines labelled related, or with ``html_page``, the lines of its runs of
-    teaser links (:func:`align.related_mask` taken whether or not they are content; not their
-    heading), whatever their labels.
+    teaser links (:func:`align.teaser_runs`, whether or not they are content), whatever their labels.
 
     The converter drops image alt text, so without this the text twins would never show the
     duplicated teaser lists that real crawls (e.g. WET records) are full of. Training may let the
@@ -102,8 +101,8 @@ def _double_teasers(twin: Page, labels: list[str], html_page: Page | None = None
     if html_page is None:
         repeated = [lab == "related" for lab in labels]
     else:
-        runs = related_mask(html_page, np.zeros(len(html_page.lines), dtype=bool)) & teaser_mask(html_page.lines)
-        headlines = {normalise(line.text) for line, in_run in zip(html_page.lines, runs) if in_run}
+        runs = teaser_runs(html_page, np.zeros(len(html_page.lines), dtype=bool))
+        headlines = {normalise(line.text) for i, j in runs for line in html_page.lines[i:j]}
         repeated = [normalise(line.text) in headlines for line in twin.lines]
     lines, out = [], []
     for line, lab, again in zip(twin.lines, labels, repeated):
