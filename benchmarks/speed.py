@@ -248,7 +248,7 @@ def main() -> None:
     data = args.data if os.path.isabs(args.data) else os.path.join(ROOT, args.data)
     warnings.filterwarnings("ignore")
 
-    from boilerdetect import Detector, features, trees
+    from boilerdetect import Detector, features, html, trees
     from boilerdetect.datasets import html_to_text
     from boilerdetect.model import ModelError
 
@@ -258,7 +258,7 @@ def main() -> None:
         sys.exit(f"error: {exc}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"cores {os.cpu_count()}, load average {load:.2f} at start (other work on the machine skews every figure)")
-    compiled = {"tree walk": trees._treewalk, "word counts": features._words}
+    compiled = {"tree walk": trees._treewalk, "word counts": features._words, "HTML walk": html._htmlwalk}
     print("compiled loops: " + ", ".join(f"{name} {'yes' if mod is not None else 'NO (not built here)'}" for name, mod in compiled.items()))
     if args.startup_runs:  # first, while this process has no other children whose memory could be counted
         seconds, peak = cli_startup(args.startup_runs)

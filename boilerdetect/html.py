@@ -7,12 +7,18 @@ text, its links, its depth, the ids/tags/class tokens of its ancestors and wheth
 
 Nothing is dropped for being hidden or inside ``<noscript>``: some forums and single-page apps put
 the real content exactly there, so both are features, not filters.
+
+The walk below (``_walk_tree``) is also compiled (``_htmlwalk.c``, built at install): the same
+steps through lexbor's C functions, which the selectolax module already loaded exports. It gives
+the same lines and facts (a property test holds the two to each other) in half the time a page;
+where it is not built, or a selectolax hides those functions, this module's walk runs.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -24,6 +30,15 @@ try:
     from . import _words  # compiled at install (setup.py); optional
 except ImportError:  # not built here: _tokens finds the same tokens with its regexes, slower
     _words = None
+
+try:  # the same walk compiled (setup.py), calling the lexbor that selectolax ships; optional
+    import selectolax.lexbor
+
+    from . import _htmlwalk
+
+    _htmlwalk.bind(selectolax.lexbor.__file__)
+except ImportError:  # not built here, or this selectolax hides lexbor's functions: the Python walk
+    _htmlwalk = None
 
 BLOCK_TAGS = frozenset(
     """address article aside blockquote body br caption center dd details dialog dir div dl dt
@@ -70,24 +85,36 @@ def _is_hidden(attrs: dict) -> bool:
     return bool(style and _HIDDEN_STYLE.search(style))
 
 
-def _page_meta(tree: LexborHTMLParser) -> dict:
-    meta = {}
+def _raw_meta(tree: LexborHTMLParser) -> tuple:
+    """What the page's metadata is read from (as the compiled walk returns it): the first
+    ``<title>``'s text, the content of the first ``<meta property="og:title">``, the hrefs of the
+    ``<base>`` children of ``<head>``, and the text of each ``<script type="application/ld+json">``."""
     title = tree.css_first("title")
-    if title is not None:
-        meta["title"] = " ".join(title.text(deep=True).split())
     og = tree.css_first('meta[property="og:title"]')
-    if og is not None and og.attributes.get("content"):
-        meta["og_title"] = " ".join(og.attributes["content"].split())
     head = tree.head
-    if head is not None:  # where <base> belongs; walked by hand: a CSS query scans the whole page
-        for node in head.iter():
-            if node.tag == "base" and (href := (node.attributes.get("href") or "").strip()):
-                meta["base"] = href  # relative links resolve against it (the first one with an href)
-                break
+    # the children of <head> walked by hand: a CSS query for <base> scans the whole page
+    bases = [n.attributes["href"] for n in (head.iter() if head else ()) if n.tag == "base" and n.attributes.get("href")]
+    return (
+        None if title is None else title.text(deep=True),
+        None if og is None else og.attributes.get("content") or None,
+        bases,
+        [node.text(deep=True) for node in tree.css('script[type="application/ld+json"]')],
+    )
+
+
+def _page_meta(title: str | None, og_title: str | None, base_hrefs: list, ld_json: list) -> dict:
+    """``Page.meta`` from :func:`_raw_meta`'s values."""
+    meta = {}
+    if title is not None:
+        meta["title"] = " ".join(title.split())
+    if og_title:
+        meta["og_title"] = " ".join(og_title.split())
+    if base := next((href.strip() for href in base_hrefs if href.strip()), None):
+        meta["base"] = base  # relative links resolve against it (the first one with an href)
     bodies = []
-    for node in tree.css('script[type="application/ld+json"]'):
+    for text in ld_json:
         try:
-            _collect_article_body(json.loads(node.text(deep=True) or "null"), bodies)
+            _collect_article_body(json.loads(text or "null"), bodies)
         except (ValueError, RecursionError):
             continue
     if bodies:
@@ -230,13 +257,29 @@ def segment_html(html: str | bytes, url: str | None = None, id: str | None = Non
     With ``max_lines``, the walk stops once the page is known to have more lines: only the first
     ``max_lines`` are kept and ``Page.truncated`` is ``{"kept_lines": max_lines}``.
     """
-    tree = LexborHTMLParser(html)
+    limit = sys.maxsize if max_lines is None else max_lines
+    if _htmlwalk is not None:
+        utf8 = html.encode("utf-8", "ignore") if isinstance(html, str) else html  # as selectolax encodes
+        lines, raw = _htmlwalk.segment(
+            utf8, Line, _tokens, _HIDDEN_STYLE.search, _NO_TOKENS, BLOCK_TAGS, SKIP_TAGS, MAX_ANCESTORS, limit
+        )
+    else:
+        tree = LexborHTMLParser(html)
+        lines, raw = _walk_tree(tree, limit), _raw_meta(tree)
+    page = Page(lines=lines, source="html", url=url, id=id, meta=_page_meta(*raw))
+    if len(page.lines) > limit:
+        del page.lines[max_lines:]
+        page.truncated = {"kept_lines": max_lines}
+    return page
+
+
+def _walk_tree(tree: LexborHTMLParser, limit: int) -> list[Line]:
+    """The lines of a parsed page; the walk stops once there are more than ``limit``."""
     builder = _LineBuilder()
     stack: list[_Open] = []  # open elements, outermost first
     facts: list[_Facts | None] = []  # their facts, None until a line needs them
     anchors: list[tuple[int, str] | None] = [None]
     next_id = 0
-    limit = float("inf") if max_lines is None else max_lines
 
     # Depth-first walk along first-child / next-sibling pointers: no recursion, and no list of
     # children per element. Only entered elements are descended into, so the parent of every
@@ -278,8 +321,4 @@ def segment_html(html: str | bytes, url: str | None = None, id: str | None = Non
         else:  # node is the root
             node = None
     builder.flush(stack, facts)
-    page = Page(lines=builder.lines, source="html", url=url, id=id, meta=_page_meta(tree))
-    if len(page.lines) > limit:
-        del page.lines[max_lines:]
-        page.truncated = {"kept_lines": max_lines}
-    return page
+    return builder.lines

@@ -1,4 +1,17 @@
+import pytest
+
+import boilerdetect.html as H
 from boilerdetect.html import segment_html
+
+
+@pytest.fixture(autouse=True, params=["compiled", "python"])
+def walk(request, monkeypatch):
+    """Every test here runs with the compiled walk (skipped where it is not built) and the Python one."""
+    if request.param == "python":
+        monkeypatch.setattr(H, "_htmlwalk", None)
+    elif H._htmlwalk is None:
+        pytest.skip("the compiled walk (boilerdetect/_htmlwalk.c) is not built here")
+    return request.param
 
 
 def test_blocks_become_lines_and_inline_text_joins():
@@ -48,3 +61,25 @@ def test_empty_and_malformed_html():
     assert segment_html("").lines == []
     page = segment_html("<p>unclosed <b>bold <i>italic<p>next")
     assert page.texts == ["unclosed bold italic", "next"]
+
+
+def test_page_meta_title_og_title_base():
+    page = segment_html(
+        '<html><head><title>  The   title </title><meta property="og:title" content=" Og  title ">'
+        '<base><base href="  ">  <base href=" /root/ "></head><body><p>x</p><svg><title>not it</title></svg></body></html>'
+    )
+    assert page.meta == {"title": "The title", "og_title": "Og title", "base": "/root/"}
+    # only the first og:title counts, and a script's type is compared without case
+    page = segment_html(
+        '<meta property="og:title"><meta property="og:title" content="second">'
+        '<script type="Application/LD+JSON">{"articleBody": "%s"}</script>' % ("word " * 20)
+    )
+    assert "og_title" not in page.meta and page.meta["article_body"] == ("word " * 20)
+
+
+def test_ancestors_beyond_the_window_and_truncation():
+    deep = "".join(f'<div class="c{chr(97 + i % 26)}">' for i in range(80))
+    page = segment_html(f"{deep}<p>deep</p><p>second</p><p>third</p>", max_lines=2)
+    line = page.lines[0]
+    assert len(line.ancestors) == H.MAX_ANCESTORS and line.ancestors[-1] == 83  # html, head, body, 80 divs
+    assert page.texts == ["deep", "second"] and page.truncated == {"kept_lines": 2}

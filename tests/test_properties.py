@@ -142,6 +142,46 @@ def test_html_records_segment_as_their_cleaned_markup(markup):
     assert page.lines == expected.lines and page.meta == expected.meta
 
 
+# --- the compiled walk is the Python walk --------------------------------------------------------
+
+# pieces of markup that exercise every rule of the walk: blocks, breaks, skipped and custom elements,
+# nested and adjacent links, hidden markers, class/id/role tokens, the metadata it reads, entities,
+# Unicode whitespace, deep nesting beyond MAX_ANCESTORS
+SOUP = st.sampled_from([
+    "<p>", "</p>", "<div class='Nav fooBar x-1' id='mainContent' role='main'>", "</div>", "<li>", "<ul>", "</ul>",
+    "<a href='/a'>", "<a href=' https://x.example/b '>", "<a>", "</a>", "<span aria-hidden='true'>", "<span aria-hidden>",
+    "</span>", "<section hidden>", "<p style='Display : NONE'>", "<p style='color:red'>", "<br>", "<hr>", "<br/>",
+    "<b>", "</b>", "<my-widget class='Élan_vital'>", "</my-widget>", "<svg><title>s</title><p>q</p></svg>",
+    "<title> T  i </title>", "<meta property='og:title' content=' O  g '>", "<meta property='og:title'>",
+    "<base href=' /b/ '>", "<base>", "<script type='application/LD+json'>{\"text\": \"%s\"}</script>" % ("w " * 50),
+    "<script>var x = '<p>no</p>';</script>", "<noscript><p>ns</p></noscript>", "<template><p>t</p></template>",
+    "<table><tr><td>", "</td><td>", "</table>", "<!-- c -->", "&nbsp;", "&amp;", "\u00a0", "\u3000", "\n", " ",
+    "  word ", "Text, more text.", "<div>" * 70, "</div>" * 70, "<head>", "</head>", "<body>", "<frameset>",
+]) | st.text(st.sampled_from(list("<>/=\"' &;#!-abpdivlsctrn\n")) | st.characters(), max_size=8)
+
+
+def both_walks(markup, max_lines):
+    compiled = segment_html(markup, max_lines=max_lines)
+    saved, H._htmlwalk = H._htmlwalk, None
+    try:
+        python = segment_html(markup, max_lines=max_lines)
+    finally:
+        H._htmlwalk = saved
+    return compiled, python
+
+
+@pytest.mark.skipif(H._htmlwalk is None, reason="the compiled walk (boilerdetect/_htmlwalk.c) is not built here")
+@SETTINGS
+@given(st.lists(SOUP, max_size=40), st.integers(1, 8) | st.none(), st.booleans())
+def test_the_compiled_walk_segments_as_the_python_walk(pieces, max_lines, as_bytes):
+    markup = "".join(pieces)
+    if as_bytes:  # bytes as crawls hold them: invalid UTF-8 included
+        markup = markup.encode("utf-8", "surrogatepass").replace(b"a", b"\xff", 1)
+    compiled, python = both_walks(markup, max_lines)
+    assert [vars(l) for l in compiled.lines] == [vars(l) for l in python.lines]
+    assert compiled.meta == python.meta and compiled.truncated == python.truncated
+
+
 # --- never raises ---------------------------------------------------------------------------------
 
 HTMLISH = st.text(st.sampled_from(list("<>/=\"' &;#!-abpdivlsctrn\n")) | st.characters(), max_size=400)
