@@ -82,12 +82,12 @@ def is_page_link(href: str) -> bool:
 
 def is_teaser(line) -> bool:
     """A link line that reads like a headline and is not part of the site's menus."""
-    text_len = max(len(line.text), 1)
-    if line.link_chars / text_len < MIN_LINK_SHARE or len(words(line.text)) < MIN_TEASER_WORDS:
+    # the cheap tests first: counting the words is the dearest
+    if line.link_chars / max(len(line.text), 1) < MIN_LINK_SHARE:
         return False
-    if line.ancestor_tags & NAV_TAGS or _names_navigation(line.attr_tokens):
+    if not line.ancestor_tags.isdisjoint(NAV_TAGS) or _names_navigation(line.attr_tokens):
         return False
-    return any(is_page_link(href) for _, href in line.links)
+    return any(is_page_link(href) for _, href in line.links) and len(words(line.text)) >= MIN_TEASER_WORDS
 
 
 def teaser_mask(lines: list) -> np.ndarray:

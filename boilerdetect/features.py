@@ -740,36 +740,47 @@ _TOKEN_LOCAL = tuple(bool(re.fullmatch(r"(?:[a-z|?]|\\b)+", rx)) for rx in ATTR_
 
 
 _JOINED_GROUPS = tuple((i, rx) for i, (local, rx) in enumerate(zip(_TOKEN_LOCAL, _ATTR_RE.values())) if not local)
-# The other groups are alternatives of plain words and phrases ("sign up"). One can match the joined
-# tokens only where a token holds one of its words or the first word of one of its phrases (tokens
-# hold no space): a token that does sets the hint bit, and only then are the tokens joined.
-_JOINED_ALTERNATIVES = [alt for _, rx in _JOINED_GROUPS for alt in _alternatives(rx.pattern)]
-_JOIN_HINTS = (
-    tuple(sorted({alt.split(" ")[0] for alt in _JOINED_ALTERNATIVES}))
-    if all(re.fullmatch("[a-z ]+", alt) for alt in _JOINED_ALTERNATIVES)
-    else ("",)  # other regex syntax: no hint can be derived, and "" is in every token
-)
-_HINT = 1 << len(ATTR_GROUPS)
+# The other groups are alternatives of words and two-word phrases ("sign up"), searched in the
+# tokens joined by spaces in sorted order. A word is found there where it is in a token (tokens
+# hold no space), so it is looked up token by token too. A phrase "a b" is found only where a token
+# ending in "a" is followed by one starting with "b": the tokens are joined and searched only when
+# the set holds both (a token ending in "sign", as "design" does, and one starting with "up").
+_JOINED_ALTERNATIVES = [(i, alt) for i, rx in _JOINED_GROUPS for alt in _alternatives(rx.pattern)]
+_ALWAYS_JOIN = not all(re.fullmatch("[a-z]+( [a-z]+)?", alt) for _, alt in _JOINED_ALTERNATIVES)  # other syntax
+_JOINED_WORDS = tuple((i, alt) for i, alt in _JOINED_ALTERNATIVES if " " not in alt)
+_PHRASES = tuple(tuple(alt.split(" ")) for _, alt in _JOINED_ALTERNATIVES if " " in alt)
+_ENDS = len(ATTR_GROUPS)  # bit _ENDS + k: the token ends with the first word of _PHRASES[k]
+_STARTS = _ENDS + len(_PHRASES)  # bit _STARTS + k: it starts with the second word
+_GROUP_BITS = (1 << len(ATTR_GROUPS)) - 1
+_PHRASE_BITS = (1 << len(_PHRASES)) - 1
 
 
 @lru_cache(maxsize=65536)
 def _token_bits(token: str) -> int:
-    """Bit i set when the i-th token-local ATTR_GROUPS pattern matches ``token``; bit _HINT when
-    ``token`` could take part in a match of another group (see _JOIN_HINTS)."""
-    bits = sum(1 << i for i, (local, rx) in enumerate(zip(_TOKEN_LOCAL, _ATTR_RE.values())) if local and rx.search(token))
-    return bits | (_HINT if any(hint in token for hint in _JOIN_HINTS) else 0)
+    """Bit i set when the i-th ATTR_GROUPS pattern matches ``token`` (for a joined group: one of its
+    words is in it); the phrase bits _ENDS + k and _STARTS + k as above."""
+    bits = 0
+    for i, (local, rx) in enumerate(zip(_TOKEN_LOCAL, _ATTR_RE.values())):
+        if local and rx.search(token):
+            bits |= 1 << i
+    for i, word in _JOINED_WORDS:
+        if word in token:
+            bits |= 1 << i
+    for k, (first, second) in enumerate(_PHRASES):
+        bits |= token.endswith(first) << (_ENDS + k) | token.startswith(second) << (_STARTS + k)
+    return bits
 
 
 @lru_cache(maxsize=4096)  # the pages of a site share their templates, hence their class/id tokens
 def _attr_bits(tokens: frozenset) -> int:
     """Bit i set when the i-th ATTR_GROUPS pattern matches the space-joined class/id/role ``tokens``."""
     bits = reduce(or_, map(_token_bits, tokens), 0)
-    if bits & _HINT:
+    if _ALWAYS_JOIN or (bits >> _ENDS) & (bits >> _STARTS) & _PHRASE_BITS:
         joined = " ".join(sorted(tokens))
         for i, rx in _JOINED_GROUPS:
             if rx.search(joined):
                 bits |= 1 << i
-    return bits & ~_HINT
+    return bits & _GROUP_BITS
 
 
 def markup_features(page: Page, base: np.ndarray, templates: list[int]) -> np.ndarray:
