@@ -180,6 +180,7 @@ typedef struct {
     void *doc;
     Tags tags;
     PyObject *line_type, *tokens_fn, *hidden_fn, *no_tokens, *empty, *empty_tuple;
+    PyObject *unions; /* (set, more) -> set | more, see set_union */
     Py_ssize_t max_ancestors;
     Open *stack;
     Py_ssize_t depth, capacity;
@@ -255,6 +256,35 @@ static PyObject *frozen(PyObject *items) {
     return set;
 }
 
+/* The frozenset `set` | `more` (`more` a frozenset, or a str taken as its one item), made once per
+ * call for each pair: the <li>s of a list each extend their parent's sets by the same tag and class,
+ * and so share one result object instead of building equal ones (new reference). */
+static PyObject *set_union(Walk *w, PyObject *set, PyObject *more) {
+    PyObject *key = PyTuple_Pack(2, set, more);
+    if (key == NULL) return NULL;
+    PyObject *found = PyDict_GetItemWithError(w->unions, key);
+    if (found != NULL || PyErr_Occurred()) {
+        Py_DECREF(key);
+        Py_XINCREF(found);
+        return found;
+    }
+    PyObject *result;
+    if (PyUnicode_Check(more)) {
+        PyObject *items = PySequence_List(set);
+        if (items == NULL || PyList_Append(items, more) < 0) {
+            Py_XDECREF(items);
+            Py_DECREF(key);
+            return NULL;
+        }
+        result = frozen(items);
+    } else {
+        result = PyNumber_Or(set, more);
+    }
+    if (result != NULL && PyDict_SetItem(w->unions, key, result) < 0) Py_CLEAR(result);
+    Py_DECREF(key);
+    return result;
+}
+
 /* html._element_facts for stack[d], whose ancestors have theirs */
 static int element_facts(Walk *w, Py_ssize_t d) {
     Open *o = &w->stack[d];
@@ -293,10 +323,8 @@ static int element_facts(Walk *w, Py_ssize_t d) {
         if (in) {
             Py_INCREF(p->ancestor_tags);
             o->ancestor_tags = p->ancestor_tags;
-        } else {
-            PyObject *tags = PySequence_List(p->ancestor_tags);
-            if (tags == NULL || PyList_Append(tags, o->tag) < 0) { Py_XDECREF(tags); goto fail; }
-            if ((o->ancestor_tags = frozen(tags)) == NULL) goto fail;
+        } else if ((o->ancestor_tags = set_union(w, p->ancestor_tags, o->tag)) == NULL) {
+            goto fail;
         }
         PyObject *le = PyObject_RichCompare(o->tokens, p->attr_tokens, Py_LE);
         if (le == NULL) goto fail;
@@ -306,7 +334,7 @@ static int element_facts(Walk *w, Py_ssize_t d) {
         if (subset) {
             Py_INCREF(p->attr_tokens);
             o->attr_tokens = p->attr_tokens;
-        } else if ((o->attr_tokens = PyNumber_Or(p->attr_tokens, o->tokens)) == NULL) {
+        } else if ((o->attr_tokens = set_union(w, p->attr_tokens, o->tokens)) == NULL) {
             goto fail;
         }
         o->any_hidden = p->any_hidden || o->hidden;
@@ -619,10 +647,10 @@ static PyObject *segment(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "lexbor cannot parse this HTML");
         goto done;
     }
-    w.empty = PyUnicode_New(0, 0), w.empty_tuple = PyTuple_New(0);
+    w.empty = PyUnicode_New(0, 0), w.empty_tuple = PyTuple_New(0), w.unions = PyDict_New();
     w.parts = PyList_New(0), w.links = PyList_New(0), w.lines = PyList_New(0);
     w.last_anchor = -1;
-    if (w.empty == NULL || w.empty_tuple == NULL || w.parts == NULL || w.links == NULL || w.lines == NULL) goto done;
+    if (w.empty == NULL || w.empty_tuple == NULL || w.unions == NULL || w.parts == NULL || w.links == NULL || w.lines == NULL) goto done;
     lxb_node *root = lx.document_root(w.doc);
     if (root != NULL && walk(&w, root, limit) < 0) goto done;
     if ((meta = root != NULL ? raw_meta(w.doc, root) : Py_BuildValue("(OO[][])", Py_None, Py_None)) == NULL) goto done;
@@ -636,6 +664,7 @@ done:
     Py_XDECREF(meta);
     Py_XDECREF(w.empty);
     Py_XDECREF(w.empty_tuple);
+    Py_XDECREF(w.unions);
     Py_XDECREF(w.parts);
     Py_XDECREF(w.links);
     Py_XDECREF(w.lines);
