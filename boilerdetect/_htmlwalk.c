@@ -180,7 +180,7 @@ typedef struct {
     void *doc;
     Tags tags;
     PyObject *line_type, *tokens_fn, *hidden_fn, *no_tokens, *empty, *empty_tuple;
-    PyObject *unions; /* (set, more) -> set | more, see set_union */
+    PyObject *unions; /* (set, more) -> set | more, see extended() */
     Py_ssize_t max_ancestors;
     Open *stack;
     Py_ssize_t depth, capacity;
@@ -256,10 +256,25 @@ static PyObject *frozen(PyObject *items) {
     return set;
 }
 
-/* The frozenset `set` | `more` (`more` a frozenset, or a str taken as its one item), made once per
- * call for each pair: the <li>s of a list each extend their parent's sets by the same tag and class,
- * and so share one result object instead of building equal ones (new reference). */
-static PyObject *set_union(Walk *w, PyObject *set, PyObject *more) {
+/* The frozenset `set` | `more` (`more` a frozenset, or a str taken as its one item; new reference):
+ * `set` itself when it holds `more` already, else made once per call for each pair. The <li>s of a
+ * list each extend their parent's sets by the same tag and class, and so share one result object
+ * instead of building equal ones. */
+static PyObject *extended(Walk *w, PyObject *set, PyObject *more) {
+    int contained;
+    if (PyUnicode_Check(more)) {
+        contained = PySet_Contains(set, more);
+    } else {
+        PyObject *le = PyObject_RichCompare(more, set, Py_LE);
+        if (le == NULL) return NULL;
+        contained = PyObject_IsTrue(le);
+        Py_DECREF(le);
+    }
+    if (contained < 0) return NULL;
+    if (contained) {
+        Py_INCREF(set);
+        return set;
+    }
     PyObject *key = PyTuple_Pack(2, set, more);
     if (key == NULL) return NULL;
     PyObject *found = PyDict_GetItemWithError(w->unions, key);
@@ -318,25 +333,8 @@ static int element_facts(Walk *w, Py_ssize_t d) {
         }
         Py_INCREF(id);
         PyTuple_SET_ITEM(o->ancestors, n, id);
-        int in = PySet_Contains(p->ancestor_tags, o->tag);
-        if (in < 0) goto fail;
-        if (in) {
-            Py_INCREF(p->ancestor_tags);
-            o->ancestor_tags = p->ancestor_tags;
-        } else if ((o->ancestor_tags = set_union(w, p->ancestor_tags, o->tag)) == NULL) {
-            goto fail;
-        }
-        PyObject *le = PyObject_RichCompare(o->tokens, p->attr_tokens, Py_LE);
-        if (le == NULL) goto fail;
-        int subset = PyObject_IsTrue(le);
-        Py_DECREF(le);
-        if (subset < 0) goto fail;
-        if (subset) {
-            Py_INCREF(p->attr_tokens);
-            o->attr_tokens = p->attr_tokens;
-        } else if ((o->attr_tokens = set_union(w, p->attr_tokens, o->tokens)) == NULL) {
-            goto fail;
-        }
+        if ((o->ancestor_tags = extended(w, p->ancestor_tags, o->tag)) == NULL) goto fail;
+        if ((o->attr_tokens = extended(w, p->attr_tokens, o->tokens)) == NULL) goto fail;
         o->any_hidden = p->any_hidden || o->hidden;
     } else { /* deeper: the outermost element leaves the window, so recompute from the window */
         Open *p = &w->stack[d - 1];
