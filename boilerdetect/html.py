@@ -322,3 +322,32 @@ def _walk_tree(tree: LexborHTMLParser, limit: int) -> list[Line]:
             node = None
     builder.flush(stack, facts)
     return builder.lines
+
+
+# A page that takes every branch of the walk. The compiled walk is kept only when it segments this
+# page as the Python walk does: a selectolax whose lexbor gave its functions another meaning is
+# caught here, at import, instead of in the output.
+_CHECK_PAGE = (
+    '<html><head><title> T  t </title><meta property="og:title" content="O g"><base href=" /b/ ">'
+    '<script type="application/ld+json">{"articleBody": "%s"}</script></head><body>'
+    '<nav class="Top-nav" role="navigation"><a href="/a">One</a> <a href="/b">Two <b>2</b></a></nav>'
+    '<p style="display:none">hidden <span aria-hidden="true">too</span></p><div hidden><p>x<br>y</p></div>'
+    '<ul id="mainList"><li class="item">first</li><li class="item">second, <a>third</a></li></ul>'
+    '<my-card class="card"><h2>Title</h2>\u00a0text&nbsp;here</my-card><script>no()</script>%s<p>deep</p>%s'
+    "</body></html>" % ("word " * 20, "<div class=d>" * 70, "</div>" * 70)
+)
+
+
+def _compiled_walk_agrees() -> bool:
+    global _htmlwalk
+    compiled, python = segment_html(_CHECK_PAGE, max_lines=None), None
+    saved, _htmlwalk = _htmlwalk, None
+    try:
+        python = segment_html(_CHECK_PAGE)
+    finally:
+        _htmlwalk = saved
+    return compiled.lines == python.lines and compiled.meta == python.meta
+
+
+if _htmlwalk is not None and not _compiled_walk_agrees():
+    _htmlwalk = None

@@ -83,3 +83,19 @@ def test_ancestors_beyond_the_window_and_truncation():
     line = page.lines[0]
     assert len(line.ancestors) == H.MAX_ANCESTORS and line.ancestors[-1] == 83  # html, head, body, 80 divs
     assert page.texts == ["deep", "second"] and page.truncated == {"kept_lines": 2}
+
+
+def test_a_compiled_walk_that_segments_otherwise_is_not_used(monkeypatch):
+    real = H._htmlwalk
+
+    class Drifted:  # as if lexbor's functions had changed meaning: one line's text comes out wrong
+        @staticmethod
+        def segment(*args):
+            lines, meta = real.segment(*args) if real else ([], (None, None, [], []))
+            return [*lines[:-1], H.Line("garbled")], meta
+
+    monkeypatch.setattr(H, "_htmlwalk", Drifted)
+    assert not H._compiled_walk_agrees()
+    if real is not None:
+        monkeypatch.setattr(H, "_htmlwalk", real)
+        assert H._compiled_walk_agrees()
