@@ -109,7 +109,7 @@ def _page_meta(title: str | None, og_title: str | None, base_hrefs: list, ld_jso
         meta["title"] = " ".join(title.split())
     if og_title:
         meta["og_title"] = " ".join(og_title.split())
-    if base := next((href.strip() for href in base_hrefs if href.strip()), None):
+    if base := next(filter(None, map(str.strip, base_hrefs)), None):
         meta["base"] = base  # relative links resolve against it (the first one with an href)
     bodies = []
     for text in ld_json:
@@ -259,10 +259,7 @@ def segment_html(html: str | bytes, url: str | None = None, id: str | None = Non
     """
     limit = sys.maxsize if max_lines is None else max_lines
     if _htmlwalk is not None:
-        utf8 = html.encode("utf-8", "ignore") if isinstance(html, str) else html  # as selectolax encodes
-        lines, raw = _htmlwalk.segment(
-            utf8, Line, _tokens, _HIDDEN_STYLE.search, _NO_TOKENS, BLOCK_TAGS, SKIP_TAGS, MAX_ANCESTORS, limit
-        )
+        lines, raw = _compiled_walk(html, limit)
     else:
         tree = LexborHTMLParser(html)
         lines, raw = _walk_tree(tree, limit), _raw_meta(tree)
@@ -271,6 +268,12 @@ def segment_html(html: str | bytes, url: str | None = None, id: str | None = Non
         del page.lines[max_lines:]
         page.truncated = {"kept_lines": max_lines}
     return page
+
+
+def _compiled_walk(html: str | bytes, limit: int) -> tuple[list[Line], tuple]:
+    """:func:`_walk_tree`'s lines and :func:`_raw_meta`'s values, from the compiled walk."""
+    utf8 = html.encode("utf-8", "ignore") if isinstance(html, str) else html  # as selectolax encodes
+    return _htmlwalk.segment(utf8, Line, _tokens, _HIDDEN_STYLE.search, _NO_TOKENS, BLOCK_TAGS, SKIP_TAGS, MAX_ANCESTORS, limit)
 
 
 def _walk_tree(tree: LexborHTMLParser, limit: int) -> list[Line]:
@@ -339,14 +342,8 @@ _CHECK_PAGE = (
 
 
 def _compiled_walk_agrees() -> bool:
-    global _htmlwalk
-    compiled, python = segment_html(_CHECK_PAGE, max_lines=None), None
-    saved, _htmlwalk = _htmlwalk, None
-    try:
-        python = segment_html(_CHECK_PAGE)
-    finally:
-        _htmlwalk = saved
-    return compiled.lines == python.lines and compiled.meta == python.meta
+    tree = LexborHTMLParser(_CHECK_PAGE)
+    return _compiled_walk(_CHECK_PAGE, sys.maxsize) == (_walk_tree(tree, sys.maxsize), _raw_meta(tree))
 
 
 if _htmlwalk is not None and not _compiled_walk_agrees():
