@@ -453,6 +453,20 @@ class LineClassifier:
             p = self.heading_words_.predict_proba([lines[i] for i in above])[:, list(self.heading_words_.classes_).index(True)]
             labels[np.asarray(above)[p >= self.heading_threshold]] = RELATED
 
+    def _decide_page(self, labels: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """One page's labels from its most probable ones (``labels``), probabilities ``p`` and line
+        words ``w``, by the per-page decision ("best_f1", "page_f1", or "argmax" with page_f1_below)."""
+        decision = self.decision
+        if decision == "argmax":  # page_f1_below > 0: per page only where argmax keeps too little
+            if w[labels == CONTENT].sum() >= self.page_f1_below * float(np.dot(w, p[:, CONTENT])):
+                return labels
+            decision = "page_f1"  # content likely, but line by line never most likely
+        keep = page_f1_content(p[:, CONTENT], w) & (labels != RELATED)
+        if decision == "best_f1":
+            labels = np.where(p[:, RELATED] >= p[:, BOILERPLATE], RELATED, BOILERPLATE)
+        labels[keep] = CONTENT
+        return labels
+
     def decide(self, probas: list[np.ndarray], weights: list[np.ndarray] | None = None, texts=None) -> list[np.ndarray]:
         """Per page an int array (n_lines_i,) of indices into LABELS, from :meth:`predict_proba`'s
         output, as ``decision`` says. ``weights``: per page the words of each line (n_lines_i,),
@@ -464,17 +478,8 @@ class LineClassifier:
         out = []
         for k, p in enumerate(probas):
             labels = p.argmax(axis=1)
-            w = np.ones(len(p)) if weights is None else np.asarray(weights[k], dtype=float)
-            decision = self.decision
-            if decision == "argmax" and self.page_f1_below > 0:
-                kept, expected = w[labels == CONTENT].sum(), float(np.dot(w, p[:, CONTENT]))
-                if kept < self.page_f1_below * expected:  # content likely, but line by line never most likely
-                    decision = "page_f1"
-            if decision != "argmax" and len(p):
-                keep = page_f1_content(p[:, CONTENT], w) & (labels != RELATED)
-                if decision == "best_f1":
-                    labels = np.where(p[:, RELATED] >= p[:, BOILERPLATE], RELATED, BOILERPLATE)
-                labels[keep] = CONTENT
+            if self.weighs_lines and len(p):
+                labels = self._decide_page(labels, p, np.ones(len(p)) if weights is None else np.asarray(weights[k], dtype=float))
             if headings:
                 self._label_headings(labels, texts[k])
             out.append(labels)
