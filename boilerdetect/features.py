@@ -192,7 +192,7 @@ MARKUP_FEATURES = (
     }
     | {name: f"enclosing block is <{'/'.join(tags)}>" for name, tags in BLOCK_TAG_GROUPS.items()}
     | {f"in_{tag}": f"inside a <{tag}> element" for tag in ANCESTOR_TAGS}
-    | {name: f"an enclosing class/id/role not on every line of the page matches /{rx}/" for name, rx in ATTR_GROUPS.items()}
+    | {name: f"an enclosing class/id/role matches /{rx}/" for name, rx in ATTR_GROUPS.items()}
     | {
         f"region{k}_{stat}": f"{doc} of the lines under the ancestor {k} level(s) above the block"
         for k in REGION_LEVELS
@@ -783,18 +783,6 @@ def _attr_bits(tokens: frozenset) -> int:
     return bits & _GROUP_BITS
 
 
-def _line_specific(token_sets: list[frozenset]) -> list[frozenset]:
-    """Each line's class/id tokens without those every line of the page has: the ``<body>``'s and
-    outer wrappers' classes ("single-post comments-open has-sidebar") say nothing of any one
-    line, yet would match the content, comment and sidebar groups on all of them."""
-    distinct = set(token_sets)
-    common = frozenset.intersection(*distinct) if distinct else frozenset()
-    if not common:
-        return token_sets
-    specific = {tokens: tokens - common for tokens in distinct}
-    return [specific[tokens] for tokens in token_sets]
-
-
 def markup_features(page: Page, base: np.ndarray, templates: list[int]) -> np.ndarray:
     """Markup features of an HTML page; shape (n_lines, len(MARKUP_FEATURES)), float32.
 
@@ -822,7 +810,7 @@ def markup_features(page: Page, base: np.ndarray, templates: list[int]) -> np.nd
 
     tag_cols = _rows([l.tag for l in lines], _block_tag_row)
     anc_cols = _rows([l.ancestor_tags for l in lines], _ancestor_tag_row)
-    attr_bits = np.fromiter(map(_attr_bits, _line_specific([l.attr_tokens for l in lines])), dtype=np.int64, count=n)
+    attr_bits = np.fromiter(map(_attr_bits, map(attrgetter("attr_tokens"), lines)), dtype=np.int64, count=n)
     attr_cols = (attr_bits[:, None] >> np.arange(len(ATTR_GROUPS))) & 1
 
     tcount, tsum = _group_stats(templates, log_words[:, None])

@@ -71,22 +71,6 @@ def test_markup_features():
     assert col(X, "tag_h2_h3", "html")[1] == 1 and col(X, "tag_p", "html")[2] == 1
 
 
-def test_class_groups_ignore_the_tokens_every_line_of_the_page_has():
-    # a blog post's <body> and wrapper classes name posts, comments and a sidebar on every line
-    page = segment_html(
-        '<body class="single-post comments-open has-sidebar"><div id="page" class="site">'
-        '<div class="entry-content"><p>The post itself, a paragraph of prose.</p><p>And a second one.</p></div>'
-        '<ol class="comment-list"><li class="comment"><p>A reader replies at some length here.</p></li></ol>'
-        "</div></body>"
-    )
-    X = featurize(page)
-    assert col(X, "attr_comment", "html").tolist() == [0, 0, 1]
-    assert col(X, "attr_content", "html").tolist() == [1, 1, 0]  # "entry-content", not the body's "single-post"
-    assert col(X, "attr_sidebar", "html").tolist() == [0, 0, 0]
-    # one line, or lines that all share their tokens: nothing tells one line from another
-    assert col(featurize(segment_html('<div class="nav"><p>Only line.</p></div>')), "attr_nav", "html").tolist() == [0]
-
-
 def test_line_words_reads_the_word_count_of_either_kind_of_page():
     from boilerdetect.features import line_words
 
