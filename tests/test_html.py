@@ -96,6 +96,14 @@ def test_a_compiled_walk_that_segments_otherwise_is_not_used(monkeypatch):
 
     monkeypatch.setattr(H, "_htmlwalk", Drifted)
     assert not H._compiled_walk_agrees()
+
+    class Failing:  # as if a function now reported an error: the check fails, it does not raise
+        @staticmethod
+        def segment(*args):
+            raise ValueError("lexbor cannot parse this HTML")
+
+    monkeypatch.setattr(H, "_htmlwalk", Failing)
+    assert not H._compiled_walk_agrees()
     if real is not None:
         monkeypatch.setattr(H, "_htmlwalk", real)
         assert H._compiled_walk_agrees()
