@@ -64,7 +64,7 @@ def main() -> None:
     params = json.loads(args.params) if args.params is not None else read_card(DEFAULT_MODEL).get("params", {})
     print(f"classifier parameters: {json.dumps(params)}", file=sys.stderr)
     # the shipped model only stands in for the kind that is not validated
-    base = Detector.load(DEFAULT_MODEL) if args.source else None
+    base = Detector.load(DEFAULT_MODEL, kinds=[s for s in SOURCES if s != args.source]) if args.source else None
     out = cross_validate(examples, args.folds, params, sys.stderr.isatty(), features, args.only_folds, base=base, split_seed=args.split_seed)
     out["params"] = params
     print("oracle word-F1: " + ", ".join(f"{s} {v:.4f}" for s, v in out["oracle"].items()))

@@ -11,6 +11,7 @@ import gzip
 import json
 import os
 import sys
+from collections.abc import Sequence
 from contextlib import contextmanager
 from enum import Enum
 from functools import partial
@@ -20,7 +21,7 @@ from typing import Optional
 import typer
 
 from .atomic import atomic_file
-from .document import own_process
+from .document import SOURCES, own_process
 from .readers import MAX_PAGE_BYTES, MAX_PAGE_LINES, ErrorRecord, InputError, SkippedRecord, check_stdin_once, expand_inputs, read_records
 
 app = typer.Typer(
@@ -125,12 +126,12 @@ def _rendered(res, jsonl: bool, kept: frozenset) -> tuple[str | None, str | None
     return res.id, res.error, text
 
 
-def _load_detector(model: Optional[Path], trust_model: bool, model_sha256: Optional[str]):
-    """The detector, or exit 2 with the reason; without the options, the environment decides (see verify)."""
+def _load_detector(model: Optional[Path], trust_model: bool, model_sha256: Optional[str], kinds: Sequence[str] = SOURCES):
+    """The detector (of ``kinds`` of page), or exit 2 with the reason; without the options, the environment decides (see verify)."""
     from .model import Detector, ModelError
 
     try:
-        return Detector.load(model, trust=True if trust_model else None, sha256=model_sha256)
+        return Detector.load(model, trust=True if trust_model else None, sha256=model_sha256, kinds=kinds)
     except ModelError as exc:
         _fail(str(exc))
 
@@ -851,15 +852,12 @@ def _featurize(examples, progress: bool) -> list:
 
 
 def _kinds(option: str) -> list[str]:
-    from .document import SOURCES
-
     kinds = Kinds(option)
     return {Kinds.both: list(SOURCES), Kinds.none: []}.get(kinds, [kinds.value])
 
 
 def _leaves(option: str) -> int | dict[str, int]:
     """``--max-leaf-nodes``: "63" for both kinds of page, or per kind, "html=63,text=31"."""
-    from .document import SOURCES
 
     def number(text: str) -> int:
         if not text.strip().isdigit() or int(text) < 2:
@@ -887,7 +885,6 @@ def train_params(max_iter: int, stacking: bool, stack_inputs: str, stage1_iter: 
                  vocabulary: str = "none", page_f1_below: float = 0.0) -> dict:
     """The classifier parameters that ``train``'s options stand for (as the model card records them)."""
     from .classifier import LineClassifier
-    from .document import SOURCES
 
     params = {"max_iter": max_iter, "stacking": stacking}
     if (leaves := _leaves(max_leaf_nodes)) != LineClassifier().max_leaf_nodes:  # recorded when not the default
@@ -936,7 +933,6 @@ def train(
     With --base, the base model is adapted instead: boosting continues for --extra-iter trees at --learning-rate on the lines of DATA (typically a few pages of one site labelled with 'boilerdetect label'). On real sites this has mostly lowered accuracy: read the held-out check it prints (README, "Sites").
     """
     from .evaluate import format_report
-    from .document import SOURCES
     from .model import DEFAULT_MODEL
     from .train import cross_validate, fit_detector, model_card
 
@@ -996,7 +992,7 @@ def train(
     params = train_params(max_iter, stacking, stack_inputs, stage1_iter, stage2_iter, stage2_weight, stack_folds, page_f1, max_leaf_nodes, vocabulary, page_f1_below)
     # data of one kind only (line-labelled JSONL is plain text): the other kind's classifier is the shipped model's
     missing = [source for source in SOURCES if not any(e.page.source == source for e in examples)]
-    lender = _load_detector(None, False, None) if missing else None
+    lender = _load_detector(None, False, None, kinds=missing) if missing else None
     if missing:
         typer.echo(f"note: no {missing[0]} pages to train on: the {missing[0]} classifier is the shipped model's", err=True)
     report = None
@@ -1107,7 +1103,6 @@ def label(
 @app.command()
 def info(model: Optional[Path] = _MODEL, trust_model: bool = _TRUST, model_sha256: Optional[str] = _SHA256) -> None:
     """Print the model card (training data, features, cross-validated metrics, versions)."""
-    from .document import SOURCES
     from .model import DEFAULT_MODEL, card_path, sha256_file
 
     detector = _load_detector(model, trust_model, model_sha256)

@@ -11,7 +11,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -104,7 +104,9 @@ class Detector:
     # --- persistence ---------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, trust: bool | None = None, sha256: str | None = None) -> "Detector":
+    def load(
+        cls, path: str | os.PathLike | None = None, trust: bool | None = None, sha256: str | None = None, kinds: Sequence[str] = SOURCES
+    ) -> "Detector":
         """Load a saved detector; ``None`` loads the shipped default model.
 
         Unpickling can run code, so only a verified file is loaded (see :mod:`boilerdetect.verify`):
@@ -113,6 +115,9 @@ class Detector:
         ``sha256`` default to ``BOILERDETECT_TRUST_MODEL`` / ``BOILERDETECT_MODEL_SHA256``.
         Raises ModelError (one line) otherwise, and for a model of another format or features.
         Loading and predicting do not import scikit-learn: the trees are plain arrays.
+        ``kinds`` (default both) are the kinds of page whose classifiers are wanted: only their
+        features must be this version's, and the other kind's classifier is left out (None), as
+        when the shipped model lends its text classifier to a run that trains new HTML features.
         """
         path = Path(path) if path is not None else DEFAULT_MODEL
         if not path.is_file():
@@ -122,7 +127,7 @@ class Detector:
         card = read_card(path)
         shipped = path.resolve() == DEFAULT_MODEL.resolve()
         check_trusted(path, hashlib.sha256(data).hexdigest(), shipped, card.get("sha256"), trust, sha256)
-        return cls._unpickle(data, card, path)
+        return cls._unpickle(data, card, path, kinds)
 
     @classmethod
     def from_bytes(
@@ -140,7 +145,7 @@ class Detector:
         return cls._unpickle(data, card, Path(origin))
 
     @classmethod
-    def _unpickle(cls, data: bytes, card: dict, path: Path) -> "Detector":
+    def _unpickle(cls, data: bytes, card: dict, path: Path, kinds: Sequence[str] = SOURCES) -> "Detector":
         """The detector in verified model bytes, refusing other formats or features.
 
         The trees are plain arrays (:mod:`boilerdetect.trees`): any scikit-learn version, or none,
@@ -155,9 +160,10 @@ class Detector:
         except Exception as exc:  # a damaged or foreign pickle can fail in many ways
             raise ModelError(f"{path}: cannot load model ({type(exc).__name__}: {exc})") from None
         check_format(blob.get("format") if isinstance(blob, dict) else None, MODEL_FORMAT, path)
-        if blob.get("features") != _FEATURES:
+        fitted_on = blob.get("features")
+        if not isinstance(fitted_on, dict) or any(fitted_on.get(kind) != _FEATURES[kind] for kind in kinds):
             raise ModelError(f"{path}: trained on other features than this version computes; retrain it with 'boilerdetect train'")
-        return cls(blob["html"], blob["text"], card)
+        return cls(*(blob[kind] if kind in kinds else None for kind in ("html", "text")), card)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the model (joblib) and its card (JSON, with the model's sha256 and the library

@@ -175,6 +175,13 @@ def test_model_trained_on_other_features_is_refused(tiny_detector, tmp_path):
     joblib.dump(blob, path)
     with pytest.raises(ModelError, match="other features"):
         Detector.load(path, trust=True)
+    with pytest.raises(ModelError, match="other features"):
+        Detector.load(path, trust=True, kinds=["text"])
+    # only the HTML classifier wanted (lent to a run that trains new text features): it loads alone
+    lender = Detector.load(path, trust=True, kinds=["html"])
+    assert lender.text_model is None and lender.html_model is not None
+    page = {"id": "p", "html": "<p>Hello there, this is a page.</p>"}
+    assert lender.predict_records([page])[0].to_record() == tiny_detector.predict_records([page])[0].to_record()
 
 
 def test_a_callers_fields_named_like_the_readers_markers_are_only_extra_fields(tiny_detector):
